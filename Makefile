@@ -1,0 +1,31 @@
+# Set-up happens here so that a fresh clone needs only `make demo` or `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DATA   ?= data
+
+.PHONY: demo test setup clean
+
+# The venv is rebuilt when the pins change. torch comes first: 2.13.0 is a local CPU wheel,
+# and anything that pulled torch in later would fetch a CUDA build instead.
+$(STAMP): pyproject.toml requirements.lock
+	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { apt-get update && apt-get install -y python3-venv; }
+	@command -v dpkg >/dev/null || { echo "m2io needs a Debian-based system (dpkg, apt-get)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -c requirements.lock -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# The main job on the embedded defaults: build the GIMP manual corpus and show it.
+demo: setup
+	$(BIN)/m2io corpus manual --package gimp-help-en --name gimp --out $(DATA)/gimp
+	$(BIN)/m2io corpus check $(DATA)/gimp --samples 1
+
+test: setup
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) $(DATA) .pytest_cache

@@ -1,0 +1,106 @@
+"""Core data types shared by every m2io module.
+
+Ids are always ``str`` inside m2io. The MRAMG-Bench files may hold int ids; the reader
+converts them and :class:`m2io.corpus.mramg.Dataset` remembers the style so that writing
+reproduces the file.
+
+>>> doc = Document(id="d1", content="Open the dialog. <PIC> Then click OK.", image_ids=["i1"])
+>>> doc.pic_count
+1
+>>> qa = QAItem(id="q1", question="How?", provenance=["d1"], ground_truth="Open it. <PIC>", image_ids=["i1"])
+>>> qa.is_multi_image
+False
+>>> Placement(image_id="i1", slot=2)
+Placement(image_id='i1', slot=2)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PIC = "<PIC>"
+"""The corpus-side mark for an image inside document text and gold answers."""
+
+
+@dataclass(frozen=True)
+class Image:
+    """One image of a corpus: its id, its file (None if not on disk) and caption."""
+
+    id: str
+    path: Path | None
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class Document:
+    """A corpus document: text with a ``<PIC>`` mark wherever an image stands.
+
+    ``image_ids[k]`` is the image of the k-th ``<PIC>`` mark.
+    """
+
+    id: str
+    content: str
+    image_ids: list[str] = field(default_factory=list)
+
+    @property
+    def pic_count(self) -> int:
+        return self.content.count(PIC)
+
+
+@dataclass(frozen=True)
+class QAItem:
+    """A question with its gold answer.
+
+    ``provenance`` holds the ids of the documents that answer it; ``image_ids`` the gold
+    images in answer order; ``ground_truth`` may hold ``<PIC>`` marks at the gold positions.
+    """
+
+    id: str
+    question: str
+    provenance: list[str]
+    ground_truth: str
+    image_ids: list[str] = field(default_factory=list)
+
+    @property
+    def is_multi_image(self) -> bool:
+        return len(set(self.image_ids)) > 1
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrievable piece of a document, keeping its ``<PIC>`` marks and their images."""
+
+    id: str
+    doc_id: str
+    text: str
+    image_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """The k-th candidate image of one query (``<imgk>`` in prompts, 1-based)."""
+
+    k: int
+    image: Image
+    context: str = ""
+
+    @property
+    def placeholder(self) -> str:
+        return f"<img{self.k}>"
+
+
+@dataclass(frozen=True)
+class Placement:
+    """One inserter decision: put ``image_id`` after answer segment ``slot`` (0 = before the first)."""
+
+    image_id: str
+    slot: int
+
+
+@dataclass(frozen=True)
+class InterleavedAnswer:
+    """An answer split into segments, plus the images placed between them."""
+
+    segments: list[str]
+    placements: list[Placement] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
