@@ -1,0 +1,214 @@
+"""Turn a folder of HTML manual pages into an MRAMG dataset.
+
+One document per section that holds at least one content figure, with ``<PIC>`` where the
+authors put each figure; one QA item per document, its question built from the section
+title and its gold answer the section text with ``<PIC>`` at the gold positions.
+
+>>> import tempfile, pathlib
+>>> from PIL import Image as PILImage
+>>> d = pathlib.Path(tempfile.mkdtemp())
+>>> PILImage.new("RGB", (200, 120)).save(d / "dialog.png")
+>>> _ = (d / "page.html").write_text('<html><head><link rel="home" title="Demo Manual"/></head><body>'
+...     '<h2 id="layers">Layers</h2><p>Every image is a stack of layers you can hide and reorder.</p>'
+...     '<figure><img src="dialog.png"/><figcaption>The Layers dialog</figcaption></figure></body></html>')
+>>> ds, report = build_manual_dataset(d, ManualConfig(name="demo", min_words=5))
+>>> ds.documents[0].content
+'Every image is a stack of layers you can hide and reorder.\\n<PIC>'
+>>> ds.qa[0].question, ds.images[ds.documents[0].image_ids[0]].caption
+('Can you explain Layers in Demo Manual?', 'The Layers dialog')
+"""
+from __future__ import annotations
+
+import os
+import re
+import zlib
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from m2io.corpus.manual.decor import DecorRules, decor_reason, image_size
+from m2io.corpus.manual.lang import other_language_folder, other_language_page
+from m2io.corpus.manual.page import FigureBlock, Page, Section, TextBlock, parse_page
+from m2io.corpus.mramg import Dataset, IdStyle
+from m2io.errors import DatasetError
+from m2io.types import PIC, Document, Image, QAItem
+
+_QUESTION_START = re.compile(r"^(how|what|why|when|where|which|who|can|should|is|are|do|does)\b", re.IGNORECASE)
+CAPTION_RANK = {"title": 0, "alt": 1, "title_attr": 2, "term": 3, "file_name": 4}
+
+
+@dataclass(frozen=True)
+class ManualConfig:
+    """How to turn a manual into a dataset."""
+
+    name: str
+    """Dataset name: files are doc_<name>.jsonl, <name>_mqa.jsonl, images/<NAME>/."""
+    lang: str = "en"
+    """Keep pages in this language (locale folders and <html lang> of other languages are skipped)."""
+    title: str = ""
+    """The manual's name in questions; empty = the pages' home-link title or first h1."""
+    min_words: int = 12
+    """A section needs at least this many words of text to become a document."""
+    max_answer_words: int = 800
+    """Longer sections still become documents, but get no QA item (a gold answer should read as one)."""
+    decor: DecorRules = field(default_factory=DecorRules)
+
+
+@dataclass
+class BuildReport:
+    pages: int = 0
+    pages_other_language: int = 0
+    pages_unparsable: list[str] = field(default_factory=list)
+    sections: int = 0
+    sections_with_figures: int = 0
+    sections_too_short: int = 0
+    qa_skipped_too_long: int = 0
+    figures_kept: int = 0
+    figures_dropped: Counter = field(default_factory=Counter)
+    caption_sources: Counter = field(default_factory=Counter)
+
+
+def find_pages(root: Path, lang: str, report: BuildReport) -> list[Path]:
+    pages = []
+    for path in sorted(root.rglob("*")):
+        if path.suffix.lower() not in (".html", ".htm", ".xhtml") or not path.is_file():
+            continue
+        if other_language_folder(path.relative_to(root), lang):
+            report.pages_other_language += 1
+            continue
+        pages.append(path)
+    return pages
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
+
+
+def _image_id(src: Path, root: Path) -> str:
+    try:
+        rel = src.relative_to(root)
+    except ValueError:
+        rel = Path(src.name)
+    parts = list(rel.parts)
+    if len(parts) > 1 and parts[0].lower() in ("images", "image", "img", "figures", "_images", "media"):
+        parts = parts[1:]
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", "__".join(parts))
+
+
+def _question(title: str, parent: str, ambiguous: bool, book: str, key: str) -> str:
+    if title.endswith("?") or _QUESTION_START.match(title):
+        question = title.rstrip("?") + "?"
+        return f"{question[:-1]} ({parent})?" if ambiguous and parent else question
+    topic = f"{title} ({parent})" if ambiguous and parent else title
+    first = topic.split()[0] if topic.split() else ""
+    if first.lower().endswith("ing") and len(first) > 4:
+        return f"How does {book} describe {topic[0].lower() + topic[1:]}?"
+    templates = ("What does {book} say about {topic}?", "Can you explain {topic} in {book}?",
+                 "How does {topic} work in {book}?")
+    return templates[zlib.crc32(key.encode()) % len(templates)].format(book=book, topic=topic)
+
+
+@dataclass
+class _Doc:
+    id: str
+    page: Page
+    section: Section
+    blocks: list[TextBlock | tuple[str, FigureBlock]]
+
+
+def build_manual_dataset(html_dir: Path, config: ManualConfig, progress: bool = False) -> tuple[Dataset, BuildReport]:
+    """Build an MRAMG :class:`Dataset` from the HTML pages under ``html_dir``."""
+    html_dir = Path(html_dir).resolve()
+    if not html_dir.is_dir():
+        raise DatasetError("not a folder", html_dir)
+    report = BuildReport()
+    paths = find_pages(html_dir, config.lang, report)
+    if not paths:
+        raise DatasetError(f"no HTML pages in language {config.lang!r} here", html_dir)
+    root = Path(os.path.commonpath([p.parent for p in paths]))  # ids relative to the manual, not the disk
+
+    images: dict[str, Image] = {}
+    caption_rank: dict[str, int] = {}
+    sizes: dict[Path, tuple[int, int] | None] = {}
+    docs: list[_Doc] = []
+    used_ids: set[str] = set()
+    for path in tqdm(paths, desc=f"parse {config.name}", unit="page", disable=not progress):
+        try:
+            page = parse_page(path)
+        except (ValueError, OSError) as e:
+            report.pages_unparsable.append(f"{path}: {e}")
+            continue
+        if other_language_page(page.lang, config.lang):
+            report.pages_other_language += 1
+            continue
+        report.pages += 1
+        for section in page.sections:
+            report.sections += 1
+            blocks: list[TextBlock | tuple[str, FigureBlock]] = []
+            for block in section.blocks:
+                if isinstance(block, TextBlock):
+                    blocks.append(block)
+                    continue
+                if block.src not in sizes:
+                    sizes[block.src] = image_size(block.src) if block.src.is_file() else None
+                size = sizes[block.src]
+                if size is None:
+                    reason = "missing_file" if not block.src.is_file() else "not_raster_or_unreadable"
+                else:
+                    reason = decor_reason(block.alt, size, block.src.stem, config.decor)
+                if reason:
+                    report.figures_dropped[reason] += 1
+                    continue
+                image_id = _image_id(block.src, root)
+                rank = CAPTION_RANK.get(block.caption_source, len(CAPTION_RANK))
+                if image_id not in images or rank < caption_rank[image_id]:
+                    images[image_id] = Image(image_id, block.src, block.caption)
+                    caption_rank[image_id] = rank
+                blocks.append((image_id, block))
+            if not any(isinstance(b, tuple) for b in blocks):
+                continue
+            report.sections_with_figures += 1
+            words = sum(len(b.text.split()) for b in blocks if isinstance(b, TextBlock))
+            if words < config.min_words:
+                report.sections_too_short += 1
+                continue
+            rel = path.relative_to(root).with_suffix("").as_posix()
+            doc_id = f"{rel}#{section.anchor or _slug(section.title)}"
+            base, n = doc_id, 2
+            while doc_id in used_ids:
+                doc_id, n = f"{base}-{n}", n + 1
+            used_ids.add(doc_id)
+            docs.append(_Doc(doc_id, page, section, blocks))
+
+    if not docs:
+        raise DatasetError("no section with a content figure and enough text: nothing to build", html_dir)
+    used = {b[0] for d in docs for b in d.blocks if isinstance(b, tuple)}
+    images = {k: v for k, v in images.items() if k in used}
+    title_count = Counter(d.section.title.lower() for d in docs)
+    documents, qa = [], []
+    for d in docs:
+        lines, image_ids, gold_lines, gold_ids = [], [], [], []
+        for b in d.blocks:
+            if isinstance(b, TextBlock):
+                lines.append(b.text)
+                gold_lines.append(b.text)
+                continue
+            image_id, fig = b
+            report.figures_kept += 1
+            report.caption_sources[fig.caption_source] += 1
+            lines.append(PIC)
+            image_ids.append(image_id)
+            if image_id not in gold_ids:  # an image shown twice is placed once in the answer
+                gold_lines.append(PIC)
+                gold_ids.append(image_id)
+        documents.append(Document(d.id, "\n".join(lines), image_ids))
+        if sum(len(t.split()) for t in gold_lines if t != PIC) > config.max_answer_words:
+            report.qa_skipped_too_long += 1
+            continue
+        book = config.title or d.page.book or config.name
+        parent = d.section.parents[-1] if d.section.parents else d.page.title
+        question = _question(d.section.title, parent, title_count[d.section.title.lower()] > 1, book, d.id)
+        qa.append(QAItem(str(len(qa) + 1), question, [d.id], "\n".join(gold_lines), gold_ids))
+    return Dataset(config.name, documents, qa, images, IdStyle(qa_int=True)), report
