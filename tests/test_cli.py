@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from conftest import make_png
+from m2io.cli import cli
+
+
+def _manual(root: Path) -> Path:
+    make_png(root / "shot.png", (320, 200))
+    make_png(root / "crop.png", (320, 200), "blue")
+    (root / "index.html").write_text(
+        '<html><head><link rel="home" title="Tool Guide"/></head><body>'
+        '<h1 id="start">Getting started</h1><p>Open the program from the applications menu to begin.</p>'
+        '<figure><img src="shot.png"/><figcaption>The main window</figcaption></figure>'
+        '<p>Then crop the picture with the crop tool in the toolbar.</p><p><img src="crop.png" alt="Cropping"/></p>'
+        '</body></html>')
+    return root
+
+
+def test_manual_then_check(tmp_path: Path):
+    runner = CliRunner()
+    result = runner.invoke(cli, ["corpus", "manual", "--html-dir", str(_manual(tmp_path / "m")), "--name", "guide",
+                                 "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "documents 1, images 2, QA 1" in result.output
+    result = runner.invoke(cli, ["corpus", "check", str(tmp_path / "out"), "--samples", "1",
+                                 "--json", str(tmp_path / "stats.json")])
+    assert result.exit_code == 0, result.output
+    assert "multi-image QA       1" in result.output and "OK" in result.output
+    assert "<PIC> shot.png: 'The main window'" in result.output
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    assert stats["ok"] and stats["stats"][0]["images"] == 2
+
+
+def test_check_fails_with_located_errors(good_dataset: Path):
+    (good_dataset / "images" / "DEMO" / "1.png").unlink()
+    result = CliRunner().invoke(cli, ["corpus", "check", str(good_dataset)])
+    assert result.exit_code == 1
+    assert "images missing on disk  1" in result.output
+    assert "demo_imgs_collection.json: 1: image file not found: images/DEMO/1.png" in result.output
+
+
+def test_manual_needs_exactly_one_source(tmp_path: Path):
+    result = CliRunner().invoke(cli, ["corpus", "manual", "--name", "x", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "exactly one of --package and --html-dir" in result.output
+
+
+def test_console_script_reports_errors_without_traceback(tmp_path: Path):
+    (tmp_path / "empty").mkdir()
+    proc = subprocess.run([sys.executable, "-m", "m2io.cli", "corpus", "manual", "--html-dir", str(tmp_path / "empty"),
+                           "--name", "x", "--out", str(tmp_path / "o")], capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == f"error: {tmp_path / 'empty'}: no HTML pages in language 'en' here"
+    assert not (tmp_path / "o").exists()
