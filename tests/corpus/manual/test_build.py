@@ -44,7 +44,7 @@ def test_builds_documents_with_marks_where_authors_put_figures(manual: Path):
     assert [d.id for d in ds.documents] == ["paint#brush"]  # 'Options' keeps only a tiny image; 'Short' is too short
     (doc,) = ds.documents
     assert doc.content.split("\n") == [
-        "A brush paints pixels with a shape chosen in the Brushes dialog of the program.", "<PIC>",
+        "Brushes", "A brush paints pixels with a shape chosen in the Brushes dialog of the program.", "<PIC>",
         "Pick a size, then paint on the canvas with the brush.", "<PIC>", "Small brushes paint details.", "<PIC>"]
     assert doc.image_ids == ["brush.png", "stroke.png", "brush.png"]
     assert ds.images["brush.png"].caption == "The brush dialog"  # the figure title beats a later bare use
@@ -52,7 +52,7 @@ def test_builds_documents_with_marks_where_authors_put_figures(manual: Path):
     (qa,) = ds.qa
     assert qa.question == "Can you explain Brushes in Paint Manual?"
     assert qa.image_ids == ["brush.png", "stroke.png"]  # shown twice, placed once
-    assert qa.ground_truth.count("<PIC>") == 2
+    assert qa.ground_truth.count("<PIC>") == 2 and qa.ground_truth.startswith("A brush paints")
     assert report.pages == 1 and report.pages_other_language == 2
     assert report.figures_dropped == {"admonition_icon": 1, "tiny": 1}
     assert report.sections_too_short == 1

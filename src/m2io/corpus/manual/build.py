@@ -13,7 +13,7 @@ title and its gold answer the section text with ``<PIC>`` at the gold positions.
 ...     '<figure><img src="dialog.png"/><figcaption>The Layers dialog</figcaption></figure></body></html>')
 >>> ds, report = build_manual_dataset(d, ManualConfig(name="demo", min_words=5))
 >>> ds.documents[0].content
-'Every image is a stack of layers you can hide and reorder.\\n<PIC>'
+'Layers\\nEvery image is a stack of layers you can hide and reorder.\\n<PIC>'
 >>> ds.qa[0].question, ds.images[ds.documents[0].image_ids[0]].caption
 ('Can you explain Layers in Demo Manual?', 'The Layers dialog')
 """
@@ -189,7 +189,9 @@ def build_manual_dataset(html_dir: Path, config: ManualConfig, progress: bool = 
     title_count = Counter(d.section.title.lower() for d in docs)
     documents, qa = [], []
     for d in docs:
-        lines, image_ids, gold_lines, gold_ids = [], [], [], []
+        # The document opens with its heading path, as the section does on the page; the gold
+        # answer is the section's text alone.
+        lines, image_ids, gold_lines, gold_ids = [" > ".join([*d.section.parents, d.section.title])], [], [], []
         for b in d.blocks:
             if isinstance(b, TextBlock):
                 lines.append(b.text)
