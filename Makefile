@@ -15,6 +15,8 @@ $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -c requirements.lock -e '.[dev]'
+	# timm only for its ImageNet label files: without dependencies, never imported
+	$(BIN)/pip install -q --no-deps timm==1.0.31
 	touch $(STAMP)
 
 setup: $(STAMP)

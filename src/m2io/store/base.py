@@ -1,0 +1,112 @@
+"""The one small interface every vector store implements.
+
+Three tables: ``chunks`` (text + text vector), ``images`` (one row per image occurrence in a
+chunk, with a visual vector and a text-space vector) and ``docs`` (one marker per indexed
+document with the hash of what was indexed). A document's marker is written after its rows,
+and rows of a document without a marker are deleted before it is written again: an interrupted
+run resumes without duplicates or loss.
+
+Similarities returned are cosine similarities (higher is closer).
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class ChunkRow:
+    id: str
+    doc_id: str
+    dataset: str
+    text: str
+    image_ids: list[str]
+    vector: np.ndarray | None = None
+
+
+@dataclass
+class ImageRow:
+    id: str
+    """``<chunk id>#<k>``: one occurrence of an image in a chunk."""
+    image_id: str
+    doc_id: str
+    chunk_id: str
+    dataset: str
+    caption: str
+    context: str
+    path: str
+    has_visual: bool
+    visual: np.ndarray | None = None
+    semantic: np.ndarray | None = None
+
+
+@dataclass
+class DocRows:
+    doc_id: str
+    dataset: str
+    hash: str
+    chunks: list[ChunkRow] = field(default_factory=list)
+    images: list[ImageRow] = field(default_factory=list)
+
+
+@dataclass
+class Hit:
+    id: str
+    score: float
+
+
+class Store(ABC):
+    """A vector store holding one m2io index."""
+
+    text_dim: int
+    visual_dim: int
+
+    @abstractmethod
+    def doc_hashes(self) -> dict[str, str]:
+        """Hash of every completely indexed document."""
+
+    @abstractmethod
+    def write(self, docs: list[DocRows]) -> None:
+        """Replace everything stored for these documents; their markers are written last."""
+
+    @abstractmethod
+    def delete_docs(self, doc_ids: list[str]) -> None:
+        """Remove the markers, then the rows, of these documents."""
+
+    @abstractmethod
+    def purge_unmarked(self) -> int:
+        """Delete rows of documents that have no marker (left by an interrupted run); return how many docs."""
+
+    @abstractmethod
+    def search_chunks(self, vector: np.ndarray, k: int) -> list[Hit]:
+        """Chunk ids by cosine similarity to ``vector``."""
+
+    @abstractmethod
+    def search_images(self, vector: np.ndarray, k: int, column: str) -> list[Hit]:
+        """Image-row ids by cosine similarity; ``column`` is ``visual`` or ``semantic``."""
+
+    @abstractmethod
+    def chunks(self, ids: list[str]) -> dict[str, ChunkRow]:
+        """Chunks by id, without vectors."""
+
+    @abstractmethod
+    def images(self, ids: list[str]) -> dict[str, ImageRow]:
+        """Image rows by id, without vectors."""
+
+    @abstractmethod
+    def images_of_chunks(self, chunk_ids: list[str]) -> list[ImageRow]:
+        """Image rows of these chunks, without vectors."""
+
+    @abstractmethod
+    def iter_chunk_texts(self) -> Iterator[tuple[str, str]]:
+        """(chunk id, text) of every chunk, for the BM25 index."""
+
+    @abstractmethod
+    def counts(self) -> dict[str, int]:
+        """Rows per table."""
+
+    def close(self) -> None:
+        """Release connections."""

@@ -1,0 +1,160 @@
+"""LanceDB backend: the embedded default, one folder, no server.
+
+Searches are exact (flat) unless :meth:`LanceStore.create_ann_index` built an IVF-PQ index.
+
+>>> import tempfile, numpy as np
+>>> s = LanceStore(tempfile.mkdtemp(), text_dim=2, visual_dim=2)
+>>> s.write([DocRows("d", "demo", "h1", [ChunkRow("d::0", "d", "demo", "hello", [], np.array([1.0, 0.0]))])])
+>>> [(h.id, round(h.score, 3)) for h in s.search_chunks(np.array([1.0, 0.0]), k=1)]
+[('d::0', 1.0)]
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from m2io.store.base import ChunkRow, DocRows, Hit, ImageRow, Store
+
+_CHUNK_COLS = ["id", "doc_id", "dataset", "text", "image_ids"]
+_IMAGE_COLS = ["id", "image_id", "doc_id", "chunk_id", "dataset", "caption", "context", "path", "has_visual"]
+
+
+def _quote(values: list[str]) -> str:
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+
+
+class LanceStore(Store):
+    def __init__(self, folder: str | Path, text_dim: int, visual_dim: int):
+        import lancedb
+
+        self.folder = Path(folder)
+        self.text_dim, self.visual_dim = text_dim, visual_dim
+        self.db = lancedb.connect(str(self.folder))
+        vec = lambda n: pa.list_(pa.float32(), n)  # noqa: E731
+        schemas = {
+            "chunks": pa.schema([("id", pa.string()), ("doc_id", pa.string()), ("dataset", pa.string()),
+                                 ("text", pa.string()), ("image_ids", pa.list_(pa.string())),
+                                 ("vector", vec(text_dim))]),
+            "images": pa.schema([("id", pa.string()), ("image_id", pa.string()), ("doc_id", pa.string()),
+                                 ("chunk_id", pa.string()), ("dataset", pa.string()), ("caption", pa.string()),
+                                 ("context", pa.string()), ("path", pa.string()), ("has_visual", pa.bool_()),
+                                 ("visual", vec(visual_dim)), ("semantic", vec(text_dim))]),
+            "docs": pa.schema([("doc_id", pa.string()), ("dataset", pa.string()), ("hash", pa.string())]),
+        }
+        existing = set(self.db.list_tables().tables)
+        self.tables = {name: (self.db.open_table(name) if name in existing else
+                              self.db.create_table(name, schema=schema)) for name, schema in schemas.items()}
+        self.schemas = schemas
+
+    # -- writing -------------------------------------------------------------------------
+    def doc_hashes(self) -> dict[str, str]:
+        return dict(zip(*self._column("docs", "doc_id", "hash")))
+
+    def _delete(self, table: str, doc_ids: list[str]) -> None:
+        for i in range(0, len(doc_ids), 500):
+            self.tables[table].delete(f"doc_id IN ({_quote(doc_ids[i:i + 500])})")
+
+    def write(self, docs: list[DocRows]) -> None:
+        if not docs:
+            return
+        ids = [d.doc_id for d in docs]
+        self._delete("docs", ids)
+        self._delete("chunks", ids)
+        self._delete("images", ids)
+        chunks = [c for d in docs for c in d.chunks]
+        images = [im for d in docs for im in d.images]
+        if chunks:
+            self.tables["chunks"].add(pa.Table.from_pylist(
+                [{**{k: getattr(c, k) for k in _CHUNK_COLS}, "vector": np.asarray(c.vector, np.float32)}
+                 for c in chunks], schema=self.schemas["chunks"]))
+        if images:
+            zeros = np.zeros(self.visual_dim, np.float32)
+            self.tables["images"].add(pa.Table.from_pylist(
+                [{**{k: getattr(im, k) for k in _IMAGE_COLS},
+                  "visual": np.asarray(im.visual, np.float32) if im.has_visual else zeros,
+                  "semantic": np.asarray(im.semantic, np.float32)} for im in images], schema=self.schemas["images"]))
+        self.tables["docs"].add(pa.Table.from_pylist(
+            [{"doc_id": d.doc_id, "dataset": d.dataset, "hash": d.hash} for d in docs], schema=self.schemas["docs"]))
+
+    def delete_docs(self, doc_ids: list[str]) -> None:
+        self._delete("docs", doc_ids)
+        self._delete("chunks", doc_ids)
+        self._delete("images", doc_ids)
+
+    def purge_unmarked(self) -> int:
+        marked = set(self.doc_hashes())
+        stored = set(self._column("chunks", "doc_id")) | set(self._column("images", "doc_id"))
+        orphans = sorted(stored - marked)
+        if orphans:
+            self._delete("chunks", orphans)
+            self._delete("images", orphans)
+        return len(orphans)
+
+    # -- reading -------------------------------------------------------------------------
+    def _search(self, table: str, column: str, vector: np.ndarray, k: int, where: str | None = None) -> list[Hit]:
+        if self.tables[table].count_rows() == 0:
+            return []
+        q = (self.tables[table].search(np.asarray(vector, np.float32), vector_column_name=column)
+             .distance_type("cosine").limit(k).select(["id", "_distance"]))
+        if where:
+            q = q.where(where, prefilter=True)
+        t = q.to_arrow()
+        return [Hit(i, 1.0 - float(d)) for i, d in zip(t.column("id").to_pylist(), t.column("_distance").to_pylist())]
+
+    def search_chunks(self, vector: np.ndarray, k: int) -> list[Hit]:
+        return self._search("chunks", "vector", vector, k)
+
+    def search_images(self, vector: np.ndarray, k: int, column: str) -> list[Hit]:
+        if column not in ("visual", "semantic"):
+            raise ValueError(f"unknown image vector column {column!r}")
+        return self._search("images", column, vector, k, "has_visual = true" if column == "visual" else None)
+
+    def _rows(self, table: str, column: str, values: list[str], cols: list[str]) -> list[dict]:
+        if not values:
+            return []
+        out = []
+        for i in range(0, len(values), 500):
+            out += (self.tables[table].search().where(f"{column} IN ({_quote(values[i:i + 500])})")
+                    .select(cols).limit(10 ** 9).to_list())
+        return out
+
+    def chunks(self, ids: list[str]) -> dict[str, ChunkRow]:
+        return {r["id"]: ChunkRow(**{k: r[k] for k in _CHUNK_COLS})
+                for r in self._rows("chunks", "id", ids, _CHUNK_COLS)}
+
+    def images(self, ids: list[str]) -> dict[str, ImageRow]:
+        return {r["id"]: ImageRow(**{k: r[k] for k in _IMAGE_COLS}) for r in self._rows("images", "id", ids, _IMAGE_COLS)}
+
+    def images_of_chunks(self, chunk_ids: list[str]) -> list[ImageRow]:
+        rows = [ImageRow(**{k: r[k] for k in _IMAGE_COLS})
+                for r in self._rows("images", "chunk_id", chunk_ids, _IMAGE_COLS)]
+        return sorted(rows, key=lambda r: (r.chunk_id, int(r.id.rsplit("#", 1)[1])))
+
+    def _column(self, table: str, *columns: str):
+        """Whole columns of a table (a scan that reads only these columns)."""
+        n = self.tables[table].count_rows()
+        t = self.tables[table].search().select(list(columns)).limit(max(n, 1)).to_arrow()
+        return t.column(columns[0]).to_pylist() if len(columns) == 1 else [t.column(c).to_pylist() for c in columns]
+
+    def iter_chunk_texts(self) -> Iterator[tuple[str, str]]:
+        yield from zip(*self._column("chunks", "id", "text"))
+
+    def counts(self) -> dict[str, int]:
+        return {name: t.count_rows() for name, t in self.tables.items()}
+
+    def create_ann_index(self, num_partitions: int | None = None, num_sub_vectors: int | None = None) -> None:
+        """Build an IVF-PQ index on chunk vectors (worth it from ~100k chunks; searches become approximate)."""
+        n = self.tables["chunks"].count_rows()
+        self.tables["chunks"].create_index(metric="cosine", vector_column_name="vector",
+                                           num_partitions=num_partitions or max(1, int(n ** 0.5)),
+                                           num_sub_vectors=num_sub_vectors or max(1, self.text_dim // 8),
+                                           replace=True)
+
+    def compact(self) -> None:
+        """Merge the small fragments that many incremental writes leave."""
+        for t in self.tables.values():
+            if hasattr(t, "optimize"):
+                t.optimize()

@@ -1,0 +1,130 @@
+"""PostgreSQL + pgvector backend: the index lives in a server, shared by many processes.
+
+Tables are named ``<prefix>_chunks``, ``<prefix>_images``, ``<prefix>_docs``; a batch of
+documents is written in one transaction. Searches are exact (``<=>`` cosine distance) unless
+:meth:`PgVectorStore.create_ann_index` built HNSW indexes.
+
+Example (needs a server; the tests start one with ``pgserver``)::
+
+    store = PgVectorStore("postgresql://postgres@/postgres?host=/tmp/pg", "m2io", 384, 1280)
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import numpy as np
+
+from m2io.errors import M2IOError
+from m2io.store.base import ChunkRow, DocRows, Hit, ImageRow, Store
+
+_CHUNK_COLS = ["id", "doc_id", "dataset", "text", "image_ids"]
+_IMAGE_COLS = ["id", "image_id", "doc_id", "chunk_id", "dataset", "caption", "context", "path", "has_visual"]
+
+
+class PgVectorStore(Store):
+    def __init__(self, dsn: str, prefix: str, text_dim: int, visual_dim: int):
+        import psycopg
+        from pgvector.psycopg import register_vector
+
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,40}", prefix):
+            raise M2IOError(f"table prefix must be a lower-case SQL identifier, got {prefix!r}")
+        self.text_dim, self.visual_dim = text_dim, visual_dim
+        self.t = {name: f"{prefix}_{name}" for name in ("chunks", "images", "docs")}
+        try:
+            self.conn = psycopg.connect(dsn, autocommit=True)
+        except psycopg.OperationalError as e:
+            raise M2IOError(f"cannot connect to PostgreSQL: {e}") from e
+        self.conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        register_vector(self.conn)
+        self.conn.execute(f"""CREATE TABLE IF NOT EXISTS {self.t['chunks']} (
+            id text PRIMARY KEY, doc_id text NOT NULL, dataset text, text text, image_ids text[],
+            vector vector({text_dim}))""")
+        self.conn.execute(f"""CREATE TABLE IF NOT EXISTS {self.t['images']} (
+            id text PRIMARY KEY, image_id text, doc_id text NOT NULL, chunk_id text, dataset text, caption text,
+            context text, path text, has_visual boolean, visual vector({visual_dim}), semantic vector({text_dim}))""")
+        self.conn.execute(f"CREATE TABLE IF NOT EXISTS {self.t['docs']} (doc_id text PRIMARY KEY, dataset text, hash text)")
+        for table in ("chunks", "images"):
+            self.conn.execute(f"CREATE INDEX IF NOT EXISTS {self.t[table]}_doc ON {self.t[table]} (doc_id)")
+        self.conn.execute(f"CREATE INDEX IF NOT EXISTS {self.t['images']}_chunk ON {self.t['images']} (chunk_id)")
+
+    def doc_hashes(self) -> dict[str, str]:
+        return dict(self.conn.execute(f"SELECT doc_id, hash FROM {self.t['docs']}").fetchall())
+
+    def write(self, docs: list[DocRows]) -> None:
+        if not docs:
+            return
+        ids = [d.doc_id for d in docs]
+        with self.conn.transaction(), self.conn.cursor() as cur:
+            for table in ("docs", "chunks", "images"):
+                cur.execute(f"DELETE FROM {self.t[table]} WHERE doc_id = ANY(%s)", (ids,))
+            cur.executemany(
+                f"INSERT INTO {self.t['chunks']} ({', '.join(_CHUNK_COLS)}, vector) VALUES (%s, %s, %s, %s, %s, %s)",
+                [(c.id, c.doc_id, c.dataset, c.text, c.image_ids, np.asarray(c.vector, np.float32))
+                 for d in docs for c in d.chunks])
+            cur.executemany(
+                f"INSERT INTO {self.t['images']} ({', '.join(_IMAGE_COLS)}, visual, semantic) "
+                f"VALUES ({', '.join(['%s'] * (len(_IMAGE_COLS) + 2))})",
+                [(*(getattr(im, k) for k in _IMAGE_COLS),
+                  np.asarray(im.visual, np.float32) if im.has_visual else None, np.asarray(im.semantic, np.float32))
+                 for d in docs for im in d.images])
+            cur.executemany(f"INSERT INTO {self.t['docs']} (doc_id, dataset, hash) VALUES (%s, %s, %s)",
+                            [(d.doc_id, d.dataset, d.hash) for d in docs])
+
+    def delete_docs(self, doc_ids: list[str]) -> None:
+        with self.conn.transaction():
+            for table in ("docs", "chunks", "images"):
+                self.conn.execute(f"DELETE FROM {self.t[table]} WHERE doc_id = ANY(%s)", (doc_ids,))
+
+    def purge_unmarked(self) -> int:
+        with self.conn.transaction():
+            orphans = [r[0] for r in self.conn.execute(
+                f"SELECT DISTINCT doc_id FROM {self.t['chunks']} WHERE doc_id NOT IN (SELECT doc_id FROM {self.t['docs']}) "
+                f"UNION SELECT DISTINCT doc_id FROM {self.t['images']} "
+                f"WHERE doc_id NOT IN (SELECT doc_id FROM {self.t['docs']})").fetchall()]
+            for table in ("chunks", "images"):
+                self.conn.execute(f"DELETE FROM {self.t[table]} WHERE doc_id = ANY(%s)", (orphans,))
+        return len(orphans)
+
+    def _search(self, table: str, column: str, vector: np.ndarray, k: int, where: str = "") -> list[Hit]:
+        rows = self.conn.execute(
+            f"SELECT id, {column} <=> %s AS d FROM {self.t[table]} {where} ORDER BY d LIMIT %s",
+            (np.asarray(vector, np.float32), k)).fetchall()
+        return [Hit(i, 1.0 - float(d)) for i, d in rows]
+
+    def search_chunks(self, vector: np.ndarray, k: int) -> list[Hit]:
+        return self._search("chunks", "vector", vector, k)
+
+    def search_images(self, vector: np.ndarray, k: int, column: str) -> list[Hit]:
+        if column not in ("visual", "semantic"):
+            raise ValueError(f"unknown image vector column {column!r}")
+        return self._search("images", column, vector, k, "WHERE has_visual" if column == "visual" else "")
+
+    def chunks(self, ids: list[str]) -> dict[str, ChunkRow]:
+        rows = self.conn.execute(f"SELECT {', '.join(_CHUNK_COLS)} FROM {self.t['chunks']} WHERE id = ANY(%s)",
+                                 (ids,)).fetchall()
+        return {r[0]: ChunkRow(*r) for r in rows}
+
+    def images(self, ids: list[str]) -> dict[str, ImageRow]:
+        rows = self.conn.execute(f"SELECT {', '.join(_IMAGE_COLS)} FROM {self.t['images']} WHERE id = ANY(%s)",
+                                 (ids,)).fetchall()
+        return {r[0]: ImageRow(*r) for r in rows}
+
+    def images_of_chunks(self, chunk_ids: list[str]) -> list[ImageRow]:
+        rows = self.conn.execute(f"SELECT {', '.join(_IMAGE_COLS)} FROM {self.t['images']} WHERE chunk_id = ANY(%s)",
+                                 (chunk_ids,)).fetchall()
+        return sorted((ImageRow(*r) for r in rows), key=lambda r: (r.chunk_id, int(r.id.rsplit("#", 1)[1])))
+
+    def iter_chunk_texts(self) -> Iterator[tuple[str, str]]:
+        yield from self.conn.execute(f"SELECT id, text FROM {self.t['chunks']}").fetchall()
+
+    def counts(self) -> dict[str, int]:
+        return {name: self.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for name, t in self.t.items()}
+
+    def create_ann_index(self) -> None:
+        """HNSW indexes on the vectors (searches become approximate)."""
+        self.conn.execute(f"CREATE INDEX IF NOT EXISTS {self.t['chunks']}_hnsw ON {self.t['chunks']} "
+                          "USING hnsw (vector vector_cosine_ops)")
+
+    def close(self) -> None:
+        self.conn.close()

@@ -1,0 +1,1 @@
+"""Training: the image adapter now; the inserter's SFT and GRPO later."""
