@@ -51,3 +51,68 @@ def good_dataset(tmp_path: Path) -> Path:
              "ground_truth": "Export it.", "images_list": [3]}],
         collection={str(i): {"image_path": f"images/DEMO/{i}.png", "image_caption": f"caption {i}"}
                     for i in (1, 2, 3)})
+
+
+def pattern_png(path: Path, seed: int, size: tuple[int, int] = (160, 120)) -> Path:
+    """A distinct picture per seed: random coloured blocks, so visual vectors differ."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    blocks = rng.integers(0, 256, size=(6, 8, 3), dtype=np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    PILImage.fromarray(blocks).resize(size, PILImage.NEAREST).save(path)
+    return path
+
+
+TINY_DOCS = [
+    ("layers", "Layers\nA layer is a transparent sheet stacked with others to build an image. <PIC>\n"
+               "Reorder layers by dragging them in the Layers dialog.", ["L"], "The Layers dialog with three layers"),
+    ("brush", "Brushes\nBrushes paint with a tip shape. Pick a brush size before you stroke. <PIC>", ["B"],
+     "The brush tip selector"),
+    ("export", "Exporting\nExport writes the image as PNG or JPEG files for other programs. <PIC>\n"
+               "The export dialog asks for a file name. <PIC>", ["E1", "E2"], "The export dialog"),
+    ("crop", "Cropping\nThe crop tool cuts away the borders of a photo to frame the subject. <PIC>", ["C"],
+     "A photo being cropped"),
+]
+
+
+def write_tiny_corpus(root: Path, name: str = "tiny") -> Path:
+    """Four short documents on distinct topics, five distinct images, one QA item per document."""
+    collection, docs, qa = {}, [], []
+    for n, (doc_id, content, images, caption) in enumerate(TINY_DOCS):
+        for k, image_id in enumerate(images):
+            pattern_png(root / "images" / name.upper() / f"{image_id}.png", seed=10 * n + k)
+            collection[image_id] = {"image_path": f"images/{name.upper()}/{image_id}.png",
+                                    "image_caption": caption if k == 0 else f"{caption}, second step"}
+        docs.append([doc_id, content, images])
+        title = content.split("\n", 1)[0]
+        qa.append({"id": n + 1, "question": f"How do I use {title.lower()}?", "provenance": [doc_id],
+                   "ground_truth": content.split("\n", 1)[1], "images_list": images})
+    return write_mramg(root, name=name, docs=docs, qa=qa, collection=collection)
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path: Path) -> Path:
+    return write_tiny_corpus(tmp_path / "tiny")
+
+
+@pytest.fixture(scope="session")
+def pg_dsn(tmp_path_factory) -> str:
+    """A real PostgreSQL server with pgvector, started by pgserver for this test session."""
+    import pgserver
+
+    server = pgserver.get_server(tmp_path_factory.mktemp("pgdata"), cleanup_mode="stop")
+    yield server.get_uri()
+    server.cleanup()
+
+
+_pg_prefix_counter = iter(range(10 ** 6))
+
+
+@pytest.fixture(params=["lancedb", "pgvector"])
+def backend(request) -> dict:
+    """Settings of one store backend; every pgvector test gets its own table prefix."""
+    if request.param == "lancedb":
+        return {"backend": "lancedb", "pg_dsn": "", "pg_prefix": "m2io"}
+    return {"backend": "pgvector", "pg_dsn": request.getfixturevalue("pg_dsn"),
+            "pg_prefix": f"t{next(_pg_prefix_counter)}"}

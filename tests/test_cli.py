@@ -58,3 +58,35 @@ def test_console_script_reports_errors_without_traceback(tmp_path: Path):
     assert proc.returncode == 1
     assert proc.stderr.strip() == f"error: {tmp_path / 'empty'}: no HTML pages in language 'en' here"
     assert not (tmp_path / "o").exists()
+
+
+def test_index_search_eval_and_adapter_commands(tmp_path: Path):
+    from conftest import write_tiny_corpus
+
+    corpus = write_tiny_corpus(tmp_path / "tiny")
+    runner = CliRunner()
+    index = tmp_path / "index"
+    result = runner.invoke(cli, ["index", str(corpus), "--out", str(index)])
+    assert result.exit_code == 0, result.output
+    assert "documents 4: indexed 4, unchanged 0" in result.output and "chunks 4, image occurrences 5" in result.output
+    result = runner.invoke(cli, ["search", "reorder layers", "--index", str(index), "-k", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    hits = json.loads(result.stdout)
+    assert hits[0]["doc_id"] == "tiny/layers" and hits[0]["images"][0]["image_id"] == "L"
+    result = runner.invoke(cli, ["eval", str(corpus), "--task", "retrieval", "--index", str(index),
+                                 "--json", str(tmp_path / "r.json")])
+    assert result.exit_code == 0, result.output
+    scores = json.loads((tmp_path / "r.json").read_text())["scores"]
+    assert scores["text"]["doc_recall@10"] == 1.0 and scores["image"]["doc_at_1"] == 1.0
+    assert len((tmp_path / "r.items.jsonl").read_text().splitlines()) == 8
+    # Too few captioned images to train an adapter: a clear error, nothing written.
+    proc = subprocess.run([sys.executable, "-m", "m2io.cli", "train", "image-adapter", str(corpus), "--index",
+                           str(index)], capture_output=True, text=True)
+    assert proc.returncode == 1 and "need at least 10 captioned images" in proc.stderr
+    assert not (index / "image_adapter.npz").exists()
+
+
+def test_search_errors_are_clear(tmp_path: Path):
+    proc = subprocess.run([sys.executable, "-m", "m2io.cli", "search", "x", "--index", str(tmp_path)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1 and proc.stderr.strip() == f"error: {tmp_path}: not an m2io index (no m2io-index.json)"

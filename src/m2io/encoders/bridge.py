@@ -150,7 +150,7 @@ def train_adapter(visual: np.ndarray, text: np.ndarray, epochs: int = 60, lr: fl
             opt.zero_grad()
             loss.backward()
             opt.step()
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
     after = recall(val)
     stats = {"pairs": len(visual), "train": len(train), "val": len(val), "epochs": epochs,
              "final_loss": losses[-1] if losses else None,

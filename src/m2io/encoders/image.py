@@ -128,7 +128,7 @@ class ClipImageEncoder:
         model_dir = str(model_dir)
         config = AutoConfig.from_pretrained(model_dir)
         self.processor = AutoImageProcessor.from_pretrained(model_dir)
-        if config.model_type == "siglip":
+        if "siglip" in config.model_type:  # siglip, siglip2, siglip_vision_model
             from transformers import SiglipVisionModel
 
             self.model, self.kind = SiglipVisionModel.from_pretrained(model_dir), "siglip"
