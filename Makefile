@@ -21,13 +21,18 @@ $(STAMP): pyproject.toml requirements.lock
 
 setup: $(STAMP)
 
-# The main job on the embedded defaults: build the GIMP manual corpus and show it.
+INDEX  ?= index
+
+# The main job on the embedded defaults: build the GIMP manual corpus, index it, search it.
 demo: setup
 	$(BIN)/m2io corpus manual --package gimp-help-en --name gimp --out $(DATA)/gimp
 	$(BIN)/m2io corpus check $(DATA)/gimp --samples 1
+	$(BIN)/m2io index $(DATA)/gimp --out $(INDEX)/gimp
+	$(BIN)/m2io search "How do I align layers?" --index $(INDEX)/gimp -k 3
+	$(BIN)/m2io search --image $(DATA)/gimp/images/GIMP/toolbox__align-dialog.png --index $(INDEX)/gimp -k 1
 
 test: setup
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) $(DATA) .pytest_cache
+	rm -rf $(VENV) $(DATA) $(INDEX) .pytest_cache

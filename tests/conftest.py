@@ -116,3 +116,14 @@ def backend(request) -> dict:
         return {"backend": "lancedb", "pg_dsn": "", "pg_prefix": "m2io"}
     return {"backend": "pgvector", "pg_dsn": request.getfixturevalue("pg_dsn"),
             "pg_prefix": f"t{next(_pg_prefix_counter)}"}
+
+
+def tiny_clip(folder: Path) -> Path:
+    """A CLIP vision tower with random weights, built from a config (no download)."""
+    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    config = CLIPVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+                              image_size=32, patch_size=8, projection_dim=16)
+    CLIPVisionModelWithProjection(config).save_pretrained(folder)
+    CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(folder)
+    return folder

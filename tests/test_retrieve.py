@@ -78,3 +78,19 @@ def test_stale_adapter_is_refused(tiny_corpus: Path, tmp_path: Path):
     ImageAdapter(np.zeros((384, 1280), np.float32), {}).save(index / "image_adapter.npz")
     with pytest.raises(IndexIncompatible, match="image adapter changed"):
         Retriever.open(index)
+
+
+def test_index_and_search_with_a_clip_image_encoder(tiny_corpus: Path, tmp_path: Path):
+    from conftest import tiny_clip
+
+    model = tiny_clip(tmp_path / "clip")
+    index = tmp_path / "index"
+    build_index([tiny_corpus], index, IndexConfig(image_model=str(model)), progress=False)
+    r = Retriever.open(index)
+    try:
+        assert r.manifest.image_encoder == "clip:clip" and r.manifest.visual_dim == 16
+        results = r.search(image=tiny_corpus / "images" / "TINY" / "C.png", k=2)
+        assert results[0].doc_id == "tiny/crop"
+        assert r.search(text="crop a photo", k=1)[0].doc_id == "tiny/crop"
+    finally:
+        r.close()

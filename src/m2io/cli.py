@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sys
 import textwrap
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 
@@ -155,11 +156,16 @@ def index_cmd(folders: tuple[Path, ...], out: Path, backend: str, pg_dsn: str, p
     from m2io.index.build import build_index
 
     cfg = _index_config(backend, pg_dsn, pg_prefix, text_model, image_model, adapter, max_tokens, batch_docs)
-    report = build_index(list(folders), out, cfg, progress=True)
+    with warnings.catch_warnings():  # the report lists skipped images below, once each
+        warnings.simplefilter("ignore", UserWarning)
+        report = build_index(list(folders), out, cfg, progress=True)
     for problem in report.problems[:20]:
         click.echo(f"warning: skipped {problem}", err=True)
     for skipped in report.images_skipped[:20]:
-        click.echo(f"warning: image skipped: {skipped}", err=True)
+        click.echo(f"warning: image skipped (text indexed): {skipped}", err=True)
+    if len(report.problems) + len(report.images_skipped) > 40:
+        click.echo(f"warning: {len(report.problems)} records and {len(report.images_skipped)} images skipped in all",
+                   err=True)
     rate = report.indexed / report.encode_seconds if report.encode_seconds else 0.0
     click.echo(f"documents {report.documents}: indexed {report.indexed}, unchanged {report.unchanged}, "
                f"deleted {report.deleted}, purged after an interrupted run {report.purged}")

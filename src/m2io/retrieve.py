@@ -1,14 +1,17 @@
 """Hybrid retrieval over an m2io index: text, image, or both in one query.
 
 Ranked lists of chunks, fused by weighted reciprocal rank fusion (RRF,
-``score = sum_i w_i / (rrf_k + rank_i)``, ranks from 1):
+``score = sum_i w_i / (rrf_k + rank_i)``, ranks from 1; weights in :class:`RetrievalConfig`):
 
 - ``dense``: the query text's vector against chunk vectors;
 - ``bm25``: the query text against chunk texts;
 - ``text_to_image``: the query text against images' text-space vectors (caption + context +
   visual), each image voting for its chunk;
 - ``image_visual``: the query image's visual vector against images' visual vectors;
-- ``image_semantic``: the query image's text-space vector against chunk vectors.
+- ``image_semantic``: the query image's text-space vector against chunk vectors;
+- ``document``: every candidate chunk ranked by the best rank of its document in the fusion
+  of the lists above (parent-document boosting: the other chunks of the best documents, and
+  their images, come up together).
 
 A query image that *is* a corpus image (visual cosine >= ``same_image``, near-duplicates
 included) puts the chunks that hold it first: whoever shows a corpus image wants its source.
@@ -34,14 +37,16 @@ from m2io.store.base import ChunkRow, Hit, ImageRow, Store
 
 @dataclass(frozen=True)
 class RetrievalConfig:
+    # Weights tuned on 300 GIMP questions (seed 0); bench/RESULTS.md reports all of GIMP and KiCad.
     depth: int = 50
     """How many candidates each list contributes to the fusion."""
-    rrf_k: float = 60.0
+    rrf_k: float = 20.0
     dense: float = 1.0
     bm25: float = 1.0
-    text_to_image: float = 0.5
+    text_to_image: float = 1.0
     image_visual: float = 1.0
     image_semantic: float = 0.5
+    document: float = 0.5
     same_image: float = 0.97
     """Visual cosine at or above which a query image counts as the corpus image itself."""
 
@@ -94,6 +99,20 @@ def _chunk_order(hits: list[Hit], rows: dict[str, ImageRow]) -> list[str]:
     return list(dict.fromkeys(rows[h.id].chunk_id for h in hits if h.id in rows))
 
 
+def _document_order(scores: dict[str, float]) -> list[str]:
+    """Chunks ordered by their document's best-ranked chunk, then by their own rank.
+
+    >>> _document_order({"d1::0": 0.5, "d2::0": 0.9, "d1::1": 0.1, "d2::3": 0.2})
+    ['d2::0', 'd2::3', 'd1::0', 'd1::1']
+    """
+    order = sorted(scores, key=lambda c: (-scores[c], c))
+    position = {c: n for n, c in enumerate(order)}
+    doc_rank: dict[str, int] = {}
+    for n, chunk_id in enumerate(order):
+        doc_rank.setdefault(chunk_id.rsplit("::", 1)[0], n)
+    return sorted(order, key=lambda c: (doc_rank[c.rsplit("::", 1)[0]], position[c]))
+
+
 class Retriever:
     def __init__(self, store: Store, bm25: Bm25Index | None, models: IndexModels, manifest: IndexManifest,
                  config: RetrievalConfig = RetrievalConfig()):
@@ -103,11 +122,10 @@ class Retriever:
     @classmethod
     def open(cls, index: str | Path, config: RetrievalConfig = RetrievalConfig(), pg_dsn: str = "",
              text_model: str | None = None) -> "Retriever":
-        """Open an index folder; the models are the ones its manifest names."""
+        """Open an index folder with the models its manifest names (``text_model`` overrides the path)."""
         index = Path(index)
         manifest = IndexManifest.load(index)
-        models = IndexModels(text_model, "efficientnet-lite0" if manifest.image_encoder == "efficientnet-lite0"
-                             else manifest.image_encoder.split(":", 1)[-1], index / ADAPTER_FILE)
+        models = IndexModels(text_model or manifest.text_model or None, manifest.image_model, index / ADAPTER_FILE)
         if models.text.name != manifest.text_encoder or models.text.dim != manifest.text_dim:
             raise IndexIncompatible(f"{index}: built with text encoder {manifest.text_encoder!r} "
                                     f"({manifest.text_dim}-d), but {models.text.name!r} ({models.text.dim}-d) is loaded")
@@ -163,6 +181,10 @@ class Retriever:
         weights = {"dense": cfg.dense, "bm25": cfg.bm25, "text_to_image": cfg.text_to_image,
                    "image_visual": cfg.image_visual, "image_semantic": cfg.image_semantic}
         scores, ranks = rrf(lists, weights, cfg.rrf_k)
+        if cfg.document:
+            lists["document"] = _document_order(scores)
+            weights["document"] = cfg.document
+            scores, ranks = rrf(lists, weights, cfg.rrf_k)
         boost = max(scores.values(), default=0.0) + 1.0
         for n, chunk_id in enumerate(first):  # the query image itself: its chunks first, in visual order
             scores[chunk_id] = boost + (len(first) - n)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
-from conftest import pattern_png
+from conftest import pattern_png, tiny_clip
 from m2io.encoders.image import ClipImageEncoder, EfficientNetLiteEncoder, ImageError, imagenet_label_names, load_image
 
 
@@ -46,16 +46,6 @@ def test_imagenet_labels():
     assert len(labels) == 1000 and labels[0] == "tench" and labels[999] == "toilet tissue"
 
 
-def _tiny_clip(folder: Path) -> Path:
-    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
-
-    config = CLIPVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
-                              image_size=32, patch_size=8, projection_dim=16)
-    CLIPVisionModelWithProjection(config).save_pretrained(folder)
-    CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(folder)
-    return folder
-
-
 def _tiny_siglip(folder: Path) -> Path:
     from transformers import SiglipImageProcessor, SiglipVisionConfig, SiglipVisionModel
 
@@ -66,7 +56,7 @@ def _tiny_siglip(folder: Path) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("build,dim,kind", [(_tiny_clip, 16, "clip"), (_tiny_siglip, 32, "siglip")])
+@pytest.mark.parametrize("build,dim,kind", [(tiny_clip, 16, "clip"), (_tiny_siglip, 32, "siglip")])
 def test_clip_and_siglip_path_on_tiny_models(build, dim, kind, tmp_path: Path):
     enc = ClipImageEncoder(build(tmp_path / "model"))
     assert enc.kind == kind and enc.visual_dim == dim and enc.name == f"{kind}:model"

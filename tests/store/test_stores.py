@@ -17,7 +17,8 @@ def _vec(*xs: float) -> np.ndarray:
 
 
 def _doc(doc_id: str, text_vec: np.ndarray, visual: np.ndarray | None, h: str = "h") -> DocRows:
-    chunk = ChunkRow(f"{doc_id}::0", doc_id, "ds", f"text of {doc_id} <PIC>", ["img-" + doc_id], text_vec)
+    chunk = ChunkRow(f"{doc_id}::0", doc_id, "ds", f"text of {doc_id} <PIC>", ["img-" + doc_id], f"search {doc_id}",
+                     text_vec)
     image = ImageRow(f"{doc_id}::0#0", "img-" + doc_id, doc_id, f"{doc_id}::0", "ds", "a caption", "context",
                      "/x.png", visual is not None, visual, text_vec)
     return DocRows(doc_id, "ds", h, [chunk], [image])
@@ -45,8 +46,8 @@ def test_write_search_fetch(store):
     (image,) = store.images_of_chunks(["c::0"])
     assert (image.image_id, image.has_visual, image.caption) == ("img-c", False, "a caption")
     assert store.images(["a::0#0"])["a::0#0"].path == "/x.png"
-    assert sorted(store.iter_chunk_texts()) == [("a::0", "text of a <PIC>"), ("b::0", "text of b <PIC>"),
-                                                ("c::0", "text of c <PIC>")]
+    assert sorted(store.iter_chunk_texts()) == [("a::0", "search a"), ("b::0", "search b"), ("c::0", "search c")]
+    assert chunks["b::0"].text == "text of b <PIC>" and chunks["b::0"].search_text == "search b"
     assert store.counts() == {"chunks": 3, "images": 3, "docs": 3}
     assert store.doc_hashes() == {"a": "h", "b": "h", "c": "h"}
 

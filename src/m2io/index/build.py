@@ -155,7 +155,7 @@ def _doc_rows(ds: Dataset, doc: Document, doc_hash: str, cfg: IndexConfig, model
     rows = DocRows(key, ds.name, doc_hash)
     texts = [embedding_text(c.text, [captions[i] for i in c.image_ids], heading, n == 0) for n, c in enumerate(chunks)]
     for c, text in zip(chunks, texts):
-        rows.chunks.append(ChunkRow(f"{ds.name}/{c.id}", key, ds.name, c.text, list(c.image_ids)))
+        rows.chunks.append(ChunkRow(f"{ds.name}/{c.id}", key, ds.name, c.text, list(c.image_ids), text))
     occurrences = [(c, k, i) for c in chunks for k, i in enumerate(c.image_ids)]
     side = [captions[i] for _, _, i in occurrences] + [contexts.get(i, "") for _, _, i in occurrences]
     vectors = models.text.encode(texts + side)
@@ -179,26 +179,32 @@ def _doc_rows(ds: Dataset, doc: Document, doc_hash: str, cfg: IndexConfig, model
     return rows
 
 
-def build_index(folders: list[Path], out: Path, cfg: IndexConfig, progress: bool = True) -> IndexReport:
-    """Index the MRAMG datasets in ``folders`` into the index folder ``out``."""
+def build_index(folders: list[Path], out: Path, cfg: IndexConfig, progress: bool = True,
+                models: IndexModels | None = None) -> IndexReport:
+    """Index the MRAMG datasets in ``folders`` into the index folder ``out``.
+
+    ``models`` lets a long-lived process reuse loaded encoders (they must match ``cfg``).
+    """
     start = time.perf_counter()
     out = Path(out)
     report = IndexReport()
     sources = _load_datasets([Path(f) for f in folders], report)
     datasets = [ds for _, ds in sources]
     adapter = cfg.adapter or (out / ADAPTER_FILE)
-    models = IndexModels(cfg.text_model, cfg.image_model, adapter)
+    if models is None:
+        models = IndexModels(cfg.text_model, cfg.image_model, adapter)
     if cfg.adapter is not None and models.adapter_path is None:
         raise M2IOError(f"{cfg.adapter}: image adapter not found")
     wanted = IndexManifest(text_encoder=models.text.name, text_dim=models.text.dim, image_encoder=models.image.name,
                            visual_dim=models.image.visual_dim, backend=cfg.backend,
                            pg_prefix=cfg.pg_prefix if cfg.backend == "pgvector" else "",
                            max_tokens=cfg.chunk.max_tokens, context_words=cfg.chunk.context_words,
-                           mix=vars(cfg.mix).copy(), adapter_sha256=models.adapter_sha256)
+                           mix=vars(cfg.mix).copy(), adapter_sha256=models.adapter_sha256,
+                           text_model=str(cfg.text_model or ""), image_model=str(cfg.image_model))
     if (out / MANIFEST).exists():
         manifest = IndexManifest.load(out)
         manifest.check_compatible(wanted)
-        for key in IndexManifest.SETTINGS:  # new settings: every document's hash changes, so all are redone
+        for key in IndexManifest.SETTINGS + ("text_model", "image_model"):  # new settings re-index every document
             setattr(manifest, key, getattr(wanted, key))
     else:
         out.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,7 @@ from pathlib import Path
 from m2io.atomic import atomic_write_text
 from m2io.errors import M2IOError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: chunks keep their search text (BM25 reads captions and headings too)
 MANIFEST = "m2io-index.json"
 
 
@@ -46,6 +46,10 @@ class IndexManifest:
     """False while a run is writing; an interrupted run leaves it False until the next run finishes."""
     datasets: dict = field(default_factory=dict)
     """Dataset name -> the folder it was indexed from."""
+    text_model: str = ""
+    """Where the text encoder was loaded from ("" = the bundled all-MiniLM-L6-v2)."""
+    image_model: str = "efficientnet-lite0"
+    """``efficientnet-lite0`` or the CLIP/SigLIP folder the image encoder was loaded from."""
 
     SCHEMA = ("text_encoder", "text_dim", "image_encoder", "visual_dim", "backend", "pg_prefix")
     """What the stored vectors mean: another value makes the index unusable, so it is an error."""

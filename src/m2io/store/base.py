@@ -24,6 +24,8 @@ class ChunkRow:
     dataset: str
     text: str
     image_ids: list[str]
+    search_text: str = ""
+    """What the encoders read: the text with captions where images stand, and the heading."""
     vector: np.ndarray | None = None
 
 
@@ -102,7 +104,7 @@ class Store(ABC):
 
     @abstractmethod
     def iter_chunk_texts(self) -> Iterator[tuple[str, str]]:
-        """(chunk id, text) of every chunk, for the BM25 index."""
+        """(chunk id, search text) of every chunk, for the BM25 index."""
 
     @abstractmethod
     def counts(self) -> dict[str, int]:

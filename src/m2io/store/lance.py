@@ -4,7 +4,7 @@ Searches are exact (flat) unless :meth:`LanceStore.create_ann_index` built an IV
 
 >>> import tempfile, numpy as np
 >>> s = LanceStore(tempfile.mkdtemp(), text_dim=2, visual_dim=2)
->>> s.write([DocRows("d", "demo", "h1", [ChunkRow("d::0", "d", "demo", "hello", [], np.array([1.0, 0.0]))])])
+>>> s.write([DocRows("d", "demo", "h1", [ChunkRow("d::0", "d", "demo", "hello", [], "hello", np.array([1.0, 0.0]))])])
 >>> [(h.id, round(h.score, 3)) for h in s.search_chunks(np.array([1.0, 0.0]), k=1)]
 [('d::0', 1.0)]
 """
@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from m2io.store.base import ChunkRow, DocRows, Hit, ImageRow, Store
 
-_CHUNK_COLS = ["id", "doc_id", "dataset", "text", "image_ids"]
+_CHUNK_COLS = ["id", "doc_id", "dataset", "text", "image_ids", "search_text"]
 _IMAGE_COLS = ["id", "image_id", "doc_id", "chunk_id", "dataset", "caption", "context", "path", "has_visual"]
 
 
@@ -37,7 +37,7 @@ class LanceStore(Store):
         schemas = {
             "chunks": pa.schema([("id", pa.string()), ("doc_id", pa.string()), ("dataset", pa.string()),
                                  ("text", pa.string()), ("image_ids", pa.list_(pa.string())),
-                                 ("vector", vec(text_dim))]),
+                                 ("search_text", pa.string()), ("vector", vec(text_dim))]),
             "images": pa.schema([("id", pa.string()), ("image_id", pa.string()), ("doc_id", pa.string()),
                                  ("chunk_id", pa.string()), ("dataset", pa.string()), ("caption", pa.string()),
                                  ("context", pa.string()), ("path", pa.string()), ("has_visual", pa.bool_()),
@@ -140,7 +140,7 @@ class LanceStore(Store):
         return t.column(columns[0]).to_pylist() if len(columns) == 1 else [t.column(c).to_pylist() for c in columns]
 
     def iter_chunk_texts(self) -> Iterator[tuple[str, str]]:
-        yield from zip(*self._column("chunks", "id", "text"))
+        yield from zip(*self._column("chunks", "id", "search_text"))
 
     def counts(self) -> dict[str, int]:
         return {name: t.count_rows() for name, t in self.tables.items()}

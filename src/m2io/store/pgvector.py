@@ -18,7 +18,7 @@ import numpy as np
 from m2io.errors import M2IOError
 from m2io.store.base import ChunkRow, DocRows, Hit, ImageRow, Store
 
-_CHUNK_COLS = ["id", "doc_id", "dataset", "text", "image_ids"]
+_CHUNK_COLS = ["id", "doc_id", "dataset", "text", "image_ids", "search_text"]
 _IMAGE_COLS = ["id", "image_id", "doc_id", "chunk_id", "dataset", "caption", "context", "path", "has_visual"]
 
 
@@ -39,7 +39,7 @@ class PgVectorStore(Store):
         register_vector(self.conn)
         self.conn.execute(f"""CREATE TABLE IF NOT EXISTS {self.t['chunks']} (
             id text PRIMARY KEY, doc_id text NOT NULL, dataset text, text text, image_ids text[],
-            vector vector({text_dim}))""")
+            search_text text, vector vector({text_dim}))""")
         self.conn.execute(f"""CREATE TABLE IF NOT EXISTS {self.t['images']} (
             id text PRIMARY KEY, image_id text, doc_id text NOT NULL, chunk_id text, dataset text, caption text,
             context text, path text, has_visual boolean, visual vector({visual_dim}), semantic vector({text_dim}))""")
@@ -59,8 +59,8 @@ class PgVectorStore(Store):
             for table in ("docs", "chunks", "images"):
                 cur.execute(f"DELETE FROM {self.t[table]} WHERE doc_id = ANY(%s)", (ids,))
             cur.executemany(
-                f"INSERT INTO {self.t['chunks']} ({', '.join(_CHUNK_COLS)}, vector) VALUES (%s, %s, %s, %s, %s, %s)",
-                [(c.id, c.doc_id, c.dataset, c.text, c.image_ids, np.asarray(c.vector, np.float32))
+                f"INSERT INTO {self.t['chunks']} ({', '.join(_CHUNK_COLS)}, vector) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                [(c.id, c.doc_id, c.dataset, c.text, c.image_ids, c.search_text, np.asarray(c.vector, np.float32))
                  for d in docs for c in d.chunks])
             cur.executemany(
                 f"INSERT INTO {self.t['images']} ({', '.join(_IMAGE_COLS)}, visual, semantic) "
@@ -116,7 +116,7 @@ class PgVectorStore(Store):
         return sorted((ImageRow(*r) for r in rows), key=lambda r: (r.chunk_id, int(r.id.rsplit("#", 1)[1])))
 
     def iter_chunk_texts(self) -> Iterator[tuple[str, str]]:
-        yield from self.conn.execute(f"SELECT id, text FROM {self.t['chunks']}").fetchall()
+        yield from self.conn.execute(f"SELECT id, search_text FROM {self.t['chunks']}").fetchall()
 
     def counts(self) -> dict[str, int]:
         return {name: self.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for name, t in self.t.items()}
