@@ -1,0 +1,118 @@
+"""Indexing the tiny corpus: counts, incremental runs, interrupted runs, bad input, compatibility."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import write_tiny_corpus
+from m2io.index.build import IndexConfig, build_index, embedding_text
+from m2io.index.manifest import IndexIncompatible, IndexManifest
+from m2io.store import open_store
+from m2io.store.base import ChunkRow, DocRows
+
+
+def _cfg(backend: dict, **kw) -> IndexConfig:
+    return IndexConfig(backend=backend["backend"], pg_dsn=backend["pg_dsn"], pg_prefix=backend["pg_prefix"], **kw)
+
+
+def _counts(backend: dict, index: Path) -> dict:
+    m = IndexManifest.load(index)
+    store = open_store(m.backend, index, m.text_dim, m.visual_dim, backend["pg_dsn"], backend["pg_prefix"])
+    try:
+        return store.counts()
+    finally:
+        store.close()
+
+
+def test_index_incremental_and_resume(backend, tiny_corpus: Path, tmp_path: Path):
+    index = tmp_path / "index"
+    first = build_index([tiny_corpus], index, _cfg(backend), progress=False)
+    assert (first.documents, first.indexed, first.chunks, first.images) == (4, 4, 4, 5)
+    assert _counts(backend, index) == {"chunks": 4, "images": 5, "docs": 4}
+    manifest = IndexManifest.load(index)
+    assert manifest.complete and manifest.text_encoder == "all-MiniLM-L6-v2" and manifest.visual_dim == 1280
+
+    again = build_index([tiny_corpus], index, _cfg(backend), progress=False)
+    assert (again.indexed, again.unchanged) == (0, 4)
+
+    # One document edited, one removed: only they change.
+    docs = (tiny_corpus / "doc_tiny.jsonl").read_text().splitlines()
+    edited = json.loads(docs[1])
+    edited[1] = edited[1].replace("tip shape", "round tip shape")
+    (tiny_corpus / "doc_tiny.jsonl").write_text("\n".join([docs[0], json.dumps(edited), docs[2]]) + "\n")
+    (tiny_corpus / "tiny_mqa.jsonl").write_text("")
+    third = build_index([tiny_corpus], index, _cfg(backend), progress=False)
+    assert (third.indexed, third.unchanged, third.deleted) == (1, 2, 1)
+    assert _counts(backend, index) == {"chunks": 3, "images": 4, "docs": 3}
+
+
+def test_interrupted_run_resumes_without_duplicates(backend, tiny_corpus: Path, tmp_path: Path):
+    index = tmp_path / "index"
+    partial = build_index([tiny_corpus], index, _cfg(backend, batch_docs=1, max_docs=2), progress=False)
+    assert partial.indexed == 2 and not IndexManifest.load(index).complete
+    # The crash window: rows of a third document written, its marker not.
+    m = IndexManifest.load(index)
+    store = open_store(m.backend, index, m.text_dim, m.visual_dim, backend["pg_dsn"], backend["pg_prefix"])
+    assert len(store.doc_hashes()) == 2
+    missing = sorted({"tiny/layers", "tiny/brush", "tiny/export", "tiny/crop"} - set(store.doc_hashes()))[0]
+    vec = np.ones(384, np.float32) / np.sqrt(384)
+    store.write([DocRows(missing, "tiny", "partial", [ChunkRow(f"{missing}::0", missing, "tiny", "half", [], "half", vec)])])
+    store.delete_docs([])  # no-op
+    if m.backend == "lancedb":
+        store.tables["docs"].delete(f"doc_id = '{missing}'")
+    else:
+        store.conn.execute(f"DELETE FROM {store.t['docs']} WHERE doc_id = %s", (missing,))
+    store.close()
+    resumed = build_index([tiny_corpus], index, _cfg(backend), progress=False)
+    assert (resumed.purged, resumed.indexed, resumed.unchanged) == (1, 2, 2)
+    assert _counts(backend, index) == {"chunks": 4, "images": 5, "docs": 4}
+    assert IndexManifest.load(index).complete
+
+
+def test_unreadable_image_is_skipped_with_a_warning(tiny_corpus: Path, tmp_path: Path):
+    bad = tiny_corpus / "images" / "TINY" / "B.png"
+    bad.write_bytes(bad.read_bytes()[:100])  # truncated
+    with pytest.warns(UserWarning, match=r"B.png: not a readable image"):
+        report = build_index([tiny_corpus], tmp_path / "index", IndexConfig(), progress=False)
+    assert report.indexed == 4 and report.images == 5
+    assert len(report.images_skipped) == 1 and "B.png" in report.images_skipped[0]
+
+
+def test_incompatible_or_foreign_index_folders(tiny_corpus: Path, tmp_path: Path):
+    index = tmp_path / "index"
+    build_index([tiny_corpus], index, IndexConfig(), progress=False)
+    manifest = json.loads((index / "m2io-index.json").read_text())
+    (index / "m2io-index.json").write_text(json.dumps({**manifest, "text_encoder": "bge-small-en"}))
+    with pytest.raises(IndexIncompatible, match="built with text_encoder 'bge-small-en', this run uses "
+                                                "'all-MiniLM-L6-v2'"):
+        build_index([tiny_corpus], index, IndexConfig(), progress=False)
+    (index / "m2io-index.json").write_text(json.dumps({**manifest, "format_version": 99}))
+    with pytest.raises(IndexIncompatible, match="index format version 99"):
+        IndexManifest.load(index)
+    with pytest.raises(IndexIncompatible, match="not an m2io index"):
+        IndexManifest.load(tmp_path)
+
+
+def test_empty_corpus_is_an_error(tmp_path: Path):
+    from m2io.errors import DatasetError
+
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DatasetError, match="empty folder"):
+        build_index([tmp_path / "empty"], tmp_path / "index", IndexConfig(), progress=False)
+    assert not (tmp_path / "index").exists()
+
+
+def test_embedding_text_puts_captions_where_images_stand():
+    assert embedding_text("See <PIC> and <PIC>.", ["a dialog", "a menu"], "Layers", first=False) == \
+        "Layers\nSee [image: a dialog] and [image: a menu]."
+    assert embedding_text("Intro <PIC>", ["x"], "Layers", first=True) == "Intro [image: x]"
+
+
+def test_two_datasets_in_one_index(tmp_path: Path):
+    a = write_tiny_corpus(tmp_path / "a", name="alpha")
+    b = write_tiny_corpus(tmp_path / "b", name="beta")
+    report = build_index([a, b], tmp_path / "index", IndexConfig(), progress=False)
+    assert report.documents == 8 and set(IndexManifest.load(tmp_path / "index").datasets) == {"alpha", "beta"}
