@@ -28,9 +28,9 @@ MIXES = {
     "visual only": ImageMix(1, 0, 0),
     "caption+context 0.6/0.4": ImageMix(0, 0.6, 0.4),
     "visual+caption 0.3/0.7": ImageMix(0.3, 0.7, 0),
-    "default 0.2/0.5/0.3": ImageMix(0.2, 0.5, 0.3),
+    "0.2/0.5/0.3": ImageMix(0.2, 0.5, 0.3),
     "0.1/0.6/0.3": ImageMix(0.1, 0.6, 0.3),
-    "0.33/0.33/0.33": ImageMix(1, 1, 1),
+    "equal (the default)": ImageMix(1, 1, 1),
 }
 
 

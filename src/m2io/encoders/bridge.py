@@ -84,14 +84,14 @@ class ImageAdapter:
 class ImageMix:
     """Weights of the parts of an image's text-space vector (renormalised; missing parts drop out).
 
-    Chosen on the GIMP corpus (bench/image_mix.py, numbers in bench/RESULTS.md): captions are the
-    strongest signal for text queries, context adds recall for images with weak captions, and the
-    visual part separates images with the same caption.
+    Equal weights, measured best of eight mixes for text-to-image retrieval on GIMP and on KiCad
+    (bench/image_mix.py, bench/RESULTS.md): caption and context carry most of the signal, and the
+    visual part, useless alone, still separates images that share a caption.
     """
 
-    visual: float = 0.2
-    caption: float = 0.5
-    context: float = 0.3
+    visual: float = 1.0
+    caption: float = 1.0
+    context: float = 1.0
 
 
 def mix_vectors(parts: list[np.ndarray | None], mix: ImageMix) -> np.ndarray:

@@ -54,7 +54,8 @@ class RetrievalScores:
                "latency_ms_p50": self.latency_ms_p50, "latency_ms_p95": self.latency_ms_p95}
         for k in KS:
             out[f"doc_recall@{k}"] = self.doc_recall[k]
-            out[f"visual_recall@{k}"] = self.visual_recall[k]
+            if self.n_visual:  # image queries have no gold images of their own to find
+                out[f"visual_recall@{k}"] = self.visual_recall[k]
         return out
 
 

@@ -39,7 +39,7 @@ class IndexManifest:
     pg_prefix: str = ""
     max_tokens: int = 200
     context_words: int = 40
-    mix: dict = field(default_factory=lambda: {"visual": 0.2, "caption": 0.5, "context": 0.3})
+    mix: dict = field(default_factory=lambda: {"visual": 1.0, "caption": 1.0, "context": 1.0})
     adapter_sha256: str = ""
     format_version: int = FORMAT_VERSION
     complete: bool = False

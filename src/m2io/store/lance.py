@@ -27,10 +27,13 @@ def _quote(values: list[str]) -> str:
 
 
 class LanceStore(Store):
-    def __init__(self, folder: str | Path, text_dim: int, visual_dim: int):
+    def __init__(self, folder: str | Path, text_dim: int, visual_dim: int, nprobes: int = 32, refine_factor: int = 5):
+        """``nprobes`` and ``refine_factor`` apply once an IVF-PQ index exists (exact re-ranking of
+        ``refine_factor * k`` candidates recovers most of what PQ loses)."""
         import lancedb
 
         self.folder = Path(folder)
+        self.nprobes, self.refine_factor = nprobes, refine_factor
         self.text_dim, self.visual_dim = text_dim, visual_dim
         self.db = lancedb.connect(str(self.folder))
         vec = lambda n: pa.list_(pa.float32(), n)  # noqa: E731
@@ -98,7 +101,8 @@ class LanceStore(Store):
         if self.tables[table].count_rows() == 0:
             return []
         q = (self.tables[table].search(np.asarray(vector, np.float32), vector_column_name=column)
-             .distance_type("cosine").limit(k).select(["id", "_distance"]))
+             .distance_type("cosine").limit(k).select(["id", "_distance"])
+             .nprobes(self.nprobes).refine_factor(self.refine_factor))
         if where:
             q = q.where(where, prefilter=True)
         t = q.to_arrow()

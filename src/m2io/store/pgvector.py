@@ -36,6 +36,7 @@ class PgVectorStore(Store):
         except psycopg.OperationalError as e:
             raise M2IOError(f"cannot connect to PostgreSQL: {e}") from e
         self.conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        self.conn.execute("SET hnsw.ef_search = 100")  # pgvector's default of 40 loses recall on large tables
         register_vector(self.conn)
         self.conn.execute(f"""CREATE TABLE IF NOT EXISTS {self.t['chunks']} (
             id text PRIMARY KEY, doc_id text NOT NULL, dataset text, text text, image_ids text[],
@@ -122,7 +123,7 @@ class PgVectorStore(Store):
         return {name: self.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for name, t in self.t.items()}
 
     def create_ann_index(self) -> None:
-        """HNSW indexes on the vectors (searches become approximate)."""
+        """HNSW indexes on the vectors (searches become approximate; ``hnsw.ef_search`` is 100)."""
         self.conn.execute(f"CREATE INDEX IF NOT EXISTS {self.t['chunks']}_hnsw ON {self.t['chunks']} "
                           "USING hnsw (vector vector_cosine_ops)")
 

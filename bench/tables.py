@@ -1,0 +1,73 @@
+"""Render the Markdown tables of bench/RESULTS.md from the JSON files in bench/results/.
+
+    .venv/bin/python bench/tables.py retrieval   # or: mix, throughput, faiss
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def _load(name: str):
+    return json.loads((RESULTS / name).read_text())
+
+
+def retrieval() -> str:
+    rows = ["| corpus | queries | n | doc@1 | doc@5 | doc@10 | visual@1 | visual@5 | visual@10 | MRR | latency p50 / p95 ms |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for corpus in ("gimp", "kicad"):
+        scores = _load(f"retrieval-{corpus}.json")["scores"]
+        for kind, s in scores.items():
+            vis = [f"{s[f'visual_recall@{k}']:.3f}" if f"visual_recall@{k}" in s else "-" for k in (1, 5, 10)]
+            rows.append(f"| {corpus} | {kind} | {s['n']} | {s['doc_recall@1']:.3f} | {s['doc_recall@5']:.3f} | "
+                        f"{s['doc_recall@10']:.3f} | {' | '.join(vis)} | {s['mrr']:.3f} | "
+                        f"{s['latency_ms_p50']:.0f} / {s['latency_ms_p95']:.0f} |")
+    return "\n".join(rows)
+
+
+def mix() -> str:
+    kicad, gimp = _load("image-mix-kicad.json")["results"], _load("image-mix-gimp.json")["results"]
+    rows = ["| mix (visual/caption/context) | KiCad recall@10 | KiCad MRR | GIMP recall@10 | GIMP MRR |",
+            "| --- | --- | --- | --- | --- |"]
+    for name in kicad:
+        g = gimp.get(name)
+        rows.append(f"| {name} | {kicad[name]['image_recall@10']:.3f} | {kicad[name]['mrr']:.3f} | "
+                    + (f"{g['image_recall@10']:.3f} | {g['mrr']:.3f} |" if g else "- | - |"))
+    return "\n".join(rows)
+
+
+def throughput() -> str:
+    t = _load("index-throughput.json")
+    docs = t["docs"]
+    return "\n".join([
+        "| measure | value |", "| --- | --- |",
+        f"| text encoder alone, median of {t['repeats']} | {t['encoder_chunks_per_s_median']:.1f} chunks/s |",
+        f"| m2io index (LanceDB, BM25, manifest), median of {t['repeats']} | {t['index_chunks_per_s_median']:.1f} chunks/s |",
+        f"| ratio (budget >= 0.8) | {t['ratio']:.2f} |",
+        f"| peak RSS indexing {docs} documents | {t[f'peak_rss_mib_{docs}_docs']:.0f} MiB |",
+        f"| peak RSS indexing {3 * docs} documents | {t[f'peak_rss_mib_{3 * docs}_docs']:.0f} MiB |"])
+
+
+def faiss() -> str:
+    rows = ["| N | search | latency p50 ms | p95 ms | recall@10 vs faiss | build / insert s |",
+            "| --- | --- | --- | --- | --- | --- |"]
+    for r in _load("search-vs-faiss.json"):
+        for key, label, build in [("faiss_flat", "faiss IndexFlatIP (exact)", None),
+                                  ("lancedb_flat", "LanceDB flat (exact)", "lancedb_insert_s"),
+                                  ("lancedb_ivfpq", "LanceDB IVF-PQ", "lancedb_ivfpq_build_s"),
+                                  ("pgvector_flat", "pgvector exact", "pgvector_insert_s"),
+                                  ("pgvector_hnsw", "pgvector HNSW", "pgvector_hnsw_build_s")]:
+            if key not in r:
+                continue
+            s = r[key]
+            rows.append(f"| {r['n']:,} | {label} | {s['latency_ms_p50']:.2f} | {s['latency_ms_p95']:.2f} | "
+                        f"{s['recall@10_vs_faiss']:.3f} | {r[build]:.1f} |" if build else
+                        f"| {r['n']:,} | {label} | {s['latency_ms_p50']:.2f} | {s['latency_ms_p95']:.2f} | 1.000 | - |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print({"retrieval": retrieval, "mix": mix, "throughput": throughput, "faiss": faiss}[sys.argv[1]]())
