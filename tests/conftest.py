@@ -127,3 +127,18 @@ def tiny_clip(folder: Path) -> Path:
     CLIPVisionModelWithProjection(config).save_pretrained(folder)
     CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def smollm2_dir() -> Path:
+    """SmolLM2-135M-Instruct, converted once from the GGUF shipped on PyPI into the m2io cache."""
+    from m2io.lm.local import default_model_dir
+
+    return default_model_dir()
+
+
+@pytest.fixture(scope="session")
+def local_lm(smollm2_dir):
+    from m2io.lm.local import LocalChatModel
+
+    return LocalChatModel(smollm2_dir)

@@ -274,6 +274,23 @@ def train_image_adapter_cmd(folders: tuple[Path, ...], out: Path | None, index_d
     click.echo(f"wrote {target}")
 
 
+@cli.command("serve-lm")
+@click.option("--model", "model_dir", type=click.Path(path_type=Path), default=None,
+              help="A transformers model folder [SmolLM2-135M-Instruct, converted from the PyPI GGUF].")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8001, show_default=True)
+def serve_lm_cmd(model_dir: Path | None, host: str, port: int) -> None:
+    """Serve a local model through the OpenAI chat-completions API (/v1/chat/completions)."""
+    import uvicorn
+
+    from m2io.lm.local import LocalChatModel
+    from m2io.lm.server import create_app
+
+    model = LocalChatModel(model_dir)
+    click.echo(f"serving {model.name} at http://{host}:{port}/v1", err=True)
+    uvicorn.run(create_app(model), host=host, port=port, log_level="warning")
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)

@@ -1,0 +1,57 @@
+"""The chat interface every LM backend implements: messages in, text out, tokens and time counted.
+
+>>> g = Generation(text="hi", prompt_tokens=5, completion_tokens=1, seconds=0.1)
+>>> g.tokens_per_second
+10.0
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from m2io.errors import M2IOError
+
+Message = dict[str, str]
+"""``{"role": "system" | "user" | "assistant", "content": "..."}``"""
+
+
+class LMError(M2IOError):
+    """A language model could not be loaded or did not answer."""
+
+
+@dataclass(frozen=True)
+class Generation:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    seconds: float
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.completion_tokens / self.seconds if self.seconds > 0 else 0.0
+
+
+def cut_at_stop(text: str, stop: list[str] | None) -> str:
+    """The text up to the first stop string (the stop string itself removed).
+
+    >>> cut_at_stop("a plan</plan> and more", ["</plan>"])
+    'a plan'
+    """
+    if not stop:
+        return text
+    ends = [i for i in (text.find(s) for s in stop if s) if i >= 0]
+    return text[: min(ends)] if ends else text
+
+
+class ChatModel(ABC):
+    """A chat model; ``temperature=0`` is greedy decoding."""
+
+    name: str
+
+    @abstractmethod
+    def chat(self, messages: list[Message], max_tokens: int = 256, temperature: float = 0.0,
+             stop: list[str] | None = None) -> Generation:
+        """Answer the conversation ``messages``."""
+
+    def close(self) -> None:
+        """Release connections or memory."""
