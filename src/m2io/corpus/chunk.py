@@ -23,6 +23,15 @@ from m2io.types import PIC, Chunk, Document
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"'“(\[]?[A-Z0-9<])")
 
 
+def split_sentences(text: str) -> list[str]:
+    """Sentences of one line of text (a period, ! or ? followed by a capital, digit or mark).
+
+    >>> split_sentences("Open it. Then click OK! <PIC> is next. e.g. this stays")
+    ['Open it.', 'Then click OK!', '<PIC> is next. e.g. this stays']
+    """
+    return [s.strip() for s in _SENTENCE.split(text) if s.strip()]
+
+
 def approx_tokens(text: str) -> int:
     """Word-piece count estimate: 4 tokens per 3 words (close for English with MiniLM's vocabulary)."""
     return (len(text.split()) * 4 + 2) // 3
@@ -52,7 +61,7 @@ def _units(content: str, cfg: ChunkConfig, count: Callable[[str], int]) -> list[
             piece = piece.strip()
             if not piece:
                 continue
-            sentences = [piece] if piece == PIC else [s for s in _SENTENCE.split(piece) if s.strip()]
+            sentences = [piece] if piece == PIC else split_sentences(piece)
             for sentence in sentences:
                 for part in _cut(sentence, cfg.max_tokens, count):
                     units.append(_Unit(part, first))
