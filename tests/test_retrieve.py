@@ -94,3 +94,20 @@ def test_index_and_search_with_a_clip_image_encoder(tiny_corpus: Path, tmp_path:
         assert r.search(text="crop a photo", k=1)[0].doc_id == "tiny/crop"
     finally:
         r.close()
+
+
+def test_results_list_each_image_once(tmp_path: Path):
+    from conftest import pattern_png, write_mramg
+
+    pattern_png(tmp_path / "c" / "images" / "REP" / "x.png", seed=5)
+    pattern_png(tmp_path / "c" / "images" / "REP" / "y.png", seed=6)
+    corpus = write_mramg(tmp_path / "c", name="rep",
+                         docs=[["d", "Steps\nFirst step shown here. <PIC>\nSecond step. <PIC>\nThird again. <PIC>",
+                                ["x", "y", "x"]]],
+                         collection={i: {"image_path": f"images/REP/{i}.png", "image_caption": f"{i} shot"}
+                                     for i in ("x", "y")})
+    build_index([corpus], tmp_path / "index", IndexConfig(), progress=False)
+    r = Retriever.open(tmp_path / "index")
+    (top,) = r.search(text="first step", k=1)
+    r.close()
+    assert [im.image_id for im in top.images] == ["x", "y"] and top.text.count("<PIC>") == 3

@@ -69,6 +69,7 @@ class Result:
     text: str
     score: float
     images: list[RetrievedImage] = field(default_factory=list)
+    """The chunk's distinct images, in order of first appearance (``text`` keeps every ``<PIC>``)."""
     ranks: dict[str, int] = field(default_factory=dict)
     """This chunk's rank in each list that found it (provenance of the score)."""
 
@@ -206,8 +207,9 @@ class Retriever:
             c = chunks.get(cid)
             if c is None:
                 continue
+            distinct = {r.image_id: r for r in reversed(by_chunk.get(cid, []))}  # first occurrence wins
             images = [RetrievedImage(r.image_id, r.caption, r.context, r.path, image_scores.get(r.image_id))
-                      for r in by_chunk.get(cid, [])]
+                      for r in sorted(distinct.values(), key=lambda r: int(r.id.rsplit("#", 1)[1]))]
             out.append(Result(cid, c.doc_id, c.dataset, c.text, float(scores[cid]), images, ranks.get(cid, {})))
         return out
 
