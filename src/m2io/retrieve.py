@@ -95,11 +95,6 @@ def rrf(lists: dict[str, list[str]], weights: dict[str, float], k: float) -> tup
     return scores, ranks
 
 
-def _chunk_order(hits: list[Hit], rows: dict[str, ImageRow]) -> list[str]:
-    """Chunk ids in the order their images were hit (first hit wins)."""
-    return list(dict.fromkeys(rows[h.id].chunk_id for h in hits if h.id in rows))
-
-
 def _document_order(scores: dict[str, float]) -> list[str]:
     """Chunks ordered by their document's best-ranked chunk, then by their own rank.
 
@@ -156,25 +151,17 @@ class Retriever:
             if self.bm25 is not None:
                 lists["bm25"] = [h.id for h in self.bm25.search(text, cfg.depth)]
             if cfg.text_to_image:
-                hits = self.store.search_images(qvec, cfg.depth, "semantic")
-                rows = self.store.images([h.id for h in hits])
-                lists["text_to_image"] = _chunk_order(hits, rows)
-                for h in hits:
-                    if h.id in rows:
-                        image_scores.setdefault(rows[h.id].image_id, h.score)
+                hits = self._image_hits(qvec, "semantic", image_scores)
+                lists["text_to_image"] = list(dict.fromkeys(row.chunk_id for _, row in hits))
             timings["search_text"] = time.perf_counter() - t1
         if image is not None:
             t2 = time.perf_counter()
             feats = self.models.image.encode([load_image(image)])
             timings["encode_image"] = time.perf_counter() - t2
             t3 = time.perf_counter()
-            hits = self.store.search_images(feats.visual[0], cfg.depth, "visual")
-            rows = self.store.images([h.id for h in hits])
-            lists["image_visual"] = _chunk_order(hits, rows)
-            first = _chunk_order([h for h in hits if h.score >= cfg.same_image], rows)
-            for h in hits:
-                if h.id in rows:
-                    image_scores[rows[h.id].image_id] = max(image_scores.get(rows[h.id].image_id, -1.0), h.score)
+            hits = self._image_hits(feats.visual[0], "visual", image_scores)
+            lists["image_visual"] = list(dict.fromkeys(row.chunk_id for _, row in hits))
+            first = list(dict.fromkeys(row.chunk_id for h, row in hits if h.score >= cfg.same_image))
             semantic = self.models.image_text_vectors(feats)
             if semantic is not None and cfg.image_semantic:
                 lists["image_semantic"] = [h.id for h in self.store.search_chunks(semantic[0], cfg.depth)]
@@ -197,6 +184,15 @@ class Retriever:
         self.last_timings = timings
         return results
 
+    def _image_hits(self, vector, column: str, image_scores: dict[str, float]) -> list[tuple[Hit, ImageRow]]:
+        """Image rows nearest ``vector`` (best first); each image's best similarity goes into ``image_scores``."""
+        hits = self.store.search_images(vector, self.config.depth, column)
+        rows = self.store.images([h.id for h in hits])
+        found = [(h, rows[h.id]) for h in hits if h.id in rows]
+        for h, row in found:
+            image_scores[row.image_id] = max(image_scores.get(row.image_id, -1.0), h.score)
+        return found
+
     def _results(self, ids: list[str], scores: dict, ranks: dict, image_scores: dict) -> list[Result]:
         chunks: dict[str, ChunkRow] = self.store.chunks(ids)
         by_chunk: dict[str, list[ImageRow]] = {}
@@ -207,9 +203,11 @@ class Retriever:
             c = chunks.get(cid)
             if c is None:
                 continue
-            distinct = {r.image_id: r for r in reversed(by_chunk.get(cid, []))}  # first occurrence wins
+            distinct: dict[str, ImageRow] = {}
+            for r in by_chunk.get(cid, []):  # rows come in order of appearance; the first of each image wins
+                distinct.setdefault(r.image_id, r)
             images = [RetrievedImage(r.image_id, r.caption, r.context, r.path, image_scores.get(r.image_id))
-                      for r in sorted(distinct.values(), key=lambda r: int(r.id.rsplit("#", 1)[1]))]
+                      for r in distinct.values()]
             out.append(Result(cid, c.doc_id, c.dataset, c.text, float(scores[cid]), images, ranks.get(cid, {})))
         return out
 

@@ -118,8 +118,8 @@ class _ImageCache:
 
     def __init__(self, models: IndexModels, report: IndexReport):
         self.models, self.report = models, report
-        self.visual: dict[str, np.ndarray | None] = {}
-        self.text: dict[str, np.ndarray | None] = {}
+        self.visual: dict[tuple[str, str], np.ndarray | None] = {}
+        self.text: dict[tuple[str, str], np.ndarray | None] = {}
 
     def fill(self, ds: Dataset, image_ids: list[str]) -> None:
         todo = [i for i in dict.fromkeys(image_ids) if (ds.name, i) not in self.visual]
@@ -156,19 +156,24 @@ def _doc_rows(ds: Dataset, doc: Document, doc_hash: str, cfg: IndexConfig, model
     texts = [embedding_text(c.text, [captions[i] for i in c.image_ids], heading, n == 0) for n, c in enumerate(chunks)]
     for c, text in zip(chunks, texts):
         rows.chunks.append(ChunkRow(f"{ds.name}/{c.id}", key, ds.name, c.text, list(c.image_ids), text))
-    occurrences = [(c, k, i) for c in chunks for k, i in enumerate(c.image_ids)]
-    side = [captions[i] for _, _, i in occurrences] + [contexts.get(i, "") for _, _, i in occurrences]
+    # Caption and context depend on the image, not the occurrence: each distinct image's once.
+    distinct = list(dict.fromkeys(doc.image_ids))
+    side = [captions[i] for i in distinct] + [contexts.get(i, "") for i in distinct]
     vectors = models.text.encode(texts + side)
-    n_chunks, n_occ = len(texts), len(occurrences)
+    n_chunks, n_img = len(texts), len(distinct)
     for row, vec in zip(rows.chunks, vectors[:n_chunks]):
         row.vector = vec
-    for n, (c, k, image_id) in enumerate(occurrences):
-        ck = (ds.name, image_id)
+    semantic_of = {}
+    for n, image_id in enumerate(distinct):
         cap_vec = vectors[n_chunks + n] if captions[image_id].strip() else None
-        ctx_vec = vectors[n_chunks + n_occ + n] if contexts.get(image_id, "").strip() else None
-        parts = [cache.text.get(ck), cap_vec, ctx_vec]
-        semantic = mix_vectors(parts, cfg.mix) if any(p is not None for p in parts) else np.zeros(
+        ctx_vec = vectors[n_chunks + n_img + n] if contexts.get(image_id, "").strip() else None
+        parts = [cache.text.get((ds.name, image_id)), cap_vec, ctx_vec]
+        semantic_of[image_id] = mix_vectors(parts, cfg.mix) if any(p is not None for p in parts) else np.zeros(
             models.text.dim, np.float32)
+    occurrences = [(c, k, i) for c in chunks for k, i in enumerate(c.image_ids)]
+    for c, k, image_id in occurrences:
+        ck = (ds.name, image_id)
+        semantic = semantic_of[image_id]
         image = ds.images.get(image_id)
         visual = cache.visual.get(ck)
         rows.images.append(ImageRow(
