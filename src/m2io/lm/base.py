@@ -47,11 +47,18 @@ class ChatModel(ABC):
     """A chat model; ``temperature=0`` is greedy decoding."""
 
     name: str
+    supports_constraints: bool = False
+    """Whether ``chat`` takes a ``constraint`` (see :mod:`m2io.lm.constrain`)."""
 
     @abstractmethod
     def chat(self, messages: list[Message], max_tokens: int = 256, temperature: float = 0.0,
-             stop: list[str] | None = None) -> Generation:
-        """Answer the conversation ``messages``."""
+             stop: list[str] | None = None, constraint=None, free_tokens: int = 0) -> Generation:
+        """Answer the conversation ``messages``.
+
+        ``constraint`` (backends with ``supports_constraints``): a
+        :class:`m2io.lm.constrain.TextConstraint` the output must satisfy; ``free_tokens``
+        bounds its free reasoning span.
+        """
 
     def close(self) -> None:
         """Release connections or memory."""

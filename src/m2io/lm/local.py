@@ -62,6 +62,8 @@ def default_model_dir(cache: Path | None = None) -> Path:
 class LocalChatModel(ChatModel):
     """A causal LM from a local transformers folder (default: the converted SmolLM2-135M-Instruct)."""
 
+    supports_constraints = True
+
     def __init__(self, model_dir: str | Path | None = None):
         offline()
         import torch
@@ -77,12 +79,19 @@ class LocalChatModel(ChatModel):
         self.name = folder.name
 
     def chat(self, messages: list[Message], max_tokens: int = 256, temperature: float = 0.0,
-             stop: list[str] | None = None) -> Generation:
+             stop: list[str] | None = None, constraint=None, free_tokens: int = 0) -> Generation:
         start = time.perf_counter()
         inputs = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
                                                     return_dict=True)
         n_prompt = int(inputs["input_ids"].shape[1])
         sampling = {"do_sample": True, "temperature": temperature} if temperature > 0 else {"do_sample": False}
+        if constraint is not None:
+            from transformers import LogitsProcessorList
+
+            from m2io.lm.constrain import ConstraintProcessor
+
+            sampling["logits_processor"] = LogitsProcessorList([ConstraintProcessor(
+                constraint, self.tokenizer, n_prompt, free_tokens, self.tokenizer.eos_token_id)])
         with self.torch.inference_mode():
             out = self.model.generate(**inputs, max_new_tokens=max_tokens, pad_token_id=self.tokenizer.eos_token_id,
                                       stop_strings=stop or None, tokenizer=self.tokenizer if stop else None,

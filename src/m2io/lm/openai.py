@@ -22,9 +22,11 @@ class OpenAIChatModel(ChatModel):
         self.client = httpx.Client(timeout=timeout, headers=headers)
 
     def chat(self, messages: list[Message], max_tokens: int = 256, temperature: float = 0.0,
-             stop: list[str] | None = None) -> Generation:
+             stop: list[str] | None = None, constraint=None, free_tokens: int = 0) -> Generation:
         import httpx
 
+        if constraint is not None:
+            raise LMError(f"{self.base_url}: constrained decoding needs the local backend")
         body = {"model": self.name, "messages": messages, "max_tokens": max_tokens, "temperature": temperature}
         if stop:
             body["stop"] = stop
