@@ -142,3 +142,69 @@ def local_lm(smollm2_dir):
     from m2io.lm.local import LocalChatModel
 
     return LocalChatModel(smollm2_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_lm_dir(tmp_path_factory, smollm2_dir) -> Path:
+    """A one-layer Llama with random weights and SmolLM2's tokenizer: a real model that writes noise."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    tokenizer = AutoTokenizer.from_pretrained(str(smollm2_dir))
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                         num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=4096,
+                         eos_token_id=tokenizer.eos_token_id, bos_token_id=tokenizer.bos_token_id)
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_index(tmp_path_factory) -> Path:
+    """The tiny corpus, indexed once (LanceDB) for pipeline and evaluation tests; do not modify."""
+    from m2io.index.build import IndexConfig, build_index
+
+    root = tmp_path_factory.mktemp("tiny-indexed")
+    corpus = write_tiny_corpus(root / "tiny")
+    build_index([corpus], root / "index", IndexConfig(), progress=False)
+    return root
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def serve_lm(smollm2_dir) -> str:
+    """A real `m2io serve-lm` on loopback serving SmolLM2-135M-Instruct; yields its /v1 base URL."""
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "m2io.cli", "serve-lm", "--model", str(smollm2_dir),
+                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}/v1"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            if httpx.get(f"{base}/models", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.3)
+        if proc.poll() is not None:
+            raise RuntimeError(proc.stderr.read().decode())
+    else:
+        proc.kill()
+        raise RuntimeError("serve-lm did not start in 120 s")
+    yield base
+    proc.terminate()
+    proc.wait(timeout=30)

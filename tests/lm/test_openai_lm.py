@@ -1,47 +1,19 @@
 """The HTTP backend against a real server: `m2io serve-lm` started by the test, on loopback."""
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
-
 import httpx
 import pytest
 
+from conftest import free_port
 from m2io.lm.base import LMError
 from m2io.lm.openai import OpenAIChatModel
 
 MESSAGES = [{"role": "user", "content": "What is the capital of France? Answer in one word."}]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def server(smollm2_dir):
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "m2io.cli", "serve-lm", "--model", str(smollm2_dir),
-                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}/v1"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"{base}/models", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.3)
-        if proc.poll() is not None:
-            raise RuntimeError(proc.stderr.read().decode())
-    else:
-        proc.kill()
-        raise RuntimeError("serve-lm did not start in 120 s")
-    yield base
-    proc.terminate()
-    proc.wait(timeout=30)
+def server(serve_lm):
+    return serve_lm
 
 
 def test_http_backend_matches_the_local_model(server, local_lm):
@@ -64,6 +36,6 @@ def test_models_listing_and_validation(server):
 
 
 def test_unreachable_server_is_a_clear_error():
-    lm = OpenAIChatModel(f"http://127.0.0.1:{_free_port()}/v1", model="x", timeout=2)
+    lm = OpenAIChatModel(f"http://127.0.0.1:{free_port()}/v1", model="x", timeout=2)
     with pytest.raises(LMError, match="no answer"):
         lm.chat(MESSAGES)

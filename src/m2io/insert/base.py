@@ -22,6 +22,10 @@ class InsertResult:
     fallback: bool = False
     """True if the inserter's own output did not parse and a fallback placed the images."""
     timings: dict[str, float] = field(default_factory=dict)
+    prompt: list[dict] | None = None
+    """The exact messages sent to a model, for tracing (None for rule-based inserters)."""
+    text: str | None = None
+    """The answer text as the inserter wrote it, when it rewrites it (``onepass``); else None."""
 
 
 class Inserter(ABC):

@@ -12,9 +12,14 @@ per image, which is where a separate inserter saves time over interleaved genera
 [(2, 3), (1, 1)]
 >>> format_plan([(2, 3), (1, 1)])
 '<img2>@3 <img1>@1'
+>>> plan_from_marks("Open it. <img2> Click OK. <img9>", n_candidates=3)
+(['Open it.', 'Click OK.'], [(2, 1)])
+>>> align_marks("Open the main menu. <img1> Then click it.", ["Open the menu.", "Then click it."], 1)
+[(1, 1)]
 """
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 
@@ -113,3 +118,58 @@ def to_placements(items: list[tuple[int, int]], candidates: list[Candidate]) -> 
     by_k = {c.k: c for c in candidates}
     ordered = sorted(enumerate(items), key=lambda pair: (pair[1][1], pair[0]))
     return [Placement(by_k[k].image.id, slot) for _, (k, slot) in ordered]
+
+
+_MARK = re.compile(r"<img(\d+)>")
+
+
+def plan_from_marks(text: str, n_candidates: int) -> tuple[list[str], list[tuple[int, int]]]:
+    """Segments and ``(k, slot)`` items of a text written with ``<imgK>`` marks (interleaved output).
+
+    Marks of unknown candidates are dropped, and an image marked twice keeps its first place.
+    """
+    marks = [int(m) for m in _MARK.findall(text)]
+    gold = gold_from_marks(_MARK.sub(PIC, text), [str(k) for k in marks])
+    items = [(int(k), slot) for k, slot in gold.slots.items() if 1 <= int(k) <= n_candidates]
+    return gold.segments, sorted(items, key=lambda item: (item[1], marks.index(item[0])))
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
+
+
+def align_marks(text: str, segments: list[str], n_candidates: int) -> list[tuple[int, int]]:
+    """``(k, slot)`` items for ``<imgK>`` marks in ``text``, a rewrite of the answer ``segments``.
+
+    A model asked to copy an answer and insert marks may change its words; each mark is mapped
+    onto the given segments through a word alignment (difflib), and its slot is the number of
+    given segments that end at or before the aligned word.
+    """
+    ends, n = [], 0
+    for seg in segments:
+        n += len(_words(seg))
+        ends.append(n)
+    target = [w for seg in segments for w in _words(seg)]
+    out_words: list[str] = []
+    marks: list[tuple[int, int]] = []  # (k, index of the output word before which the mark stands)
+    for piece in re.split(r"(<img\d+>)", text):
+        m = _MARK.fullmatch(piece)
+        if m:
+            marks.append((int(m.group(1)), len(out_words)))
+        else:
+            out_words += _words(piece)
+    matcher = difflib.SequenceMatcher(None, out_words, target, autojunk=False)
+    blocks = matcher.get_matching_blocks()
+    items, seen = [], set()
+    for k, at in marks:
+        if not 1 <= k <= n_candidates or k in seen:
+            continue
+        seen.add(k)
+        mapped = 0  # words of the target before the mark
+        for a, b, size in blocks:
+            if a + size <= at:
+                mapped = b + size
+            elif a < at:
+                mapped = b + (at - a)
+        items.append((k, sum(1 for e in ends if e <= mapped)))
+    return items
