@@ -72,6 +72,8 @@ class Result:
     """The chunk's distinct images, in order of first appearance (``text`` keeps every ``<PIC>``)."""
     ranks: dict[str, int] = field(default_factory=dict)
     """This chunk's rank in each list that found it (provenance of the score)."""
+    pic_ids: list[str] = field(default_factory=list)
+    """The image of each ``<PIC>`` mark of ``text``, in order (an image may stand more than once)."""
 
     @property
     def source_doc(self) -> str:
@@ -208,7 +210,8 @@ class Retriever:
                 distinct.setdefault(r.image_id, r)
             images = [RetrievedImage(r.image_id, r.caption, r.context, r.path, image_scores.get(r.image_id))
                       for r in distinct.values()]
-            out.append(Result(cid, c.doc_id, c.dataset, c.text, float(scores[cid]), images, ranks.get(cid, {})))
+            out.append(Result(cid, c.doc_id, c.dataset, c.text, float(scores[cid]), images, ranks.get(cid, {}),
+                              list(c.image_ids)))
         return out
 
     def close(self) -> None:

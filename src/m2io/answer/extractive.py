@@ -27,6 +27,8 @@ class Answer:
     model_calls: int = 0
     tokens_generated: int = 0
     seconds: float = 0.0
+    prompt: list[dict] | None = None
+    """The exact messages sent to a model (None when no model wrote the answer)."""
 
 
 @dataclass(frozen=True)
