@@ -90,3 +90,23 @@ def test_search_errors_are_clear(tmp_path: Path):
     proc = subprocess.run([sys.executable, "-m", "m2io.cli", "search", "x", "--index", str(tmp_path)],
                           capture_output=True, text=True)
     assert proc.returncode == 1 and proc.stderr.strip() == f"error: {tmp_path}: not an m2io index (no m2io-index.json)"
+
+
+def test_ask_writes_an_html_answer_and_eval_insert(tiny_index: Path, tmp_path: Path):
+    runner = CliRunner()
+    page = tmp_path / "answer.html"
+    result = runner.invoke(cli, ["ask", "How do I export my image as a PNG file?", "--index", str(tiny_index / "index"),
+                                 "--inserter", "rule", "--rule-threshold", "0.3", "-k", "2", "--format", "html",
+                                 "--out", str(page)])
+    assert result.exit_code == 0, result.output
+    html = page.read_text()
+    assert html.count("data:image/png;base64,") >= 2 and "tiny/export" in html
+    result = runner.invoke(cli, ["ask", "--index", str(tiny_index / "index")])
+    assert result.exit_code != 0 and "give a question, an --image, or both" in result.output
+    out = tmp_path / "ins.json"
+    result = runner.invoke(cli, ["eval", str(tiny_index / "tiny"), "--task", "insert", "--index",
+                                 str(tiny_index / "index"), "--inserter", "rule", "--split", "all", "--no-bertscore",
+                                 "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "rule" in result.output and "F1" in result.output and "stage p50 ms: insert" in result.output
+    assert json.loads(out.read_text())["scores"]["n"] == 4 and out.with_name("ins.items.jsonl").is_file()

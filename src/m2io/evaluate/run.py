@@ -1,0 +1,64 @@
+"""Run the ``insert`` or ``e2e`` evaluation on every dataset of a folder and print a table.
+
+    m2io eval data/gimp --task insert --index index/gimp --inserter r1 --limit 50 --json out/r1.json
+
+>>> print(format_row("rule", {"n": 2, "image_f1": 0.5, "latency_ms_p50": 3.0, "latency_ms_p95": 4.0}).split()[:3])
+['rule', '2', '0.500']
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from m2io.corpus.mramg import dataset_names, read_dataset
+from m2io.corpus.problems import Problems
+from m2io.evaluate.end_to_end import evaluate_e2e
+from m2io.evaluate.finish import finish, write_run
+from m2io.evaluate.insertion import evaluate_insertion
+from m2io.pipeline import Pipeline, PipelineConfig
+
+COLUMNS = ("n", "image_precision", "image_recall", "image_f1", "ordering", "position_accuracy",
+           "position_accuracy_soft", "rouge_l", "bertscore_f1", "fallback_rate", "latency_ms_p50", "latency_ms_p95",
+           "model_calls_mean", "tokens_generated_mean")
+SHORT = ("n", "P", "R", "F1", "order", "pos", "pos~", "rougeL", "bert", "fallbk", "p50 ms", "p95 ms", "calls", "tokens")
+
+
+def format_row(name: str, s: dict) -> str:
+    cells = []
+    for key in COLUMNS:
+        v = s.get(key)
+        cells.append("-" if v is None else f"{v:.0f}" if key in ("n",) or key.startswith("latency")
+                     else f"{v:.1f}" if key.endswith("_mean") else f"{v:.3f}")
+    return f"{name:<10}" + "".join(f"{c:>8}" for c in cells)
+
+
+def header() -> str:
+    return f"{'':<10}" + "".join(f"{c:>8}" for c in SHORT)
+
+
+def run_eval(folder: Path, task: str, retriever, components, split: str = "dev", limit: int | None = None,
+             seed: int = 0, k: int = 5, bertscore: bool = True, judge=None, json_out: Path | None = None,
+             progress: bool = True) -> dict:
+    """Evaluate ``components.inserter()`` (``insert``) or the whole pipeline (``e2e``); the summary of all items."""
+    inserter = components.inserter()
+    records: list[dict] = []
+    for name in dataset_names(folder):
+        ds = read_dataset(folder, name, Problems(strict=False))
+        if task == "insert":
+            records += evaluate_insertion(ds, inserter, retriever, split=split, limit=limit, seed=seed,
+                                          k_retrieve=k, progress=progress)
+        else:
+            pipeline = Pipeline(retriever, components.answerer(), inserter, PipelineConfig(k=k))
+            records += evaluate_e2e(ds, pipeline, split=split, limit=limit, seed=seed, progress=progress)
+    scorer = None
+    if bertscore and records:
+        from m2io.metrics import BertScore
+
+        scorer = BertScore()
+    summary, clean = finish(records, scorer, judge, progress)
+    if json_out is not None:
+        meta = {"task": task, "dataset": str(folder), "inserter": inserter.name, "split": split, "limit": limit,
+                "seed": seed, "k": k, "answerer": components.config.answerer if task == "e2e" else None,
+                "bertscore_encoder": scorer.encoder if scorer else None,
+                "lm": components.config.lm_url or components.config.lm_dir or "SmolLM2-135M-Instruct (bundled)"}
+        write_run(json_out, summary, clean, meta)
+    return summary
