@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DATA   ?= data
 
-.PHONY: demo test setup clean
+.PHONY: demo test setup browser clean
 
 # The venv is rebuilt when the pins change. torch comes first: 2.13.0 is a local CPU wheel,
 # and anything that pulled torch in later would fetch a CUDA build instead.
@@ -22,18 +22,26 @@ $(STAMP): pyproject.toml requirements.lock
 
 setup: $(STAMP)
 
-INDEX  ?= index
+# The browser test drives Debian's Chromium (Playwright's own browser download cannot work offline).
+browser:
+	@test -x /usr/bin/chromium || { apt-get update && apt-get install -y chromium; }
 
-# The main job on the embedded defaults: build the GIMP manual corpus, index it, search it.
+INDEX  ?= index
+OUT    ?= out
+
+# The main job on the embedded defaults: build the GIMP manual corpus, index it, search it, and
+# answer a question with its images in place (an HTML page).
 demo: setup
 	$(BIN)/m2io corpus manual --package gimp-help-en --name gimp --out $(DATA)/gimp
 	$(BIN)/m2io corpus check $(DATA)/gimp --samples 1
 	$(BIN)/m2io index $(DATA)/gimp --out $(INDEX)/gimp
 	$(BIN)/m2io search "How do I align layers?" --index $(INDEX)/gimp -k 3
 	$(BIN)/m2io search --image $(DATA)/gimp/images/GIMP/toolbox__align-dialog.png --index $(INDEX)/gimp -k 1
+	$(BIN)/m2io ask "How do I align layers?" --index $(INDEX)/gimp --format html --out $(OUT)/answer.html
+	@echo "open $(OUT)/answer.html in a browser; or serve the index: $(BIN)/m2io serve --index $(INDEX)/gimp"
 
-test: setup
+test: setup browser
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) $(DATA) $(INDEX) .pytest_cache
+	rm -rf $(VENV) $(DATA) $(INDEX) $(OUT) .pytest_cache

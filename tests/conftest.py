@@ -180,9 +180,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def serve_lm(smollm2_dir) -> str:
-    """A real `m2io serve-lm` on loopback serving SmolLM2-135M-Instruct; yields its /v1 base URL."""
+def start_server(args: list[str], ready_path: str, timeout: float = 180.0):
+    """Start ``python -m m2io.cli ARGS --port P`` and wait until ``ready_path`` answers 200; (process, base URL)."""
     import subprocess
     import sys
     import time
@@ -190,21 +189,43 @@ def serve_lm(smollm2_dir) -> str:
     import httpx
 
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "m2io.cli", "serve-lm", "--model", str(smollm2_dir),
-                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}/v1"
-    deadline = time.time() + 120
+    proc = subprocess.Popen([sys.executable, "-m", "m2io.cli", *args, "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + timeout
     while time.time() < deadline:
         try:
-            if httpx.get(f"{base}/models", timeout=1).status_code == 200:
-                break
+            if httpx.get(base + ready_path, timeout=1).status_code == 200:
+                return proc, base
         except httpx.HTTPError:
             time.sleep(0.3)
         if proc.poll() is not None:
             raise RuntimeError(proc.stderr.read().decode())
-    else:
-        proc.kill()
-        raise RuntimeError("serve-lm did not start in 120 s")
-    yield base
+    proc.kill()
+    raise RuntimeError(f"{args[0]} did not start in {timeout:.0f} s")
+
+
+def stop_server(proc) -> None:
     proc.terminate()
     proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def serve_lm(smollm2_dir) -> str:
+    """A real `m2io serve-lm` on loopback serving SmolLM2-135M-Instruct; yields its /v1 base URL."""
+    proc, base = start_server(["serve-lm", "--model", str(smollm2_dir)], "/v1/models")
+    yield base + "/v1"
+    stop_server(proc)
+
+
+API_TOKEN = "s3cret-token"
+
+
+@pytest.fixture(scope="session")
+def m2io_server(tiny_index, tiny_lm_dir) -> str:
+    """A real `m2io serve` over the tiny index: a token, rule by default, the noise LM, 64 KiB uploads."""
+    proc, base = start_server(["serve", "--index", str(tiny_index / "index"), "--token", API_TOKEN,
+                               "--default-inserter", "rule", "--lm", str(tiny_lm_dir), "--max-upload-mb", "0.0625",
+                               "--max-body-mb", "0.125"], "/health")
+    yield base
+    stop_server(proc)

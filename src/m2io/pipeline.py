@@ -64,29 +64,57 @@ def candidates_from(results, limit: int = 6) -> list[Candidate]:
     return list(seen.values())
 
 
+@dataclass
+class Draft:
+    """The answer's text before the images are placed (what a streaming client sees first)."""
+
+    question: str
+    image: str | None
+    results: list
+    candidates: list[Candidate]
+    text_answer: Answer
+    segments: list[str]
+    inserted: InsertResult | None
+    """Set when the answer was written with its images in place (``onepass``)."""
+    timings: dict[str, float]
+
+
 class Pipeline:
     def __init__(self, retriever, answerer, inserter: Inserter, config: PipelineConfig = PipelineConfig()):
         self.retriever, self.answerer, self.inserter, self.config = retriever, answerer, inserter, config
 
-    def ask(self, question: str, image: str | Path | None = None) -> AskResult:
+    def draft(self, question: str, image: str | Path | None = None) -> Draft:
+        """Retrieve and write the text answer (``onepass`` also places its images here)."""
         t0 = time.perf_counter()
         results = self.retriever.search(text=question or None, image=image, k=self.config.k)
         t1 = time.perf_counter()
         candidates = candidates_from(results, self.config.max_candidates)
+        inserted = None
         if isinstance(self.inserter, OnePassInserter):
             context = [context_with_placeholders(r.text, r.pic_ids, candidates) for r in results]
             out = self.inserter.generate(question, context, candidates)
             segments, inserted = out.segments, out.result
             text_answer = Answer(inserted.text or "", [r.chunk_id for r in results])
-            t2 = t1
+            timings = {"retrieve": t1 - t0, "answer": 0.0, "insert": time.perf_counter() - t1}
         else:
             text_answer = self.answerer.answer(question, results)
-            t2 = time.perf_counter()
             segments = segment_answer(text_answer.text)
-            inserted = self.inserter.insert(question, segments, candidates)
-        t3 = time.perf_counter()
-        sources = list(dict.fromkeys(r.doc_id for r in results))
-        return AskResult(question, str(image) if image else None,
-                         InterleavedAnswer(segments, inserted.placements, sources), candidates, results,
-                         text_answer, inserted,
-                         {"retrieve": t1 - t0, "answer": t2 - t1, "insert": t3 - t2, "total": t3 - t0})
+            timings = {"retrieve": t1 - t0, "answer": time.perf_counter() - t1}
+        return Draft(question, str(image) if image else None, results, candidates, text_answer, segments, inserted,
+                     timings)
+
+    def place(self, draft: Draft) -> AskResult:
+        """Place the draft's candidates in its text (a no-op for a draft written with its images)."""
+        timings = dict(draft.timings)
+        inserted = draft.inserted
+        if inserted is None:
+            t = time.perf_counter()
+            inserted = self.inserter.insert(draft.question, draft.segments, draft.candidates)
+            timings["insert"] = time.perf_counter() - t
+        timings["total"] = sum(timings.values())
+        sources = list(dict.fromkeys(r.doc_id for r in draft.results))
+        return AskResult(draft.question, draft.image, InterleavedAnswer(draft.segments, inserted.placements, sources),
+                         draft.candidates, draft.results, draft.text_answer, inserted, timings)
+
+    def ask(self, question: str, image: str | Path | None = None) -> AskResult:
+        return self.place(self.draft(question, image))

@@ -47,6 +47,7 @@ def test_write_search_fetch(store):
     assert (image.image_id, image.has_visual, image.caption) == ("img-c", False, "a caption")
     assert store.images(["a::0#0"])["a::0#0"].path == "/x.png"
     assert sorted(store.iter_chunk_texts()) == [("a::0", "search a"), ("b::0", "search b"), ("c::0", "search c")]
+    assert sorted(store.iter_image_files()) == [("ds", f"img-{d}", "/x.png") for d in "abc"]
     assert chunks["b::0"].text == "text of b <PIC>" and chunks["b::0"].search_text == "search b"
     assert store.counts() == {"chunks": 3, "images": 3, "docs": 3}
     assert store.doc_hashes() == {"a": "h", "b": "h", "c": "h"}
@@ -78,7 +79,7 @@ def test_purge_unmarked_rows_of_an_interrupted_write(store):
 
 def test_empty_store_searches_return_nothing(store):
     assert store.search_chunks(_vec(1, 0, 0), k=3) == [] and store.chunks([]) == {}
-    assert store.doc_hashes() == {} and list(store.iter_chunk_texts()) == []
+    assert store.doc_hashes() == {} and list(store.iter_chunk_texts()) == [] and list(store.iter_image_files()) == []
 
 
 def test_pgvector_needs_a_connection(tmp_path: Path, monkeypatch):

@@ -179,7 +179,7 @@ def _doc_rows(ds: Dataset, doc: Document, doc_hash: str, cfg: IndexConfig, model
         rows.images.append(ImageRow(
             id=f"{ds.name}/{c.id}#{k}", image_id=image_id, doc_id=key, chunk_id=f"{ds.name}/{c.id}", dataset=ds.name,
             caption=captions[image_id], context=contexts.get(image_id, ""),
-            path=str(image.path) if image and image.path else "", has_visual=visual is not None,
+            path=str(image.path.resolve()) if image and image.path else "", has_visual=visual is not None,
             visual=visual, semantic=semantic))
     return rows
 

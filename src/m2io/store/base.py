@@ -107,6 +107,10 @@ class Store(ABC):
         """(chunk id, search text) of every chunk, for the BM25 index."""
 
     @abstractmethod
+    def iter_image_files(self) -> Iterator[tuple[str, str, str]]:
+        """(dataset, image id, file path) of every image occurrence (an image may occur several times)."""
+
+    @abstractmethod
     def counts(self) -> dict[str, int]:
         """Rows per table."""
 

@@ -146,6 +146,9 @@ class LanceStore(Store):
     def iter_chunk_texts(self) -> Iterator[tuple[str, str]]:
         yield from zip(*self._column("chunks", "id", "search_text"))
 
+    def iter_image_files(self) -> Iterator[tuple[str, str, str]]:
+        yield from zip(*self._column("images", "dataset", "image_id", "path"))
+
     def counts(self) -> dict[str, int]:
         return {name: t.count_rows() for name, t in self.tables.items()}
 

@@ -119,6 +119,9 @@ class PgVectorStore(Store):
     def iter_chunk_texts(self) -> Iterator[tuple[str, str]]:
         yield from self.conn.execute(f"SELECT id, search_text FROM {self.t['chunks']}").fetchall()
 
+    def iter_image_files(self) -> Iterator[tuple[str, str, str]]:
+        yield from self.conn.execute(f"SELECT dataset, image_id, path FROM {self.t['images']}").fetchall()
+
     def counts(self) -> dict[str, int]:
         return {name: self.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for name, t in self.t.items()}
 

@@ -1,0 +1,1 @@
+"""``m2io serve``: the HTTP API and the web page."""

@@ -1,0 +1,93 @@
+"""What the server holds for its whole life: the index, the models (loaded once) and the image registry.
+
+Requests may come concurrently; the pipeline's models are not re-entrant, so answers are made
+one at a time under a lock (retrieval and generation are CPU-bound here: threads would only
+contend for the same cores). Images are served only through :attr:`AskService.image_files`:
+a key per image of the index, nothing else on disk is reachable.
+
+>>> image_key("gimp", "a/b.png") == image_key("gimp", "a/b.png") != image_key("kicad", "a/b.png")
+True
+"""
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from m2io.components import INSERTERS, ComponentConfig, Components
+from m2io.pipeline import AskResult, Draft, Pipeline, PipelineConfig
+from m2io.render import to_json
+
+
+def image_key(dataset: str, image_id: str) -> str:
+    """The public id of an image: opaque, URL-safe, unique per (dataset, image id)."""
+    return hashlib.sha256(f"{dataset}\0{image_id}".encode()).hexdigest()[:24]
+
+
+class AskService:
+    def __init__(self, retriever, config: ComponentConfig = ComponentConfig(), max_k: int = 20):
+        self.retriever, self.max_k = retriever, max_k
+        self.components = Components(config)
+        self.lock = threading.Lock()
+        self.image_files: dict[str, Path] = {}
+        self._key_of: dict[tuple[str, str], str] = {}
+        for dataset, image_id, path in retriever.store.iter_image_files():
+            if path and (dataset, image_id) not in self._key_of:
+                key = image_key(dataset, image_id)
+                self._key_of[(dataset, image_id)] = key
+                self.image_files[key] = Path(path).resolve()
+        self._inserters: dict[str, object] = {}
+        self._answerer = None
+
+    def warm_up(self) -> None:
+        """Load every model now, so the first request does not pay for it."""
+        self._answerer = self._answerer or self.components.answerer()
+        for name in INSERTERS:
+            self._inserter(name)
+
+    def _inserter(self, name: str):
+        if name not in self._inserters:
+            self._inserters[name] = self.components.inserter(name)
+        return self._inserters[name]
+
+    def pipeline(self, inserter: str, k: int) -> Pipeline:
+        self._answerer = self._answerer or self.components.answerer()
+        return Pipeline(self.retriever, self._answerer, self._inserter(inserter), PipelineConfig(k=k))
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self.lock:
+            yield
+
+    def key_of(self, result: AskResult | Draft, image_id: str) -> str | None:
+        datasets = [r.dataset for r in result.results if any(im.image_id == image_id for im in r.images)]
+        return self._key_of.get((datasets[0], image_id)) if datasets else None
+
+    def answer_json(self, result: AskResult, inserter: str) -> dict:
+        """The answer as the API returns it: image URLs instead of server file paths, sources with text."""
+        data = to_json(result, inserter, "onepass" if inserter == "onepass" else self.components.config.answerer)
+        for item in data["placements"] + data["candidates"]:
+            key = self.key_of(result, item["image_id"])
+            item.pop("file", None)
+            item["url"] = f"/api/images/{key}" if key else None
+        data["sources"] = source_list(result.results)
+        data.pop("image", None)
+        return data
+
+
+def source_list(results) -> list[dict]:
+    seen, out = set(), []
+    for r in results:
+        if r.doc_id not in seen:
+            seen.add(r.doc_id)
+            text = " ".join(r.text.replace("<PIC>", " ").split())
+            out.append({"doc_id": r.doc_id, "chunk_id": r.chunk_id, "snippet": text[:240]})
+    return out
+
+
+def draft_json(service: AskService, draft: Draft) -> dict:
+    """What a streaming client gets first: the text, its sources and the stage times so far."""
+    return {"question": draft.question, "segments": draft.segments, "sources": source_list(draft.results),
+            "timings_ms": {k: round(v * 1000, 1) for k, v in draft.timings.items()}}

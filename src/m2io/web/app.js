@@ -1,0 +1,161 @@
+// The m2io page: ask, read the streamed answer (text first, then the placed images), show sources.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+let chosenImage = null;
+
+function authHeaders() {
+  const token = $("token").value.trim();
+  return token ? { Authorization: "Bearer " + token } : {};
+}
+
+// Text between two placed images is one paragraph; slot s means "after segment s".
+function blocks(segments, placements) {
+  const bySlot = new Map();
+  for (const p of placements) {
+    if (!bySlot.has(p.slot)) bySlot.set(p.slot, []);
+    bySlot.get(p.slot).push(p);
+  }
+  const out = [];
+  let para = [];
+  for (let slot = 0; slot <= segments.length; slot++) {
+    if (slot > 0) para.push(segments[slot - 1]);
+    const images = bySlot.get(slot) || [];
+    if (images.length) {
+      if (para.length) { out.push({ text: para.join(" ") }); para = []; }
+      for (const p of images) out.push({ image: p });
+    }
+  }
+  if (para.length) out.push({ text: para.join(" ") });
+  return out;
+}
+
+async function loadImage(img, url) {
+  // Fetched with the token (an <img src> cannot send one), then shown from a blob URL.
+  const response = await fetch(url, { headers: authHeaders() });
+  if (!response.ok) throw new Error("image " + response.status);
+  img.src = URL.createObjectURL(await response.blob());
+}
+
+function renderAnswer(segments, placements, pending) {
+  const article = $("answer");
+  article.replaceChildren();
+  for (const block of blocks(segments, placements)) {
+    if (block.text !== undefined) {
+      const p = document.createElement("p");
+      p.textContent = block.text;
+      article.append(p);
+    } else {
+      const figure = document.createElement("figure");
+      const img = document.createElement("img");
+      img.alt = block.image.caption || block.image.image_id;
+      img.dataset.imageId = block.image.image_id;
+      const caption = document.createElement("figcaption");
+      caption.textContent = block.image.caption || "";
+      figure.append(img, caption);
+      article.append(figure);
+      if (block.image.url) loadImage(img, block.image.url).catch((e) => { caption.textContent += " (" + e.message + ")"; });
+    }
+  }
+  if (pending) {
+    const note = document.createElement("p");
+    note.className = "pending";
+    note.textContent = "placing images…";
+    article.append(note);
+  }
+}
+
+function renderDetails(answer) {
+  $("details").hidden = false;
+  $("sources").replaceChildren(...answer.sources.map((s) => {
+    const li = document.createElement("li");
+    const b = document.createElement("b");
+    b.textContent = s.doc_id;
+    li.append(b, document.createTextNode(" — " + s.snippet));
+    return li;
+  }));
+  $("timings").replaceChildren(...Object.entries(answer.timings_ms).map(([stage, ms]) => {
+    const tr = document.createElement("tr");
+    tr.innerHTML = "<td></td><td></td>";
+    tr.children[0].textContent = stage;
+    tr.children[1].textContent = Math.round(ms) + " ms";
+    return tr;
+  }));
+  $("meta").textContent = `inserter ${answer.inserter}, answerer ${answer.answerer}; ${answer.model_calls} model call(s), ` +
+    `${answer.tokens_generated} tokens generated` + (answer.fallback ? "; r1 fell back to rule" : "") +
+    `; ${answer.placements.length} of ${answer.candidates.length} images placed`;
+}
+
+// Server-sent events from a POST: read the body stream and split it into events.
+async function* events(response) {
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const raw = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const event = (raw.match(/^event: (.*)$/m) || [])[1];
+      const data = (raw.match(/^data: (.*)$/m) || [])[1];
+      if (event && data) yield { event, data: JSON.parse(data) };
+    }
+  }
+}
+
+async function ask(event) {
+  event.preventDefault();
+  const form = new FormData();
+  form.append("question", $("question").value);
+  form.append("inserter", $("inserter").value);
+  form.append("k", $("k").value);
+  form.append("stream", "true");
+  if (chosenImage) form.append("image", chosenImage);
+  $("submit").disabled = true;
+  $("status").textContent = "retrieving and writing…";
+  $("answer").replaceChildren();
+  $("details").hidden = true;
+  try {
+    const response = await fetch("/api/ask", { method: "POST", body: form, headers: authHeaders() });
+    if (!response.ok) {
+      const body = await response.json().catch(() => ({}));
+      throw new Error(response.status + ": " + (typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail)));
+    }
+    let segments = [];
+    for await (const { event: kind, data } of events(response)) {
+      if (kind === "text") { segments = data.segments; renderAnswer(segments, [], true); $("status").textContent = "placing images…"; }
+      else if (kind === "placements") renderAnswer(segments, data.placements, false);
+      else if (kind === "done") { renderAnswer(data.segments, data.placements, false); renderDetails(data); $("status").textContent = ""; }
+      else if (kind === "error") throw new Error(data.detail);
+    }
+  } catch (e) {
+    $("status").textContent = "error " + e.message;
+  } finally {
+    $("submit").disabled = false;
+  }
+}
+
+function chooseImage(file) {
+  if (!file) return;
+  chosenImage = file;
+  $("preview").src = URL.createObjectURL(file);
+  $("preview").hidden = false;
+  $("clear-image").hidden = false;
+  $("drop-label").textContent = file.name;
+}
+
+$("ask").addEventListener("submit", ask);
+$("drop").addEventListener("click", (e) => { if (e.target.id !== "clear-image") $("image").click(); });
+$("image").addEventListener("change", () => chooseImage($("image").files[0]));
+$("drop").addEventListener("dragover", (e) => { e.preventDefault(); $("drop").classList.add("over"); });
+$("drop").addEventListener("dragleave", () => $("drop").classList.remove("over"));
+$("drop").addEventListener("drop", (e) => { e.preventDefault(); $("drop").classList.remove("over"); chooseImage(e.dataTransfer.files[0]); });
+$("clear-image").addEventListener("click", () => {
+  chosenImage = null; $("image").value = ""; $("preview").hidden = true; $("clear-image").hidden = true;
+  $("drop-label").textContent = "Drop an image here, or click to choose one (optional)";
+});
+$("token").value = localStorage.getItem("m2io-token") || "";
+$("token").addEventListener("change", () => localStorage.setItem("m2io-token", $("token").value));
