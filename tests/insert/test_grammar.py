@@ -27,6 +27,12 @@ def test_dead_prefixes(text):
     assert not G.viable(text)
 
 
+def test_once_every_candidate_is_placed_only_the_end_tag_is_left():
+    g = PlanGrammar(n_candidates=2, n_segments=1, think=False)
+    assert not g.viable("<plan><img1>@1 <img2>@0 <im") and g.viable("<plan><img2>@0 <img1>@1 <")
+    assert g.viable("<plan><img2>@0 <img1>@1 </pl") and not g.viable("<plan>  <img1>@1")
+
+
 def test_complete_and_plan_text():
     assert G.complete("<plan><img1>@3 <img12>@0</plan>") and G.complete("<plan></plan>")
     assert not G.complete("<plan><img1>@3") and not G.complete("<plan><img1>@3 </pla")
@@ -50,10 +56,10 @@ def tokenizer(smollm2_dir):
     return AutoTokenizer.from_pretrained(str(smollm2_dir))
 
 
-@pytest.mark.parametrize("think", [False, True])
-def test_any_walk_through_allowed_tokens_ends_in_a_valid_plan(tokenizer, think):
+@pytest.mark.parametrize("think,n_candidates", [(False, 5), (True, 5), (False, 2), (False, 1)])
+def test_any_walk_through_allowed_tokens_ends_in_a_valid_plan(tokenizer, think, n_candidates):
     """Whatever the model prefers, picking only allowed tokens always yields a plan that parses."""
-    grammar = PlanGrammar(n_candidates=5, n_segments=7, think=think)
+    grammar = PlanGrammar(n_candidates=n_candidates, n_segments=7, think=think)
     proc = ConstraintProcessor(grammar, tokenizer, prompt_len=0, free_tokens=4, eos_id=tokenizer.eos_token_id)
     assert 500 < len(proc.structural) < 3000  # the grammar's characters: a small part of the 49k vocabulary
     rng = random.Random(0)
@@ -70,7 +76,7 @@ def test_any_walk_through_allowed_tokens_ends_in_a_valid_plan(tokenizer, think):
             n += 1
             assert grammar.viable(text) and n < 200
         assert grammar.complete(text)
-        items = parse_plan(grammar.plan_text(text), 5, 7)
+        items = parse_plan(grammar.plan_text(text), n_candidates, 7)
         assert len({k for k, _ in items}) == len(items) and all(0 <= s <= 7 for _, s in items)
         if think:
             assert text.startswith("<think>") and "</think>" in text

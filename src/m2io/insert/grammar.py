@@ -2,7 +2,8 @@
 
 The ``r1`` inserter writes ``<think>`` a short reasoning ``</think>`` then ``<plan>`` items
 ``</plan>``, where an item is ``<imgK>@S`` (K an unused candidate number, S a slot in
-``0..n_segments``), items separated by one or two spaces, commas or semicolons. With
+``0..n_segments``), items separated by one or two spaces, commas or semicolons (at most one
+before the first). With
 ``think=False`` the output is the plan alone. :meth:`PlanGrammar.viable` answers "can this
 prefix still be completed into a valid output?"; a logits processor keeps only the tokens
 that answer yes, so the model cannot write an unknown image, a slot out of range, an image
@@ -58,8 +59,9 @@ class PlanGrammar:
             start = pos
             while pos < n and body[pos] in _SEPARATORS:
                 pos += 1
-            if pos - start > 2:
+            if pos - start > (2 if used else 1):
                 return False, False
+            free = set(range(1, self.n_candidates + 1)) - used
             if pos == n:
                 return True, False
             if body.startswith(PLAN_CLOSE, pos):
@@ -70,12 +72,11 @@ class PlanGrammar:
             if used and start == pos and not rest.startswith("</"):
                 return False, False  # items need a separator between them ... unless the plan closes
             if not rest.startswith("<img"):
-                return "<img".startswith(rest), False
+                return bool(free) and "<img".startswith(rest), False
             pos += 4
             k_end = pos
             while k_end < n and body[k_end].isdigit():
                 k_end += 1
-            free = set(range(1, self.n_candidates + 1)) - used
             if k_end == n:
                 return _number_viable(body[pos:k_end], free, final=False), False
             if not _number_viable(body[pos:k_end], free, final=True) or not body.startswith(">@", k_end):
