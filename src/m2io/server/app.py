@@ -42,7 +42,7 @@ class ServeConfig:
     max_upload_bytes: int = 5 * 1024 * 1024
     """Query images larger than this are refused (413)."""
     max_question_chars: int = 2000
-    default_inserter: str = "r1"
+    default_inserter: str = "rule"
 
 
 def _check_image(data: bytes) -> str:
