@@ -30,7 +30,7 @@ def test_dead_prefixes(text):
 def test_once_every_candidate_is_placed_only_the_end_tag_is_left():
     g = PlanGrammar(n_candidates=2, n_segments=1, think=False)
     assert not g.viable("<plan><img1>@1 <img2>@0 <im") and g.viable("<plan><img2>@0 <img1>@1 <")
-    assert g.viable("<plan><img2>@0 <img1>@1 </pl") and not g.viable("<plan>  <img1>@1")
+    assert g.viable("<plan><img2>@0 <img1>@1 </pl") and not g.viable("<plan>   <img1>@1")
 
 
 def test_complete_and_plan_text():

@@ -2,8 +2,7 @@
 
 The ``r1`` inserter writes ``<think>`` a short reasoning ``</think>`` then ``<plan>`` items
 ``</plan>``, where an item is ``<imgK>@S`` (K an unused candidate number, S a slot in
-``0..n_segments``), items separated by one or two spaces, commas or semicolons (at most one
-before the first). With
+``0..n_segments``), items separated by one or two spaces, commas or semicolons. With
 ``think=False`` the output is the plan alone. :meth:`PlanGrammar.viable` answers "can this
 prefix still be completed into a valid output?"; a logits processor keeps only the tokens
 that answer yes, so the model cannot write an unknown image, a slot out of range, an image
@@ -59,7 +58,7 @@ class PlanGrammar:
             start = pos
             while pos < n and body[pos] in _SEPARATORS:
                 pos += 1
-            if pos - start > (2 if used else 1):
+            if pos - start > 2:
                 return False, False
             free = set(range(1, self.n_candidates + 1)) - used
             if pos == n:
