@@ -64,7 +64,8 @@ class LocalChatModel(ChatModel):
 
     supports_constraints = True
 
-    def __init__(self, model_dir: str | Path | None = None):
+    def __init__(self, model_dir: str | Path | None = None, adapter: str | Path | None = None):
+        """``adapter``: a PEFT (LoRA) folder trained on this base; merged into the weights once."""
         offline()
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -75,8 +76,15 @@ class LocalChatModel(ChatModel):
         self.torch = torch
         self.tokenizer = AutoTokenizer.from_pretrained(str(folder))
         self.model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32)
-        self.model.eval()
         self.name = folder.name
+        if adapter is not None:
+            from peft import PeftModel
+
+            if not (Path(adapter) / "adapter_config.json").is_file():
+                raise LMError(f"{adapter}: not a PEFT adapter folder (no adapter_config.json)")
+            self.model = PeftModel.from_pretrained(self.model, str(adapter)).merge_and_unload()
+            self.name = f"{folder.name}+{Path(adapter).name}"
+        self.model.eval()
 
     def chat(self, messages: list[Message], max_tokens: int = 256, temperature: float = 0.0,
              stop: list[str] | None = None, constraint=None, free_tokens: int = 0) -> Generation:

@@ -1,0 +1,43 @@
+"""Training rows from the tiny corpus, and SFT end to end on the tiny Llama (LoRA), then loaded as r1."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from m2io.corpus.mramg import read_dataset
+from m2io.encoders.text import TextEncoder
+from m2io.insert.r1 import R1Inserter
+from m2io.insert.rule import RuleInserter
+from m2io.insert.task import build_tasks
+from m2io.lm.local import LocalChatModel
+from m2io.train.data import AugmentConfig, training_rows
+from m2io.train.rewards import outcome_rewards
+from m2io.train.sft import SFTRunConfig, run_sft
+
+
+def test_rows_carry_prompt_gold_plan_and_augmentations(tiny_corpus: Path):
+    rows = training_rows(read_dataset(tiny_corpus), split="all", augment=AugmentConfig(shuffles=1, more_distractors=1,
+                                                                                        cuts=1))
+    variants = [r["variant"] for r in rows]
+    assert variants.count("base") == 4 and variants.count("shuffle0") == 4 and variants.count("distract0") == 4
+    export = next(r for r in rows if r["qa_id"] == "tiny/3" and r["variant"] == "base")
+    gold = {int(k): v for k, v in json.loads(export["gold"]).items()}
+    assert sorted(gold.values()) == [1, 2] and export["n_segments"] == 2
+    plan = export["completion"][0]["content"]
+    assert plan.startswith("<plan><img") and plan.endswith("</plan>")
+    assert outcome_rewards(plan, gold, export["n_candidates"], export["n_segments"]) == {
+        "format": 1.0, "selection": 1.0, "order": 1.0, "position": 1.0}  # the gold plan earns every reward
+    assert export["prompt"][1]["content"].startswith("Question: How do I use exporting?")
+
+
+def test_sft_trains_an_adapter_that_r1_loads(tiny_corpus: Path, tiny_lm_dir: Path, tmp_path: Path):
+    rows = training_rows(read_dataset(tiny_corpus), split="all", augment=AugmentConfig(0, 0, 0))
+    out = run_sft(rows, SFTRunConfig(out=str(tmp_path / "adapter"), base=str(tiny_lm_dir), epochs=1, batch_size=2,
+                                     max_length=512, logging_steps=1, save_steps=1000))
+    assert (out / "adapter_config.json").is_file() and (out / "adapter_model.safetensors").is_file()
+    assert json.loads((out / "m2io-train.json").read_text())["rows"] == 4
+    lm = LocalChatModel(tiny_lm_dir, adapter=out)
+    assert lm.name == f"{tiny_lm_dir.name}+adapter"
+    task = next(t for t in build_tasks(read_dataset(tiny_corpus), distractors=2) if t.qa_id == "3")
+    r = R1Inserter(lm, RuleInserter(TextEncoder())).insert(task.query, task.segments, task.candidates)
+    assert not r.fallback and r.raw_output.startswith("<plan>") and r.model_calls == 1
