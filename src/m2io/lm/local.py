@@ -86,6 +86,15 @@ class LocalChatModel(ChatModel):
             self.name = f"{folder.name}+{Path(adapter).name}"
         self.model.eval()
 
+    @classmethod
+    def from_loaded(cls, model, tokenizer, name: str = "policy") -> "LocalChatModel":
+        """Wrap a model already in memory (a policy being trained) without loading anything."""
+        import torch
+
+        lm = cls.__new__(cls)
+        lm.torch, lm.model, lm.tokenizer, lm.name = torch, model, tokenizer, name
+        return lm
+
     def chat(self, messages: list[Message], max_tokens: int = 256, temperature: float = 0.0,
              stop: list[str] | None = None, constraint=None, free_tokens: int = 0) -> Generation:
         start = time.perf_counter()

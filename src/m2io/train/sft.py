@@ -67,7 +67,7 @@ def run_sft(rows: list[dict], config: SFTRunConfig = SFTRunConfig(), callbacks=N
     data = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows])
     trainer = SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tokenizer,
                          peft_config=None if config.full else config.lora.peft(), callbacks=callbacks)
-    checkpoints = sorted(out.glob("checkpoint-*"))
+    checkpoints = sorted(out.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
     trainer.train(resume_from_checkpoint=str(checkpoints[-1]) if checkpoints else None)
     trainer.save_model(str(out))
     tokenizer.save_pretrained(str(out))

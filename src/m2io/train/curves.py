@@ -1,0 +1,63 @@
+"""Training curves: the metrics log (JSONL, one object per logging step) and its PNG plot.
+
+>>> import tempfile, pathlib
+>>> log = pathlib.Path(tempfile.mkdtemp()) / "metrics.jsonl"
+>>> append_metrics(log, {"step": 1, "reward": 0.5}); append_metrics(log, {"step": 2, "reward": 0.7})
+>>> [r["reward"] for r in read_metrics(log)]
+[0.5, 0.7]
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+PANELS = [
+    ("reward", ["reward", "rewards/format/mean", "rewards/selection/mean", "rewards/order/mean",
+                "rewards/position/mean"]),
+    ("KL and completion length", ["kl", "completions/mean_length"]),
+    ("dev (insert task)", ["dev/image_f1", "dev/ordering", "dev/position_accuracy", "dev/position_accuracy_soft",
+                           "dev/fallback_rate"]),
+    ("loss", ["loss"]),
+]
+
+
+def append_metrics(path: Path, row: dict) -> None:
+    with open(path, "a") as f:
+        f.write(json.dumps(row) + "\n")
+
+
+def read_metrics(path: Path) -> list[dict]:
+    rows = []
+    for line in Path(path).read_text().splitlines():
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except ValueError:
+                continue  # a line cut by an interruption
+    return rows
+
+
+def plot_curves(metrics: Path, out: Path) -> Path:
+    """One panel per group of curves (reward terms, KL and length, dev scores, loss) against the step."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = read_metrics(metrics)
+    fig, axes = plt.subplots(len(PANELS), 1, figsize=(8, 3 * len(PANELS)), sharex=True)
+    for ax, (title, keys) in zip(axes, PANELS):
+        for key in keys:
+            points = [(r["step"], r[key]) for r in rows if key in r and r[key] is not None]
+            if points:
+                ax.plot(*zip(*points), marker="." if len(points) < 30 else None, label=key.split("/")[-2]
+                        if key.endswith("/mean") else key)
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        if ax.lines:
+            ax.legend(fontsize=8)
+    axes[-1].set_xlabel("step")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return Path(out)

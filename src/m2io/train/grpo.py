@@ -1,0 +1,163 @@
+"""GRPO for Inserter-R1: TRL's trainer (with process-level advantages), LoRA, metric rewards.
+
+The rewards are the benchmark's metrics (:mod:`m2io.train.rewards`), one TRL reward function
+per term, weighted by :class:`RewardWeights`. Every ``eval_every`` steps the policy as it is
+runs the ``insert`` evaluation on dev tasks; everything goes to ``<out>/metrics.jsonl`` and
+``<out>/curves.png``. An interrupted run resumes from its last checkpoint.
+
+    run_grpo(train_rows, GRPORunConfig(out="models/r1-grpo", init_adapter="models/r1-sft"),
+             dev=(dataset, retriever))                                             # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from transformers import TrainerCallback
+
+from m2io.train.curves import append_metrics, plot_curves
+from m2io.train.rewards import RewardWeights, outcome_rewards
+from m2io.train.sft import LoraSettings
+
+TERMS = ("format", "selection", "order", "position")
+
+
+def _text(completion) -> str:
+    return completion[-1]["content"] if isinstance(completion, list) else completion
+
+
+def reward_function(term: str):
+    """A TRL reward function returning one outcome term for each completion."""
+    def reward(completions, gold, n_candidates, n_segments, **_):
+        return [outcome_rewards(_text(c), {int(k): v for k, v in json.loads(g).items()}, n, s)[term]
+                for c, g, n, s in zip(completions, gold, n_candidates, n_segments)]
+
+    reward.__name__ = term
+    return reward
+
+
+@dataclass(frozen=True)
+class GRPORunConfig:
+    out: str = "models/r1-grpo"
+    base: str | None = None
+    """Base model folder [SmolLM2-135M-Instruct from the PyPI GGUF]."""
+    init_adapter: str | None = None
+    """Start from this adapter (the SFT cold start)."""
+    steps: int = 200
+    group: int = 4
+    """Completions per prompt (GRPO's group)."""
+    prompts_per_step: int = 2
+    max_completion: int = 48
+    learning_rate: float = 2e-5
+    temperature: float = 1.0
+    beta: float = 0.04
+    """KL coefficient against the starting policy."""
+    weights: RewardWeights = field(default_factory=RewardWeights)
+    eval_every: int = 25
+    eval_items: int = 40
+    save_steps: int = 25
+    seed: int = 0
+    lora: LoraSettings = LoraSettings()
+    full: bool = False
+
+
+class MetricsLog(TrainerCallback):
+    """Every log line of the trainer (rewards, KL, completion length, loss) into metrics.jsonl."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if logs:
+            append_metrics(self.path, {"step": state.global_step, **logs})
+
+
+class DevEval(TrainerCallback):
+    """The insert evaluation of the current policy on dev tasks, every ``every`` steps and at the end."""
+
+    def __init__(self, path: Path, dataset, retriever, every: int, items: int, tokenizer, fallback,
+                 split: str = "dev"):
+        self.path, self.dataset, self.retriever, self.split = path, dataset, retriever, split
+        self.every, self.items, self.tokenizer, self.fallback = every, items, tokenizer, fallback
+
+    def evaluate(self, model, step: int) -> dict:
+        from m2io.evaluate.finish import finish
+        from m2io.evaluate.insertion import evaluate_insertion
+        from m2io.insert.r1 import R1Inserter
+        from m2io.lm.local import LocalChatModel
+
+        was_training = model.training
+        model.eval()
+        try:
+            inserter = R1Inserter(LocalChatModel.from_loaded(model, self.tokenizer), self.fallback)
+            records = evaluate_insertion(self.dataset, inserter, self.retriever, split=self.split, limit=self.items,
+                                         progress=False)
+        finally:
+            model.train(was_training)
+        summary, _ = finish(records)
+        row = {"step": step, **{f"dev/{k}": v for k, v in summary.items() if isinstance(v, float)}}
+        append_metrics(self.path, row)
+        return row
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        if self.every and state.global_step % self.every == 0:
+            self.evaluate(model, state.global_step)
+
+    def on_train_end(self, args, state, control, model=None, **kwargs):
+        if not self.every or state.global_step % self.every:
+            self.evaluate(model, state.global_step)
+
+
+def _policy(config: GRPORunConfig, base: Path):
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(str(base))
+    if config.init_adapter:
+        from peft import PeftModel
+
+        return PeftModel.from_pretrained(model, config.init_adapter, is_trainable=True), None
+    return model, None if config.full else config.lora.peft()
+
+
+def run_grpo(rows: list[dict], config: GRPORunConfig = GRPORunConfig(), dev=None, fallback=None,
+             dev_split: str = "dev") -> Path:
+    """Train on ``rows``; ``dev``: (dataset, retriever or None) for the periodic insert evaluation."""
+    from datasets import Dataset
+    from transformers import AutoTokenizer
+    from trl import GRPOConfig
+
+    from m2io.encoders.text import offline
+    from m2io.lm.local import default_model_dir
+    from m2io.train.grpo_trainer import ProcessGRPOTrainer
+
+    offline()
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    base = Path(config.base) if config.base else default_model_dir()
+    tokenizer = AutoTokenizer.from_pretrained(str(base))
+    model, peft_config = _policy(config, base)
+    w = config.weights
+    args = GRPOConfig(output_dir=str(out), max_steps=config.steps, learning_rate=config.learning_rate,
+                      per_device_train_batch_size=config.group * config.prompts_per_step,
+                      num_generations=config.group, max_completion_length=config.max_completion,
+                      temperature=config.temperature, beta=config.beta, seed=config.seed, report_to=[],
+                      use_cpu=True, logging_steps=1, save_steps=config.save_steps, save_total_limit=2,
+                      reward_weights=[w.format, w.selection, w.order, w.position], disable_tqdm=False)
+    metrics = out / "metrics.jsonl"
+    callbacks = [MetricsLog(metrics)]
+    if dev is not None:
+        callbacks.append(DevEval(metrics, dev[0], dev[1], config.eval_every, config.eval_items, tokenizer, fallback,
+                                 dev_split))
+    data = Dataset.from_list([{k: r[k] for k in ("prompt", "gold", "n_candidates", "n_segments")} for r in rows])
+    trainer = ProcessGRPOTrainer(model=model, processing_class=tokenizer, args=args, train_dataset=data,
+                                 reward_funcs=[reward_function(t) for t in TERMS], peft_config=peft_config,
+                                 callbacks=callbacks, step_weights=w, process_weight=w.process)
+    checkpoints = sorted(out.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
+    trainer.train(resume_from_checkpoint=str(checkpoints[-1]) if checkpoints else None)
+    trainer.save_model(str(out))
+    tokenizer.save_pretrained(str(out))
+    (out / "m2io-train.json").write_text(json.dumps({"kind": "grpo", "base": str(base), "rows": len(rows),
+                                                     "config": asdict(config)}, indent=1, default=str) + "\n")
+    plot_curves(metrics, out / "curves.png")
+    return out
