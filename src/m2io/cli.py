@@ -209,7 +209,8 @@ def search_cmd(text: str, image: Path | None, index_dir: Path, k: int, pg_dsn: s
 
 
 def _components(inserter: str, answerer: str, lm: Path | None, lm_url: str | None, lm_model: str,
-                rule_threshold: float | None, think_tokens: int | None, unconstrained: bool):
+                rule_threshold: float | None, think_tokens: int | None, unconstrained: bool,
+                r1_adapter: Path | None = None):
     from m2io.components import ComponentConfig, Components
     from m2io.insert.r1 import R1Config
 
@@ -218,6 +219,7 @@ def _components(inserter: str, answerer: str, lm: Path | None, lm_url: str | Non
                   constrained=not unconstrained)
     return Components(ComponentConfig(answerer=answerer, inserter=inserter, lm_dir=str(lm) if lm else None,
                                       lm_url=lm_url, lm_model=lm_model, r1=r1,
+                                      r1_adapter=str(r1_adapter) if r1_adapter else None,
                                       rule_threshold=base.rule_threshold if rule_threshold is None else rule_threshold))
 
 
@@ -237,6 +239,8 @@ def _model_options(f):
         click.option("--rule-threshold", type=float, default=None, help="Similarity threshold of the rule inserter."),
         click.option("--think-tokens", type=int, default=None, help="r1: token budget of its reasoning span."),
         click.option("--unconstrained", is_flag=True, help="r1: decode freely (parse, fall back to rule)."),
+        click.option("--r1-adapter", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+                     help="r1: a LoRA adapter from m2io train sft|grpo."),
         click.option("-k", default=5, show_default=True, help="Chunks retrieved per question."),
         click.option("--pg-dsn", default="", help="PostgreSQL connection string for a pgvector index."),
     ]):
@@ -263,7 +267,7 @@ def _model_options(f):
 def eval_cmd(folder: Path, task: str, index_dir: Path, queries: str, split: str, limit: int | None, seed: int,
              no_bertscore: bool, judge_url: str | None, judge_model: str, json_out: Path | None, inserter: str,
              answerer: str, lm: Path | None, lm_url: str | None, lm_model: str, rule_threshold: float | None,
-             think_tokens: int | None, unconstrained: bool, k: int, pg_dsn: str) -> None:
+             think_tokens: int | None, unconstrained: bool, r1_adapter: Path | None, k: int, pg_dsn: str) -> None:
     """Evaluate retrieval, an inserter alone (insert) or the whole pipeline (e2e) on a dataset folder."""
     from m2io.retrieve import Retriever
 
@@ -274,7 +278,8 @@ def eval_cmd(folder: Path, task: str, index_dir: Path, queries: str, split: str,
             return
         from m2io.evaluate.run import format_row, header, run_eval
 
-        components = _components(inserter, answerer, lm, lm_url, lm_model, rule_threshold, think_tokens, unconstrained)
+        components = _components(inserter, answerer, lm, lm_url, lm_model, rule_threshold, think_tokens, unconstrained,
+                                 r1_adapter)
         judge = None
         if judge_url:
             from m2io.judge import Judge
@@ -327,7 +332,7 @@ def _eval_retrieval(retriever, folder: Path, index_dir: Path, queries: str, limi
 @_model_options
 def ask_cmd(question: str, image: Path | None, index_dir: Path, fmt: str, out: Path | None, inserter: str,
             answerer: str, lm: Path | None, lm_url: str | None, lm_model: str, rule_threshold: float | None,
-            think_tokens: int | None, unconstrained: bool, k: int, pg_dsn: str) -> None:
+            think_tokens: int | None, unconstrained: bool, r1_adapter: Path | None, k: int, pg_dsn: str) -> None:
     """Answer a question (text, image or both) with the retrieved images placed in the answer."""
     from m2io.atomic import atomic_write_text
     from m2io.pipeline import Pipeline, PipelineConfig
@@ -336,7 +341,8 @@ def ask_cmd(question: str, image: Path | None, index_dir: Path, fmt: str, out: P
 
     if not question.strip() and image is None:
         raise click.UsageError("give a question, an --image, or both")
-    components = _components(inserter, answerer, lm, lm_url, lm_model, rule_threshold, think_tokens, unconstrained)
+    components = _components(inserter, answerer, lm, lm_url, lm_model, rule_threshold, think_tokens, unconstrained,
+                             r1_adapter)
     retriever = Retriever.open(index_dir, pg_dsn=pg_dsn)
     try:
         pipeline = Pipeline(retriever, components.answerer(), components.inserter(), PipelineConfig(k=k))
@@ -382,6 +388,112 @@ def train_image_adapter_cmd(folders: tuple[Path, ...], out: Path | None, index_d
                f"recall@1 {stats['val_recall@1_before']:.3f} -> {stats['val_recall@1']:.3f}, "
                f"recall@5 {stats['val_recall@5_before']:.3f} -> {stats['val_recall@5']:.3f}")
     click.echo(f"wrote {target}")
+
+
+def _training_rows(folders: tuple[Path, ...], index_dir: Path | None, limit: int | None, seed: int, augment: bool):
+    from m2io.corpus.mramg import dataset_names, read_dataset
+    from m2io.retrieve import Retriever
+    from m2io.train.data import AugmentConfig, training_rows
+
+    retriever = Retriever.open(index_dir) if index_dir else None
+    rows, datasets = [], []
+    for folder in folders:
+        for name in dataset_names(folder):
+            ds = read_dataset(folder, name)
+            datasets.append(ds)
+            rows += training_rows(ds, retriever, split="train", limit=limit, seed=seed,
+                                  augment=AugmentConfig() if augment else AugmentConfig(0, 0, 0))
+    if not rows:
+        raise M2IOError(f"no insertion tasks in the train split of {', '.join(map(str, folders))}")
+    click.echo(f"{len(rows)} training rows from {len(datasets)} dataset(s)", err=True)
+    return rows, datasets, retriever
+
+
+_train_data_options = [
+    click.argument("folders", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path)),
+    click.option("--index", "index_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+                 help="Distractors from retrieval, as in m2io eval --task insert [other documents' images]."),
+    click.option("--limit", type=int, default=None, help="Train on a sample of this many QA items per dataset."),
+    click.option("--no-augment", is_flag=True, help="Leave out the shuffled / more-distractor / cut copies."),
+    click.option("--base", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+                 help="Base model folder [SmolLM2-135M-Instruct from the PyPI GGUF]."),
+    click.option("--full", is_flag=True, help="Fine-tune every weight instead of a LoRA adapter."),
+    click.option("--seed", default=0, show_default=True),
+]
+
+
+def _with(options):
+    def wrap(f):
+        for option in reversed(options):
+            f = option(f)
+        return f
+    return wrap
+
+
+@train.command("sft")
+@_with(_train_data_options)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("models/r1-sft"), show_default=True)
+@click.option("--epochs", default=2.0, show_default=True)
+@click.option("--lr", default=2e-4, show_default=True)
+@click.option("--batch-size", default=8, show_default=True)
+def train_sft_cmd(folders, index_dir, limit, no_augment, base, full, seed, out, epochs, lr, batch_size) -> None:
+    """Cold-start SFT of the r1 policy on gold plans (LoRA); resumes from the last checkpoint."""
+    from m2io.train.sft import SFTRunConfig, run_sft
+
+    rows, _, _ = _training_rows(folders, index_dir, limit, seed, not no_augment)
+    done = run_sft(rows, SFTRunConfig(out=str(out), base=str(base) if base else None, epochs=epochs,
+                                      learning_rate=lr, batch_size=batch_size, seed=seed, full=full))
+    click.echo(f"wrote {done}")
+
+
+@train.command("grpo")
+@_with(_train_data_options)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("models/r1-grpo"), show_default=True)
+@click.option("--init", "init_adapter", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Start from this adapter (the SFT cold start).")
+@click.option("--steps", default=200, show_default=True)
+@click.option("--group", default=4, show_default=True, help="Completions per prompt.")
+@click.option("--prompts-per-step", default=2, show_default=True)
+@click.option("--max-completion", default=48, show_default=True)
+@click.option("--lr", default=2e-5, show_default=True)
+@click.option("--beta", default=0.04, show_default=True, help="KL coefficient.")
+@click.option("--temperature", default=1.0, show_default=True)
+@click.option("--w-format", default=0.5, show_default=True)
+@click.option("--w-selection", default=1.0, show_default=True)
+@click.option("--w-order", default=0.5, show_default=True)
+@click.option("--w-position", default=1.0, show_default=True)
+@click.option("--process-weight", default=0.0, show_default=True, help="Weight of per-placement step rewards.")
+@click.option("--eval-every", default=25, show_default=True, help="Dev insert evaluation every N steps (0: never).")
+@click.option("--eval-items", default=40, show_default=True)
+def train_grpo_cmd(folders, index_dir, limit, no_augment, base, full, seed, out, init_adapter, steps, group,
+                   prompts_per_step, max_completion, lr, beta, temperature, w_format, w_selection, w_order,
+                   w_position, process_weight, eval_every, eval_items) -> None:
+    """GRPO of the r1 policy with metric rewards (and process-level rewards); resumes from the last checkpoint."""
+    from m2io.components import ComponentConfig, Components
+    from m2io.train.grpo import GRPORunConfig, run_grpo
+    from m2io.train.rewards import RewardWeights
+
+    rows, datasets, retriever = _training_rows(folders, index_dir, limit, seed, not no_augment)
+    weights = RewardWeights(format=w_format, selection=w_selection, order=w_order, position=w_position,
+                            process=process_weight)
+    config = GRPORunConfig(out=str(out), base=str(base) if base else None,
+                           init_adapter=str(init_adapter) if init_adapter else None, steps=steps, group=group,
+                           prompts_per_step=prompts_per_step, max_completion=max_completion, learning_rate=lr,
+                           beta=beta, temperature=temperature, weights=weights, eval_every=eval_every,
+                           eval_items=eval_items, seed=seed, full=full)
+    fallback = Components(ComponentConfig()).inserter("rule")
+    done = run_grpo(rows, config, dev=(datasets[0], retriever) if eval_every else None, fallback=fallback)
+    click.echo(f"wrote {done} (metrics.jsonl, curves.png)")
+
+
+@train.command("plot")
+@click.argument("metrics", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="PNG [curves.png beside the log].")
+def train_plot_cmd(metrics: Path, out: Path | None) -> None:
+    """Plot a training run's metrics.jsonl (rewards, KL, completion length, dev scores, loss)."""
+    from m2io.train.curves import plot_curves
+
+    click.echo(f"wrote {plot_curves(metrics, out or metrics.with_name('curves.png'))}")
 
 
 @cli.command("serve")

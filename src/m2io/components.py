@@ -29,6 +29,8 @@ class ComponentConfig:
     """An OpenAI-compatible endpoint (``http://host:port/v1``); replaces the local model."""
     lm_model: str = "SmolLM2-135M-Instruct"
     """The model name sent to ``lm_url``."""
+    r1_adapter: str | None = None
+    """A LoRA adapter of the r1 policy (``m2io train sft|grpo``); r1 then gets its own copy of the model."""
     rule_threshold: float = 0.6
     """Tuned on the GIMP train split (bench/RESULTS.md)."""
     r1: R1Config = field(default_factory=R1Config)
@@ -43,7 +45,7 @@ class Components:
             raise ValueError(f"unknown inserter {config.inserter!r} (choose from {', '.join(INSERTERS)})")
         if config.answerer not in ANSWERERS:
             raise ValueError(f"unknown answerer {config.answerer!r} (choose from {', '.join(ANSWERERS)})")
-        self.config, self._encoder, self._lm = config, text_encoder, None
+        self.config, self._encoder, self._lm, self._r1_lm = config, text_encoder, None, None
 
     @property
     def encoder(self):
@@ -65,6 +67,17 @@ class Components:
 
                 self._lm = LocalChatModel(self.config.lm_dir)
         return self._lm
+
+    @property
+    def r1_lm(self):
+        """The r1 policy: the shared model, or the base with the r1 adapter merged in."""
+        if not self.config.r1_adapter:
+            return self.lm
+        if self._r1_lm is None:
+            from m2io.lm.local import LocalChatModel
+
+            self._r1_lm = LocalChatModel(self.config.lm_dir, adapter=self.config.r1_adapter)
+        return self._r1_lm
 
     def answerer(self):
         if self.config.answerer == "llm":
@@ -89,7 +102,7 @@ class Components:
         if name == "r1":
             from m2io.insert.r1 import R1Inserter
 
-            return R1Inserter(self.lm, rule, self.config.r1)
+            return R1Inserter(self.r1_lm, rule, self.config.r1)
         raise ValueError(f"unknown inserter {name!r} (choose from {', '.join(INSERTERS)})")
 
     def close(self) -> None:
