@@ -509,10 +509,12 @@ def train_plot_cmd(metrics: Path, out: Path | None) -> None:
               help="A transformers model folder [SmolLM2-135M-Instruct from the PyPI GGUF].")
 @click.option("--lm-url", default=None, help="An OpenAI-compatible endpoint instead of a local model.")
 @click.option("--lm-model", default="SmolLM2-135M-Instruct", show_default=True)
+@click.option("--r1-adapter", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="r1: a LoRA adapter from m2io train sft|grpo.")
 @click.option("--pg-dsn", default="", help="PostgreSQL connection string for a pgvector index.")
 def serve_cmd(index_dir: Path, host: str, port: int, token: str | None, max_body_mb: float, max_upload_mb: float,
               default_inserter: str, answerer: str, lm: Path | None, lm_url: str | None, lm_model: str,
-              pg_dsn: str) -> None:
+              r1_adapter: Path | None, pg_dsn: str) -> None:
     """Serve the HTTP API (/api/ask, /api/images, /health, docs at /docs) and the web page at /."""
     import uvicorn
 
@@ -523,7 +525,8 @@ def serve_cmd(index_dir: Path, host: str, port: int, token: str | None, max_body
 
     retriever = Retriever.open(index_dir, pg_dsn=pg_dsn)
     service = AskService(retriever, ComponentConfig(answerer=answerer, inserter=default_inserter,
-                                                    lm_dir=str(lm) if lm else None, lm_url=lm_url, lm_model=lm_model))
+                                                    lm_dir=str(lm) if lm else None, lm_url=lm_url, lm_model=lm_model,
+                                                    r1_adapter=str(r1_adapter) if r1_adapter else None))
     service.warm_up()
     config = ServeConfig(token=token, max_body_bytes=int(max_body_mb * 2 ** 20),
                          max_upload_bytes=int(max_upload_mb * 2 ** 20), default_inserter=default_inserter)
