@@ -1,6 +1,6 @@
 """Render the Markdown tables of bench/RESULTS.md from the JSON files in bench/results/.
 
-    .venv/bin/python bench/tables.py retrieval   # or: mix, throughput, faiss
+    .venv/bin/python bench/tables.py retrieval   # or: mix, throughput, faiss, inserters, load
 """
 from __future__ import annotations
 
@@ -69,5 +69,31 @@ def faiss() -> str:
     return "\n".join(rows)
 
 
+def inserters(name: str = "inserters-gimp.json") -> str:
+    runs = _load(name)["runs"]
+    cols = ["image_precision", "image_recall", "image_f1", "ordering", "position_accuracy", "position_accuracy_soft",
+            "rouge_l", "bertscore_f1", "fallback_rate"]
+    rows = ["| task | inserter | n | P | R | F1 | ordering | position | position (soft) | ROUGE-L | BERTScore | "
+            "fallback | latency p50 / p95 ms | insert stage p50 ms | model calls | tokens |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for key, s in runs.items():
+        task, label = key.split(":")
+        cells = " | ".join("-" if s.get(c) is None else f"{s[c]:.3f}" for c in cols)
+        rows.append(f"| {task} | {label} | {s['n']} | {cells} | {s['latency_ms_p50']:.0f} / {s['latency_ms_p95']:.0f} "
+                    f"| {s['stage_ms_p50'].get('insert', 0):.0f} | {s['model_calls_mean']:.1f} | "
+                    f"{s['tokens_generated_mean']:.1f} |")
+    return "\n".join(rows)
+
+
+def load() -> str:
+    rows = ["| inserter | clients | requests | throughput req/s | latency p50 ms | p95 ms | errors | image fetch errors |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in _load("load-gimp.json")["rows"]:
+        rows.append(f"| {r['inserter']} | {r['clients']} | {r['requests']} | {r['throughput_rps']:.2f} | "
+                    f"{r['latency_ms_p50']:.0f} | {r['latency_ms_p95']:.0f} | {r['errors']} | {r['image_fetch_errors']} |")
+    return "\n".join(rows)
+
+
 if __name__ == "__main__":
-    print({"retrieval": retrieval, "mix": mix, "throughput": throughput, "faiss": faiss}[sys.argv[1]]())
+    print({"retrieval": retrieval, "mix": mix, "throughput": throughput, "faiss": faiss, "inserters": inserters,
+           "load": load}[sys.argv[1]]())
