@@ -2,8 +2,8 @@
 
     m2io eval data/gimp --task insert --index index/gimp --inserter r1 --limit 50 --json out/r1.json
 
->>> print(format_row("rule", {"n": 2, "image_f1": 0.5, "latency_ms_p50": 3.0, "latency_ms_p95": 4.0}).split()[:3])
-['rule', '2', '0.500']
+>>> format_row("rule", {"n": 2, "image_precision": 0.5, "latency_ms_p50": 3.0}).split()[:4]
+['rule', '2', '0.500', '-']
 """
 from __future__ import annotations
 
