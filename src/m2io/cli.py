@@ -401,8 +401,9 @@ def _training_rows(folders: tuple[Path, ...], index_dir: Path | None, limit: int
         for name in dataset_names(folder):
             ds = read_dataset(folder, name)
             datasets.append(ds)
+            none = AugmentConfig(shuffles=0, more_distractors=0, cuts=0)
             rows += training_rows(ds, retriever, split="train", limit=limit, seed=seed,
-                                  augment=AugmentConfig() if augment else AugmentConfig(0, 0, 0))
+                                  augment=AugmentConfig() if augment else none)
     if not rows:
         raise M2IOError(f"no insertion tasks in the train split of {', '.join(map(str, folders))}")
     click.echo(f"{len(rows)} training rows from {len(datasets)} dataset(s)", err=True)

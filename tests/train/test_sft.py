@@ -31,7 +31,8 @@ def test_rows_carry_prompt_gold_plan_and_augmentations(tiny_corpus: Path):
 
 
 def test_sft_trains_an_adapter_that_r1_loads(tiny_corpus: Path, tiny_lm_dir: Path, tmp_path: Path):
-    rows = training_rows(read_dataset(tiny_corpus), split="all", augment=AugmentConfig(0, 0, 0))
+    rows = training_rows(read_dataset(tiny_corpus), split="all",
+                         augment=AugmentConfig(shuffles=0, more_distractors=0, cuts=0))
     out = run_sft(rows, SFTRunConfig(out=str(tmp_path / "adapter"), base=str(tiny_lm_dir), epochs=1, batch_size=2,
                                      max_length=512, logging_steps=1, save_steps=1000))
     assert (out / "adapter_config.json").is_file() and (out / "adapter_model.safetensors").is_file()
