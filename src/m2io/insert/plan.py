@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from m2io.corpus.chunk import split_sentences
 from m2io.types import PIC, Candidate, Placement
 
-_ITEM = re.compile(r"<img(\d+)>\s*@\s*(\d+)")
+PLAN_ITEM = re.compile(r"<img(\d+)>\s*@\s*(\d+)")
+"""One ``<imgK>@S`` item of a written plan (K and S as groups)."""
 _SEPARATOR = re.compile(r"[\s,;]*")
 
 
@@ -93,7 +94,7 @@ def parse_plan(text: str, n_candidates: int, n_segments: int) -> list[tuple[int,
         pos = _SEPARATOR.match(text, pos).end()
         if pos >= len(text):
             break
-        m = _ITEM.match(text, pos)
+        m = PLAN_ITEM.match(text, pos)
         if not m:
             raise PlanError(f"unexpected text at {pos}: {text[pos:pos + 20]!r}")
         k, slot = int(m.group(1)), int(m.group(2))

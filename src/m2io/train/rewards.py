@@ -20,15 +20,12 @@ image that is not gold.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from m2io.insert.grammar import PLAN_OPEN, PlanGrammar
-from m2io.insert.plan import GoldPlan, PlanError, parse_plan
+from m2io.insert.plan import PLAN_ITEM, GoldPlan, PlanError, parse_plan
 from m2io.insert.score import score_plan
 from m2io.types import Placement
-
-_ITEM = re.compile(r"<img(\d+)>\s*@\s*(\d+)")
 
 
 @dataclass(frozen=True)
@@ -97,7 +94,7 @@ def step_rewards(text: str, gold_slots: dict[int, int], n_segments: int,
     if start < 0:
         return []
     steps = []
-    for m in _ITEM.finditer(text, start):
+    for m in PLAN_ITEM.finditer(text, start):
         k, slot = int(m.group(1)), int(m.group(2))
         if k not in gold_slots:
             reward = -weights.penalty
