@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from m2io.components import ComponentConfig, Components
-from m2io.corpus.mramg import read_dataset
 from m2io.corpus.split import select_items, split_of_doc
 from m2io.evaluate.end_to_end import e2e_scores
 from m2io.evaluate.run import run_eval

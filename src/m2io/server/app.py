@@ -117,7 +117,7 @@ def create_app(service: AskService, config: ServeConfig = ServeConfig()):
             return StreamingResponse(_events(service, question, image_path, inserter, k),
                                      media_type="text/event-stream", headers={"Cache-Control": "no-store"})
         try:
-            with service.exclusive():
+            with service.lock:
                 result = service.pipeline(inserter, k).ask(question, image_path)
         except M2IOError as e:
             raise HTTPException(422, str(e)) from e
@@ -136,7 +136,7 @@ def _sse(event: str, data: dict) -> str:
 def _events(service: AskService, question: str, image_path: Path | None, inserter: str, k: int):
     """text first (as soon as it is written), then placements, then the whole answer."""
     try:
-        with service.exclusive():
+        with service.lock:
             pipeline = service.pipeline(inserter, k)
             draft = pipeline.draft(question, image_path)
             yield _sse("text", draft_json(service, draft))

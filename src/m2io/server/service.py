@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from m2io.components import INSERTERS, ComponentConfig, Components
@@ -55,11 +53,6 @@ class AskService:
     def pipeline(self, inserter: str, k: int) -> Pipeline:
         self._answerer = self._answerer or self.components.answerer()
         return Pipeline(self.retriever, self._answerer, self._inserter(inserter), PipelineConfig(k=k))
-
-    @contextmanager
-    def exclusive(self) -> Iterator[None]:
-        with self.lock:
-            yield
 
     def key_of(self, result: AskResult | Draft, image_id: str) -> str | None:
         datasets = [r.dataset for r in result.results if any(im.image_id == image_id for im in r.images)]

@@ -23,7 +23,6 @@ def token_advantages(outcome, token_strings: list[list[str]], steps: list[list[t
     completion); ``steps[b]``: ``(start, end, reward)`` character spans; ``length``: T (pads
     past a row's tokens keep the outcome advantage and are masked by the loss anyway).
     """
-    import torch
 
     length = length if length is not None else max((len(t) for t in token_strings), default=0)
     adv = outcome.reshape(-1, 1).expand(-1, length).clone()
