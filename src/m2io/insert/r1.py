@@ -34,9 +34,9 @@ class R1Config:
     """Decode under the plan grammar when the backend supports it."""
     tokens_per_image: int = 10
     """Generation budget per candidate, on top of the reasoning span."""
-    segment_words: int = 30
-    """Each segment is shown up to this many words."""
-    context_words: int = 25
+    segment_words: int = 20
+    """Each segment is shown up to this many words (short prompts: training cost is prompt tokens)."""
+    context_words: int = 12
     """Words of an image's context shown after its caption."""
     temperature: float = 0.0
 

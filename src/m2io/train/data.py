@@ -76,3 +76,17 @@ def training_rows(ds: Dataset, retriever=None, split: str = "train", augment: Au
         rows += [row_of(cut_task(t, rng.randint(2, len(t.segments) - 1)), config, f"cut{n}")
                  for t in base if len(t.segments) >= 3]
     return rows
+
+
+def fit_rows(rows: list[dict], tokenizer, max_tokens: int) -> tuple[list[dict], int]:
+    """The rows whose chat prompt plus completion fit in ``max_tokens`` tokens, and how many did not.
+
+    Training cost grows with prompt tokens, and TRL would drop (SFT) or cut (GRPO) longer rows
+    anyway; leaving them out here keeps the count honest and the kept rows whole.
+    """
+    kept = []
+    for row in rows:
+        n = len(tokenizer.apply_chat_template(row["prompt"] + row["completion"], tokenize=True, return_dict=False))
+        if n <= max_tokens:
+            kept.append(row)
+    return kept, len(rows) - len(kept)

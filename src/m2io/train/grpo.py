@@ -60,6 +60,8 @@ class GRPORunConfig:
     seed: int = 0
     lora: LoraSettings = LoraSettings()
     full: bool = False
+    precision: str = "auto"
+    """bf16 autocast where it pays, else fp32 (:mod:`m2io.train.device`)."""
 
 
 class MetricsLog(TrainerCallback):
@@ -129,6 +131,7 @@ def run_grpo(rows: list[dict], config: GRPORunConfig = GRPORunConfig(), dev=None
 
     from m2io.encoders.text import offline
     from m2io.lm.local import default_model_dir
+    from m2io.train.device import trainer_device_args
     from m2io.train.grpo_trainer import ProcessGRPOTrainer
 
     offline()
@@ -142,7 +145,8 @@ def run_grpo(rows: list[dict], config: GRPORunConfig = GRPORunConfig(), dev=None
                       per_device_train_batch_size=config.group * config.prompts_per_step,
                       num_generations=config.group, max_completion_length=config.max_completion,
                       temperature=config.temperature, beta=config.beta, seed=config.seed, report_to=[],
-                      use_cpu=True, logging_steps=1, save_steps=config.save_steps, save_total_limit=2,
+                      logging_steps=1, **trainer_device_args(config.precision),
+                      gradient_checkpointing=False, save_steps=config.save_steps, save_total_limit=2,
                       reward_weights=[w.format, w.selection, w.order, w.position], disable_tqdm=False)
     metrics = out / "metrics.jsonl"
     callbacks = [MetricsLog(metrics)]
