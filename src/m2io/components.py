@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from m2io.insert.onepass import OnePassConfig
 from m2io.insert.r1 import R1Config
+from m2io.insert.shipped import resolve_adapter
 
 INSERTERS = ("rule", "onepass", "r1")
 ANSWERERS = ("extractive", "llm")
@@ -29,8 +30,10 @@ class ComponentConfig:
     """An OpenAI-compatible endpoint (``http://host:port/v1``); replaces the local model."""
     lm_model: str = "SmolLM2-135M-Instruct"
     """The model name sent to ``lm_url``."""
-    r1_adapter: str | None = None
-    """A LoRA adapter of the r1 policy (``m2io train sft|grpo``); r1 then gets its own copy of the model."""
+    r1_adapter: str | None = "auto"
+    """A LoRA adapter of the r1 policy (``m2io train sft|grpo``); r1 then gets its own copy of the model.
+    ``auto``: the trained adapter shipped in ``models/inserter-r1`` when the base is the bundled model;
+    None: zero-shot."""
     rule_threshold: float = 0.6
     """Tuned on the GIMP train split (bench/RESULTS.md)."""
     r1: R1Config = field(default_factory=R1Config)
@@ -71,12 +74,13 @@ class Components:
     @property
     def r1_lm(self):
         """The r1 policy: the shared model, or the base with the r1 adapter merged in."""
-        if not self.config.r1_adapter:
+        adapter = resolve_adapter(self.config.r1_adapter, self.config.lm_dir, self.config.lm_url)
+        if not adapter:
             return self.lm
         if self._r1_lm is None:
             from m2io.lm.local import LocalChatModel
 
-            self._r1_lm = LocalChatModel(self.config.lm_dir, adapter=self.config.r1_adapter)
+            self._r1_lm = LocalChatModel(self.config.lm_dir, adapter=adapter)
         return self._r1_lm
 
     def answerer(self):

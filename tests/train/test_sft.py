@@ -42,3 +42,35 @@ def test_sft_trains_an_adapter_that_r1_loads(tiny_corpus: Path, tiny_lm_dir: Pat
     task = next(t for t in build_tasks(read_dataset(tiny_corpus), distractors=2) if t.qa_id == "3")
     r = R1Inserter(lm, RuleInserter(TextEncoder())).insert(task.query, task.segments, task.candidates)
     assert not r.fallback and r.raw_output.startswith("<plan>") and r.model_calls == 1
+
+
+def test_fit_rows_leaves_out_long_rows(tiny_corpus: Path, tiny_lm_dir: Path):
+    from transformers import AutoTokenizer
+
+    from m2io.train.data import fit_rows
+
+    rows = training_rows(read_dataset(tiny_corpus), split="all",
+                         augment=AugmentConfig(shuffles=0, more_distractors=0, cuts=0))
+    tok = AutoTokenizer.from_pretrained(str(tiny_lm_dir))
+    sizes = sorted(len(tok.apply_chat_template(r["prompt"] + r["completion"], return_dict=False)) for r in rows)
+    kept, dropped = fit_rows(rows, tok, sizes[1])  # room for the two shortest only
+    assert (len(kept), dropped) == (2, len(rows) - 2)
+    assert fit_rows(rows, tok, sizes[-1]) == (rows, 0)
+
+
+def test_exported_adapter_is_fp16_and_loads(tiny_corpus: Path, tiny_lm_dir: Path, tmp_path: Path):
+    from safetensors.torch import load_file
+
+    from m2io.train.export import export_adapter
+
+    rows = training_rows(read_dataset(tiny_corpus), split="all",
+                         augment=AugmentConfig(shuffles=0, more_distractors=0, cuts=0))
+    run = run_sft(rows, SFTRunConfig(out=str(tmp_path / "run"), base=str(tiny_lm_dir), epochs=1, batch_size=4,
+                                     max_length=512, logging_steps=1, save_steps=1000, precision="fp32"))
+    shipped = export_adapter(run, tmp_path / "ship")
+    half, full = load_file(str(shipped / "adapter_model.safetensors")), load_file(str(run / "adapter_model.safetensors"))
+    assert {str(v.dtype) for v in half.values()} == {"torch.float16"} and half.keys() == full.keys()
+    assert (shipped / "m2io-train.json").is_file()
+    a = LocalChatModel(tiny_lm_dir, adapter=run).chat([{"role": "user", "content": "Hi"}], max_tokens=8)
+    b = LocalChatModel(tiny_lm_dir, adapter=shipped).chat([{"role": "user", "content": "Hi"}], max_tokens=8)
+    assert a.text == b.text  # greedy output survives the fp16 rounding
