@@ -1,7 +1,12 @@
-"""rule, onepass and zero-shot r1, on the insert and e2e tasks, measured side by side in one process.
+"""rule, onepass and r1 (zero-shot and trained adapters), on the insert and e2e tasks, side by side in one process.
 
     .venv/bin/python bench/inserters.py --corpus data/gimp --index index/gimp --limit 40 \
         --json bench/results/inserters-gimp.json
+    .venv/bin/python bench/inserters.py --corpus data/kicad --index index/kicad --limit 40 \
+        --only insert:rule insert:r1 --adapter sft=runs/sft grpo=models/inserter-r1 --json out/r1-kicad.json
+
+``--adapter LABEL=FOLDER`` adds the insert task for r1 with that LoRA adapter (``insert:r1-LABEL``);
+the plain ``r1`` rows are zero-shot.
 
 Every configuration sees the same dev-split items (same seed). Each run's per-item records go
 to ``bench/results/inserters-<corpus>/<task>-<name>.items.jsonl``. The efficiency ratio is
@@ -22,12 +27,12 @@ from m2io.retrieve import Retriever
 
 RUNS = [  # (task, label, config changes)
     ("insert", "rule", {"inserter": "rule"}),
-    ("insert", "r1", {"inserter": "r1"}),
-    ("insert", "r1-think16", {"inserter": "r1", "r1": R1Config(think_tokens=16)}),
-    ("insert", "r1-free", {"inserter": "r1", "r1": R1Config(constrained=False)}),
+    ("insert", "r1", {"inserter": "r1", "r1_adapter": None}),
+    ("insert", "r1-think16", {"inserter": "r1", "r1_adapter": None, "r1": R1Config(think_tokens=16)}),
+    ("insert", "r1-free", {"inserter": "r1", "r1_adapter": None, "r1": R1Config(constrained=False)}),
     ("insert", "onepass", {"inserter": "onepass"}),
     ("e2e", "rule", {"inserter": "rule"}),
-    ("e2e", "r1", {"inserter": "r1"}),
+    ("e2e", "r1", {"inserter": "r1", "r1_adapter": None}),
     ("e2e", "onepass", {"inserter": "onepass"}),
     ("e2e", "rule+llm", {"inserter": "rule", "answerer": "llm"}),
 ]
@@ -41,16 +46,20 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--split", default="dev")
     ap.add_argument("--only", nargs="*", default=None, help="task:label pairs to run (default: all)")
+    ap.add_argument("--adapter", nargs="*", default=[], metavar="LABEL=FOLDER",
+                    help="r1 with a trained adapter on the insert task, as insert:r1-LABEL")
     ap.add_argument("--json", type=Path, required=True)
     args = ap.parse_args()
+    runs = RUNS + [("insert", f"r1-{label}", {"inserter": "r1", "r1_adapter": folder})
+                   for label, folder in (a.split("=", 1) for a in args.adapter)]
     retriever = Retriever.open(args.index)
     shared = Components(ComponentConfig())
     items_dir = args.json.with_suffix("")
     out: dict = json.loads(args.json.read_text()) if args.json.is_file() else {}
     out.update({"corpus": str(args.corpus), "limit": args.limit, "seed": args.seed, "split": args.split})
     out.setdefault("runs", {})
-    for task, label, changes in RUNS:
-        if args.only and f"{task}:{label}" not in args.only:
+    for task, label, changes in runs:
+        if args.only and f"{task}:{label}" not in args.only and changes.get("r1_adapter") is None:
             continue
         comps = Components(replace(ComponentConfig(), **changes), text_encoder=shared.encoder)
         comps._lm = shared._lm  # one language model for every run: equal model size by construction
