@@ -12,3 +12,13 @@ def test_bundled_minilm():
     assert float(v[0] @ v[1]) > float(v[0] @ v[2]) + 0.3
     assert enc.encode([]).shape == (0, 384)
     assert enc.count_tokens("open the layers dialog") == 5  # layers = layer + ##s
+
+
+def test_cached_vectors_equal_fresh_ones():
+    enc, fresh = TextEncoder(cache_size=3), TextEncoder(cache_size=0)
+    texts = ["open the layers dialog", "click OK", "open the layers dialog", "bananas", "crop the image"]
+    first = enc.encode(texts[:3])
+    assert len(enc._cache) == 2  # repeated texts are embedded once
+    both = enc.encode(texts)  # 4 distinct texts > cache_size 3: encoded without the cache
+    assert np.allclose(both, fresh.encode(texts), atol=1e-5) and np.allclose(both[:3], first, atol=1e-5)
+    assert np.array_equal(enc.encode(["click OK", "click OK"])[0], enc.encode(["click OK"])[0])

@@ -22,7 +22,7 @@ def offline() -> None:
 class TextEncoder:
     """A sentence-transformers model from a local folder (default: the bundled all-MiniLM-L6-v2)."""
 
-    def __init__(self, model_path: str | None = None, batch_size: int = 64):
+    def __init__(self, model_path: str | None = None, batch_size: int = 64, cache_size: int = 50_000):
         offline()
         import torch
         from sentence_transformers import SentenceTransformer
@@ -33,14 +33,30 @@ class TextEncoder:
         self.name = "all-MiniLM-L6-v2" if model_path is None else os.path.basename(os.path.normpath(path))
         self.dim = int(self.model.get_embedding_dimension() if hasattr(self.model, "get_embedding_dimension")
                        else self.model.get_sentence_embedding_dimension())
-        self.batch_size = batch_size
+        self.batch_size, self.cache_size = batch_size, cache_size
+        self._cache: dict[str, np.ndarray] = {}
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        """Unit vectors, one row per text."""
+        """Unit vectors, one row per text.
+
+        Vectors are kept per text (up to ``cache_size`` texts): the rule inserter and training
+        rows embed the same segments and captions many times over.
+        """
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        out = self.model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-                                convert_to_numpy=True, show_progress_bar=False)
+        unique = list(dict.fromkeys(texts))
+        if len(unique) > self.cache_size:
+            return self._embed(list(texts))
+        missing = [t for t in unique if t not in self._cache]
+        if missing:
+            if len(self._cache) + len(missing) > self.cache_size:  # full: keep only what this call needs
+                self._cache = {t: self._cache[t] for t in unique if t in self._cache}
+            self._cache.update(zip(missing, self._embed(missing)))
+        return np.stack([self._cache[t] for t in texts])
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        out = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
+                                show_progress_bar=False)
         return out.astype(np.float32, copy=False)
 
     def count_tokens(self, text: str) -> int:
