@@ -407,12 +407,14 @@ def _training_rows(folders: tuple[Path, ...], index_dir: Path | None, limit: int
                    max_tokens: int, base: Path | None):
     from transformers import AutoTokenizer
 
+    from m2io.components import ComponentConfig, Components
     from m2io.corpus.mramg import dataset_names, read_dataset
     from m2io.lm.local import default_model_dir
     from m2io.retrieve import Retriever
     from m2io.train.data import AugmentConfig, fit_rows, training_rows
 
     retriever = Retriever.open(index_dir) if index_dir else None
+    rule = Components(ComponentConfig()).inserter("rule")  # the fallback r1 runs with: same hints as at inference
     rows, datasets = [], []
     for folder in folders:
         for name in dataset_names(folder):
@@ -420,7 +422,8 @@ def _training_rows(folders: tuple[Path, ...], index_dir: Path | None, limit: int
             datasets.append(ds)
             none = AugmentConfig(shuffles=0, more_distractors=0, cuts=0)
             rows += training_rows(ds, retriever, split="train", limit=limit, seed=seed,
-                                  augment=AugmentConfig() if augment else none)
+                                  augment=AugmentConfig() if augment else none, similarity=rule.similarities,
+                                  progress=True)
     if not rows:
         raise M2IOError(f"no insertion tasks in the train split of {', '.join(map(str, folders))}")
     rows, dropped = fit_rows(rows, AutoTokenizer.from_pretrained(str(base or default_model_dir())), max_tokens)
@@ -428,7 +431,7 @@ def _training_rows(folders: tuple[Path, ...], index_dir: Path | None, limit: int
                f"({dropped} longer than {max_tokens} tokens left out)", err=True)
     if not rows:
         raise M2IOError(f"every training row is longer than --max-tokens {max_tokens}")
-    return rows, datasets, retriever
+    return rows, datasets, retriever, rule
 
 
 _train_data_options = [
@@ -468,7 +471,7 @@ def train_sft_cmd(folders, index_dir, limit, no_augment, base, full, max_tokens,
     """Cold-start SFT of the r1 policy on gold plans (LoRA); resumes from the last checkpoint."""
     from m2io.train.sft import SFTRunConfig, run_sft
 
-    rows, _, _ = _training_rows(folders, index_dir, limit, seed, not no_augment, max_tokens, base)
+    rows, _, _, _ = _training_rows(folders, index_dir, limit, seed, not no_augment, max_tokens, base)
     done = run_sft(rows, SFTRunConfig(out=str(out), base=str(base) if base else None, epochs=epochs,
                                       max_steps=max_steps, learning_rate=lr, batch_size=batch_size, seed=seed,
                                       full=full, precision=precision))
@@ -499,11 +502,11 @@ def train_grpo_cmd(folders, index_dir, limit, no_augment, base, full, max_tokens
                    prompts_per_step, max_completion, lr, beta, temperature, w_format, w_selection, w_order,
                    w_position, process_weight, eval_every, eval_items) -> None:
     """GRPO of the r1 policy with metric rewards (and process-level rewards); resumes from the last checkpoint."""
-    from m2io.components import ComponentConfig, Components
     from m2io.train.grpo import GRPORunConfig, run_grpo
     from m2io.train.rewards import RewardWeights
 
-    rows, datasets, retriever = _training_rows(folders, index_dir, limit, seed, not no_augment, max_tokens, base)
+    rows, datasets, retriever, fallback = _training_rows(folders, index_dir, limit, seed, not no_augment, max_tokens,
+                                                         base)
     weights = RewardWeights(format=w_format, selection=w_selection, order=w_order, position=w_position,
                             process=process_weight)
     config = GRPORunConfig(out=str(out), base=str(base) if base else None,
@@ -511,7 +514,6 @@ def train_grpo_cmd(folders, index_dir, limit, no_augment, base, full, max_tokens
                            prompts_per_step=prompts_per_step, max_completion=max_completion, learning_rate=lr,
                            beta=beta, temperature=temperature, weights=weights, eval_every=eval_every,
                            eval_items=eval_items, seed=seed, full=full, precision=precision)
-    fallback = Components(ComponentConfig()).inserter("rule")
     done = run_grpo(rows, config, dev=(datasets[0], retriever) if eval_every else None, fallback=fallback)
     click.echo(f"wrote {done} (metrics.jsonl, curves.png)")
 
@@ -532,13 +534,25 @@ def train_export_cmd(run: Path, out: Path) -> None:
 
 
 @train.command("plot")
-@click.argument("metrics", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", type=click.Path(path_type=Path), default=None, help="PNG [curves.png beside the log].")
-def train_plot_cmd(metrics: Path, out: Path | None) -> None:
-    """Plot a training run's metrics.jsonl (rewards, KL, completion length, dev scores, loss)."""
-    from m2io.train.curves import plot_curves
+@click.argument("metrics", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--label", "labels", multiple=True, help="A name per log when comparing runs [the run folder's name].")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="PNG [curves.png beside the log; compare.png beside the first of several].")
+def train_plot_cmd(metrics: tuple[Path, ...], labels: tuple[str, ...], out: Path | None) -> None:
+    """Plot a training run's metrics.jsonl (rewards, KL, completion length, dev scores, loss).
 
-    click.echo(f"wrote {plot_curves(metrics, out or metrics.with_name('curves.png'))}")
+    Several logs give one comparison plot (reward and dev scores, a line per run), e.g. an ablation.
+    """
+    from m2io.train.curves import plot_comparison, plot_curves
+
+    if len(metrics) == 1:
+        click.echo(f"wrote {plot_curves(metrics[0], out or metrics[0].with_name('curves.png'))}")
+        return
+    if labels and len(labels) != len(metrics):
+        raise click.BadParameter(f"{len(labels)} labels for {len(metrics)} logs", param_hint="--label")
+    names = list(labels) or [m.parent.name for m in metrics]
+    done = plot_comparison(dict(zip(names, metrics)), out or metrics[0].with_name("compare.png"))
+    click.echo(f"wrote {done}")
 
 
 @cli.command("serve")

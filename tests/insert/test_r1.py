@@ -38,6 +38,18 @@ def test_prompt_numbers_segments_and_candidates():
     assert "<think></think>" in r1_messages("How?", ["A."], cands, R1Config(think_tokens=8))[1]["content"]
 
 
+def test_prompt_shows_the_rule_evidence_as_hints(noise_lm, rule, export_task):
+    user = R1Inserter(noise_lm, rule).messages(export_task.query, export_task.segments, export_task.candidates)[1]
+    sims = rule.similarities(export_task.segments, export_task.candidates)
+    lines = [line for line in user["content"].splitlines() if line.startswith("<img")]
+    assert len(lines) == len(export_task.candidates)
+    for line, row in zip(lines, sims):
+        assert line.endswith(f" [best match: [{int(row.argmax()) + 1}] {row.max():.2f}]")
+    plain = R1Inserter(noise_lm, rule, R1Config(hints=False)).messages(export_task.query, export_task.segments,
+                                                                       export_task.candidates)[1]["content"]
+    assert "best match" not in plain
+
+
 def test_constrained_noise_still_parses(noise_lm, rule, export_task):
     for think in (0, 6):
         r = R1Inserter(noise_lm, rule, R1Config(think_tokens=think)).insert(

@@ -24,7 +24,7 @@ from m2io.corpus.mramg import Dataset
 from m2io.corpus.split import select_items
 from m2io.insert.grammar import PLAN_CLOSE, PLAN_OPEN
 from m2io.insert.plan import GoldPlan, format_plan
-from m2io.insert.r1 import R1Config, r1_messages
+from m2io.insert.r1 import R1Config, hints_of, r1_messages
 from m2io.insert.task import InsertTask, build_tasks
 from m2io.types import Candidate
 
@@ -49,32 +49,51 @@ def cut_task(task: InsertTask, n: int) -> InsertTask:
     return replace(task, segments=task.segments[:n], candidates=candidates, gold=GoldPlan(task.segments[:n], slots))
 
 
-def row_of(task: InsertTask, config: R1Config, variant: str) -> dict:
+def row_of(task: InsertTask, config: R1Config, variant: str, similarity=None) -> dict:
+    """One row; ``similarity(segments, candidates)`` (the rule inserter's) gives the prompt's hints."""
     items = task.gold_items()
-    return {"prompt": r1_messages(task.query, task.segments, task.candidates, config),
+    hints = hints_of(similarity(task.segments, task.candidates)) if config.hints and similarity else None
+    return {"prompt": r1_messages(task.query, task.segments, task.candidates, config, hints),
             "completion": [{"role": "assistant", "content": PLAN_OPEN + format_plan(items) + PLAN_CLOSE}],
             "gold": json.dumps({str(k): s for k, s in items}), "n_candidates": len(task.candidates),
             "n_segments": len(task.segments), "qa_id": f"{task.dataset}/{task.qa_id}", "variant": variant}
 
 
 def training_rows(ds: Dataset, retriever=None, split: str = "train", augment: AugmentConfig = AugmentConfig(),
-                  config: R1Config = R1Config(think_tokens=0), limit: int | None = None, seed: int = 0) -> list[dict]:
-    """Rows of the split's insertion tasks and their augmentations (deterministic for a seed)."""
+                  config: R1Config = R1Config(think_tokens=0), limit: int | None = None, seed: int = 0,
+                  similarity=None, progress: bool = False) -> list[dict]:
+    """Rows of the split's insertion tasks and their augmentations (deterministic for a seed).
+
+    ``similarity`` is :meth:`m2io.insert.rule.RuleInserter.similarities` of the inserter the
+    policy will run with, so training prompts carry the same hints as inference prompts.
+    """
     import random
 
+    from tqdm import tqdm
+
     items = select_items(ds.qa, split, limit, seed)
+    passes = 1 + augment.shuffles + augment.more_distractors + augment.cuts
+    bar = tqdm(total=len(items) * passes, desc=f"training rows {ds.name}", unit="row", disable=not progress)
+
+    def add(rows: list[dict]) -> list[dict]:
+        bar.update(len(rows))
+        return rows
+
     base = build_tasks(ds, retriever, seed=seed, items=items)
-    rows = [row_of(t, config, "base") for t in base]
+    rows = add([row_of(t, config, "base", similarity) for t in base])
     for n in range(augment.shuffles):
-        rows += [row_of(t, config, f"shuffle{n}") for t in build_tasks(ds, retriever, seed=seed + 1 + n, items=items)]
+        tasks = build_tasks(ds, retriever, seed=seed + 1 + n, items=items)
+        rows += add([row_of(t, config, f"shuffle{n}", similarity) for t in tasks])
     for n in range(augment.more_distractors):
         more = build_tasks(ds, retriever, distractors=4 + augment.extra_distractors, k_retrieve=10,
                            seed=seed + 100 + n, items=items)
-        rows += [row_of(t, config, f"distract{n}") for t in more]
+        rows += add([row_of(t, config, f"distract{n}", similarity) for t in more])
     rng = random.Random(seed)
     for n in range(augment.cuts):
-        rows += [row_of(cut_task(t, rng.randint(2, len(t.segments) - 1)), config, f"cut{n}")
-                 for t in base if len(t.segments) >= 3]
+        rows += add([row_of(cut_task(t, rng.randint(2, len(t.segments) - 1)), config, f"cut{n}", similarity)
+                     for t in base if len(t.segments) >= 3])
+    bar.total = bar.n  # items without gold images and short answers make no rows
+    bar.close()
     return rows
 
 
