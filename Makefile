@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DATA   ?= data
 
-.PHONY: demo test setup browser clean
+.PHONY: demo test setup browser clean train-r1
 
 # The venv is rebuilt when the pins change. torch comes first: 2.13.0 is a local CPU wheel,
 # and anything that pulled torch in later would fetch a CUDA build instead.
@@ -28,6 +28,26 @@ browser:
 
 INDEX  ?= index
 OUT    ?= out
+
+$(DATA)/gimp/gimp_mqa.jsonl: $(STAMP)
+	$(BIN)/m2io corpus manual --package gimp-help-en --name gimp --out $(DATA)/gimp
+
+$(INDEX)/gimp/m2io-index.json: $(DATA)/gimp/gimp_mqa.jsonl
+	$(BIN)/m2io index $(DATA)/gimp --out $(INDEX)/gimp
+
+RUNS       ?= runs
+SFT_STEPS  ?= 40
+GRPO_STEPS ?= 40
+PROCESS    ?= 0.5
+
+# Inserter-R1 from scratch to the shipped adapter (models/inserter-r1/README.md has the time it
+# takes on the 2-core machine): cold-start SFT, then GRPO, then the fp16 export.
+train-r1: $(INDEX)/gimp/m2io-index.json
+	$(BIN)/m2io train sft $(DATA)/gimp --index $(INDEX)/gimp --out $(RUNS)/sft --max-steps $(SFT_STEPS)
+	$(BIN)/m2io train grpo $(DATA)/gimp --index $(INDEX)/gimp --init $(RUNS)/sft --out $(RUNS)/grpo \
+	  --steps $(GRPO_STEPS) --max-tokens 512 --max-completion 40 --beta 0 --lr 3e-5 \
+	  --process-weight $(PROCESS) --eval-every 10 --eval-items 20
+	$(BIN)/m2io train export $(RUNS)/grpo --out models/inserter-r1
 
 # The main job on the embedded defaults: build the GIMP manual corpus, index it, search it, and
 # answer a question with its images in place (an HTML page).

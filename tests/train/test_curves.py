@@ -22,3 +22,18 @@ def test_metrics_log_survives_a_cut_line_and_plots(tmp_path: Path):
     assert result.exit_code == 0, result.output
     with Image.open(tmp_path / "curves.png") as im:
         assert im.size[0] > 600 and im.size[1] > 1000
+
+
+def test_two_logs_plot_side_by_side(tmp_path: Path):
+    for name, slope in (("proc", 0.1), ("noproc", 0.05)):
+        (tmp_path / name).mkdir()
+        for step in (10, 20):
+            append_metrics(tmp_path / name / "metrics.jsonl", {"step": step, "reward": slope * step,
+                                                               "dev/image_f1": slope * step / 3})
+    logs = [str(tmp_path / n / "metrics.jsonl") for n in ("proc", "noproc")]
+    bad = CliRunner().invoke(cli, ["train", "plot", *logs, "--label", "only-one"])
+    assert bad.exit_code != 0 and "1 labels for 2 logs" in bad.output
+    result = CliRunner().invoke(cli, ["train", "plot", *logs, "--out", str(tmp_path / "ablation.png")])
+    assert result.exit_code == 0, result.output
+    with Image.open(tmp_path / "ablation.png") as im:
+        assert im.size[0] > 600 and im.size[1] > 800

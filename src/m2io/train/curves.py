@@ -61,3 +61,31 @@ def plot_curves(metrics: Path, out: Path) -> Path:
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return Path(out)
+
+
+COMPARE = ["reward", "dev/image_f1", "dev/position_accuracy_soft", "dev/ordering"]
+
+
+def plot_comparison(runs: dict[str, Path], out: Path, keys: list[str] = COMPARE) -> Path:
+    """One panel per metric, one line per run (an ablation side by side), against the step."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    logs = {label: read_metrics(path) for label, path in runs.items()}
+    fig, axes = plt.subplots(len(keys), 1, figsize=(8, 2.6 * len(keys)), sharex=True)
+    for ax, key in zip(axes, keys):
+        for label, rows in logs.items():
+            points = [(r["step"], r[key]) for r in rows if r.get(key) is not None]
+            if points:
+                ax.plot(*zip(*points), marker="." if len(points) < 30 else None, label=label)
+        ax.set_title(key)
+        ax.grid(alpha=0.3)
+        if ax.lines:
+            ax.legend(fontsize=8)
+    axes[-1].set_xlabel("step")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return Path(out)
