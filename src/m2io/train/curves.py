@@ -37,21 +37,25 @@ def read_metrics(path: Path) -> list[dict]:
     return rows
 
 
-def plot_curves(metrics: Path, out: Path) -> Path:
-    """One panel per group of curves (reward terms, KL and length, dev scores, loss) against the step."""
+def _panels(n: int, height: float):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = read_metrics(metrics)
-    fig, axes = plt.subplots(len(PANELS), 1, figsize=(8, 3 * len(PANELS)), sharex=True)
-    for ax, (title, keys) in zip(axes, PANELS):
-        for key in keys:
-            points = [(r["step"], r[key]) for r in rows if key in r and r[key] is not None]
-            if points:
-                ax.plot(*zip(*points), marker="." if len(points) < 30 else None, label=key.split("/")[-2]
-                        if key.endswith("/mean") else key)
+    return plt.subplots(n, 1, figsize=(8, height * n), sharex=True)
+
+
+def _line(ax, rows: list[dict], key: str, label: str) -> None:
+    points = [(r["step"], r[key]) for r in rows if r.get(key) is not None]
+    if points:
+        ax.plot(*zip(*points), marker="." if len(points) < 30 else None, label=label)
+
+
+def _save(fig, axes, titles: list[str], out: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    for ax, title in zip(axes, titles):
         ax.set_title(title)
         ax.grid(alpha=0.3)
         if ax.lines:
@@ -63,29 +67,24 @@ def plot_curves(metrics: Path, out: Path) -> Path:
     return Path(out)
 
 
+def plot_curves(metrics: Path, out: Path) -> Path:
+    """One panel per group of curves (reward terms, KL and length, dev scores, loss) against the step."""
+    rows = read_metrics(metrics)
+    fig, axes = _panels(len(PANELS), 3)
+    for ax, (_, keys) in zip(axes, PANELS):
+        for key in keys:
+            _line(ax, rows, key, key.split("/")[-2] if key.endswith("/mean") else key)
+    return _save(fig, axes, [title for title, _ in PANELS], out)
+
+
 COMPARE = ["reward", "dev/image_f1", "dev/position_accuracy_soft", "dev/ordering"]
 
 
 def plot_comparison(runs: dict[str, Path], out: Path, keys: list[str] = COMPARE) -> Path:
     """One panel per metric, one line per run (an ablation side by side), against the step."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     logs = {label: read_metrics(path) for label, path in runs.items()}
-    fig, axes = plt.subplots(len(keys), 1, figsize=(8, 2.6 * len(keys)), sharex=True)
+    fig, axes = _panels(len(keys), 2.6)
     for ax, key in zip(axes, keys):
         for label, rows in logs.items():
-            points = [(r["step"], r[key]) for r in rows if r.get(key) is not None]
-            if points:
-                ax.plot(*zip(*points), marker="." if len(points) < 30 else None, label=label)
-        ax.set_title(key)
-        ax.grid(alpha=0.3)
-        if ax.lines:
-            ax.legend(fontsize=8)
-    axes[-1].set_xlabel("step")
-    fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return Path(out)
+            _line(ax, rows, key, label)
+    return _save(fig, axes, keys, out)
