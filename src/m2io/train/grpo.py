@@ -76,7 +76,7 @@ class MetricsLog(TrainerCallback):
 
 
 class DevEval(TrainerCallback):
-    """The insert evaluation of the current policy on dev tasks, every ``every`` steps and at the end."""
+    """The insert evaluation of the policy on dev tasks: at step 0, every ``every`` steps and at the end."""
 
     def __init__(self, path: Path, dataset, retriever, every: int, items: int, tokenizer, fallback,
                  split: str = "dev"):
@@ -101,6 +101,10 @@ class DevEval(TrainerCallback):
         row = {"step": step, **{f"dev/{k}": v for k, v in summary.items() if isinstance(v, float)}}
         append_metrics(self.path, row)
         return row
+
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        if self.every and state.global_step == 0:  # the starting policy (e.g. SFT-only), for comparison
+            self.evaluate(model, 0)
 
     def on_step_end(self, args, state, control, model=None, **kwargs):
         if self.every and state.global_step % self.every == 0:
