@@ -40,14 +40,14 @@ SFT_STEPS  ?= 40
 GRPO_STEPS ?= 40
 PROCESS    ?= 0.5
 
-# Inserter-R1 from scratch to the shipped adapter (models/inserter-r1/README.md has the time it
-# takes on the 2-core machine): cold-start SFT, then GRPO, then the fp16 export.
+# Inserter-R1 from scratch: cold-start SFT, then GRPO, into $(RUNS)/ (the recipe measured in
+# bench/RESULTS.md, "Inserter-R1 training"). It does not beat zero-shot r1 yet, so nothing is
+# exported to models/inserter-r1, the folder `--inserter r1` would load by default.
 train-r1: $(INDEX)/gimp/m2io-index.json
 	$(BIN)/m2io train sft $(DATA)/gimp --index $(INDEX)/gimp --out $(RUNS)/sft --max-steps $(SFT_STEPS)
 	$(BIN)/m2io train grpo $(DATA)/gimp --index $(INDEX)/gimp --init $(RUNS)/sft --out $(RUNS)/grpo \
-	  --steps $(GRPO_STEPS) --max-tokens 512 --max-completion 40 --beta 0 --lr 3e-5 \
-	  --process-weight $(PROCESS) --eval-every 10 --eval-items 20
-	$(BIN)/m2io train export $(RUNS)/grpo --out models/inserter-r1
+	  --steps $(GRPO_STEPS) --max-tokens 512 --max-completion 40 --beta 0 --lr 1e-4 \
+	  --process-weight $(PROCESS) --eval-every 20 --eval-items 20
 
 # The main job on the embedded defaults: build the GIMP manual corpus, index it, search it, and
 # answer a question with its images in place (an HTML page).

@@ -96,4 +96,4 @@ def load() -> str:
 
 if __name__ == "__main__":
     print({"retrieval": retrieval, "mix": mix, "throughput": throughput, "faiss": faiss, "inserters": inserters,
-           "load": load}[sys.argv[1]]())
+           "load": load}[sys.argv[1]](*sys.argv[2:]))
