@@ -29,11 +29,14 @@ browser:
 INDEX  ?= index
 OUT    ?= out
 
+GIMP_CORPUS = $(BIN)/m2io corpus manual --package gimp-help-en --name gimp --out $(DATA)/gimp
+GIMP_INDEX  = $(BIN)/m2io index $(DATA)/gimp --out $(INDEX)/gimp
+
 $(DATA)/gimp/gimp_mqa.jsonl: $(STAMP)
-	$(BIN)/m2io corpus manual --package gimp-help-en --name gimp --out $(DATA)/gimp
+	$(GIMP_CORPUS)
 
 $(INDEX)/gimp/m2io-index.json: $(DATA)/gimp/gimp_mqa.jsonl
-	$(BIN)/m2io index $(DATA)/gimp --out $(INDEX)/gimp
+	$(GIMP_INDEX)
 
 RUNS       ?= runs
 SFT_STEPS  ?= 40
@@ -52,9 +55,9 @@ train-r1: $(INDEX)/gimp/m2io-index.json
 # The main job on the embedded defaults: build the GIMP manual corpus, index it, search it, and
 # answer a question with its images in place (an HTML page).
 demo: setup
-	$(BIN)/m2io corpus manual --package gimp-help-en --name gimp --out $(DATA)/gimp
+	$(GIMP_CORPUS)
 	$(BIN)/m2io corpus check $(DATA)/gimp --samples 1
-	$(BIN)/m2io index $(DATA)/gimp --out $(INDEX)/gimp
+	$(GIMP_INDEX)
 	$(BIN)/m2io search "How do I align layers?" --index $(INDEX)/gimp -k 3
 	$(BIN)/m2io search --image $(DATA)/gimp/images/GIMP/toolbox__align-dialog.png --index $(INDEX)/gimp -k 1
 	$(BIN)/m2io ask "How do I align layers?" --index $(INDEX)/gimp --format html --out $(OUT)/answer.html

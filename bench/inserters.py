@@ -50,8 +50,10 @@ def main() -> None:
                     help="r1 with a trained adapter on the insert task, as insert:r1-LABEL")
     ap.add_argument("--json", type=Path, required=True)
     args = ap.parse_args()
-    runs = RUNS + [("insert", f"r1-{label}", {"inserter": "r1", "r1_adapter": folder})
-                   for label, folder in (a.split("=", 1) for a in args.adapter)]
+    adapters = [("insert", f"r1-{label}", {"inserter": "r1", "r1_adapter": folder})
+                for label, folder in (a.split("=", 1) for a in args.adapter)]
+    runs = RUNS + adapters
+    wanted = set(args.only) | {f"{task}:{label}" for task, label, _ in adapters} if args.only else None
     retriever = Retriever.open(args.index)
     shared = Components(ComponentConfig())
     items_dir = args.json.with_suffix("")
@@ -59,7 +61,7 @@ def main() -> None:
     out.update({"corpus": str(args.corpus), "limit": args.limit, "seed": args.seed, "split": args.split})
     out.setdefault("runs", {})
     for task, label, changes in runs:
-        if args.only and f"{task}:{label}" not in args.only and changes.get("r1_adapter") is None:
+        if wanted is not None and f"{task}:{label}" not in wanted:
             continue
         comps = Components(replace(ComponentConfig(), **changes), text_encoder=shared.encoder)
         comps._lm = shared._lm  # one language model for every run: equal model size by construction

@@ -20,6 +20,7 @@ from m2io.corpus.manual.debian import default_cache_dir, fetch_package
 from m2io.corpus.manual.decor import DecorRules
 from m2io.corpus.mramg import dataset_names, read_dataset, write_dataset
 from m2io.errors import M2IOError
+from m2io.insert.shipped import AUTO
 
 
 @click.group()
@@ -210,7 +211,7 @@ def search_cmd(text: str, image: Path | None, index_dir: Path, k: int, pg_dsn: s
 
 def _components(inserter: str, answerer: str, lm: Path | None, lm_url: str | None, lm_model: str,
                 rule_threshold: float | None, think_tokens: int | None, unconstrained: bool,
-                r1_adapter: str | None = "auto"):
+                r1_adapter: str | None = AUTO):
     from m2io.components import ComponentConfig, Components
     from m2io.insert.r1 import R1Config
 
@@ -226,13 +227,13 @@ def _components(inserter: str, answerer: str, lm: Path | None, lm_url: str | Non
 def _r1_adapter(ctx, param, value: str) -> str | None:
     if value == "none":
         return None
-    if value != "auto" and not (Path(value) / "adapter_config.json").is_file():
+    if value != AUTO and not (Path(value) / "adapter_config.json").is_file():
         raise click.BadParameter(f"{value} is not an adapter folder (no adapter_config.json)", ctx, param)
     return value
 
 
 _r1_adapter_option = click.option(
-    "--r1-adapter", default="auto", show_default=True, callback=_r1_adapter,
+    "--r1-adapter", default=AUTO, show_default=True, callback=_r1_adapter,
     help="r1: a LoRA adapter folder from m2io train sft|grpo; auto: the trained one in models/inserter-r1 "
          "(bundled base model only); none: zero-shot.")
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from m2io.insert.onepass import OnePassConfig
 from m2io.insert.r1 import R1Config
-from m2io.insert.shipped import resolve_adapter
+from m2io.insert.shipped import AUTO, resolve_adapter
 
 INSERTERS = ("rule", "onepass", "r1")
 ANSWERERS = ("extractive", "llm")
@@ -30,7 +30,7 @@ class ComponentConfig:
     """An OpenAI-compatible endpoint (``http://host:port/v1``); replaces the local model."""
     lm_model: str = "SmolLM2-135M-Instruct"
     """The model name sent to ``lm_url``."""
-    r1_adapter: str | None = "auto"
+    r1_adapter: str | None = AUTO
     """A LoRA adapter of the r1 policy (``m2io train sft|grpo``); r1 then gets its own copy of the model.
     ``auto``: the trained adapter shipped in ``models/inserter-r1`` when the base is the bundled model;
     None: zero-shot."""
