@@ -47,8 +47,10 @@ PROCESS    ?= 0.5
 # bench/RESULTS.md, "Inserter-R1 training"). It does not beat zero-shot r1 yet, so nothing is
 # exported to models/inserter-r1, the folder `--inserter r1` would load by default.
 train-r1: $(INDEX)/gimp/m2io-index.json
-	$(BIN)/m2io train sft $(DATA)/gimp --index $(INDEX)/gimp --out $(RUNS)/sft --max-steps $(SFT_STEPS)
-	$(BIN)/m2io train grpo $(DATA)/gimp --index $(INDEX)/gimp --init $(RUNS)/sft --out $(RUNS)/grpo \
+	$(BIN)/m2io train sft $(DATA)/gimp --index $(INDEX)/gimp --rows $(RUNS)/rows.jsonl --out $(RUNS)/sft \
+	  --max-steps $(SFT_STEPS)
+	$(BIN)/m2io train grpo $(DATA)/gimp --index $(INDEX)/gimp --rows $(RUNS)/rows.jsonl --init $(RUNS)/sft \
+	  --out $(RUNS)/grpo \
 	  --steps $(GRPO_STEPS) --max-tokens 512 --max-completion 40 --beta 0 --lr 1e-4 \
 	  --process-weight $(PROCESS) --eval-every 20 --eval-items 20
 

@@ -405,26 +405,33 @@ def train_image_adapter_cmd(folders: tuple[Path, ...], out: Path | None, index_d
 
 
 def _training_rows(folders: tuple[Path, ...], index_dir: Path | None, limit: int | None, seed: int, augment: bool,
-                   max_tokens: int, base: Path | None):
+                   max_tokens: int, base: Path | None, rows_file: Path | None = None):
     from transformers import AutoTokenizer
 
     from m2io.components import ComponentConfig, Components
     from m2io.corpus.mramg import dataset_names, read_dataset
     from m2io.lm.local import default_model_dir
     from m2io.retrieve import Retriever
+    from m2io.insert.r1 import R1Config
     from m2io.train.data import AugmentConfig, fit_rows, training_rows
+    from m2io.train.rows_file import cached_rows
 
     retriever = Retriever.open(index_dir) if index_dir else None
     rule = Components(ComponentConfig()).inserter("rule")  # the fallback r1 runs with: same hints as at inference
-    rows, datasets = [], []
-    for folder in folders:
-        for name in dataset_names(folder):
-            ds = read_dataset(folder, name)
-            datasets.append(ds)
-            none = AugmentConfig(shuffles=0, more_distractors=0, cuts=0)
-            rows += training_rows(ds, retriever, split="train", limit=limit, seed=seed,
-                                  augment=AugmentConfig() if augment else none, similarity=rule.similarities,
-                                  progress=True)
+    datasets = [read_dataset(folder, name) for folder in folders for name in dataset_names(folder)]
+    augmentation = AugmentConfig() if augment else AugmentConfig(shuffles=0, more_distractors=0, cuts=0)
+
+    def build() -> list[dict]:
+        return [row for ds in datasets for row in training_rows(
+            ds, retriever, split="train", limit=limit, seed=seed, augment=augmentation, rule=rule, progress=True)]
+
+    if rows_file:
+        key = {"folders": [str(f.resolve()) for f in folders], "index": str(index_dir.resolve()) if index_dir else None,
+               "limit": limit, "seed": seed, "augment": repr(augmentation), "r1": repr(R1Config(think_tokens=0)),
+               "threshold": rule.threshold}
+        rows = cached_rows(rows_file, key, build)
+    else:
+        rows = build()
     if not rows:
         raise M2IOError(f"no insertion tasks in the train split of {', '.join(map(str, folders))}")
     rows, dropped = fit_rows(rows, AutoTokenizer.from_pretrained(str(base or default_model_dir())), max_tokens)
@@ -449,6 +456,8 @@ _train_data_options = [
     click.option("--precision", type=click.Choice(["auto", "bf16", "fp32"]), default="auto", show_default=True,
                  help="auto: bf16 autocast on GPUs and AMX / AVX512-BF16 CPUs, else fp32."),
     click.option("--seed", default=0, show_default=True),
+    click.option("--rows", "rows_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                 help="Keep the built rows in this JSONL file and read them back next time (SFT then GRPO)."),
 ]
 
 
@@ -467,12 +476,12 @@ def _with(options):
 @click.option("--max-steps", default=-1, show_default=True, help="Stop after this many steps (-1: the epochs).")
 @click.option("--lr", default=2e-4, show_default=True)
 @click.option("--batch-size", default=8, show_default=True)
-def train_sft_cmd(folders, index_dir, limit, no_augment, base, full, max_tokens, precision, seed, out, epochs,
-                  max_steps, lr, batch_size) -> None:
+def train_sft_cmd(folders, index_dir, limit, no_augment, base, full, max_tokens, precision, seed, rows_file, out,
+                  epochs, max_steps, lr, batch_size) -> None:
     """Cold-start SFT of the r1 policy on gold plans (LoRA); resumes from the last checkpoint."""
     from m2io.train.sft import SFTRunConfig, run_sft
 
-    rows, _, _, _ = _training_rows(folders, index_dir, limit, seed, not no_augment, max_tokens, base)
+    rows, _, _, _ = _training_rows(folders, index_dir, limit, seed, not no_augment, max_tokens, base, rows_file)
     done = run_sft(rows, SFTRunConfig(out=str(out), base=str(base) if base else None, epochs=epochs,
                                       max_steps=max_steps, learning_rate=lr, batch_size=batch_size, seed=seed,
                                       full=full, precision=precision))
@@ -498,7 +507,8 @@ def train_sft_cmd(folders, index_dir, limit, no_augment, base, full, max_tokens,
 @click.option("--process-weight", default=0.0, show_default=True, help="Weight of per-placement step rewards.")
 @click.option("--eval-every", default=25, show_default=True, help="Dev insert evaluation every N steps (0: never).")
 @click.option("--eval-items", default=40, show_default=True)
-def train_grpo_cmd(folders, index_dir, limit, no_augment, base, full, max_tokens, precision, seed, out, init_adapter,
+def train_grpo_cmd(folders, index_dir, limit, no_augment, base, full, max_tokens, precision, seed, rows_file, out,
+                   init_adapter,
                    steps, group,
                    prompts_per_step, max_completion, lr, beta, temperature, w_format, w_selection, w_order,
                    w_position, process_weight, eval_every, eval_items) -> None:
@@ -507,7 +517,7 @@ def train_grpo_cmd(folders, index_dir, limit, no_augment, base, full, max_tokens
     from m2io.train.rewards import RewardWeights
 
     rows, datasets, retriever, fallback = _training_rows(folders, index_dir, limit, seed, not no_augment, max_tokens,
-                                                         base)
+                                                         base, rows_file)
     weights = RewardWeights(format=w_format, selection=w_selection, order=w_order, position=w_position,
                             process=process_weight)
     config = GRPORunConfig(out=str(out), base=str(base) if base else None,

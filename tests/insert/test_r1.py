@@ -7,6 +7,7 @@ import pytest
 
 from m2io.corpus.mramg import read_dataset
 from m2io.encoders.text import TextEncoder
+from m2io.insert.plan import parse_plan, to_placements
 from m2io.insert.r1 import R1Config, R1Inserter, r1_messages
 from m2io.insert.rule import RuleInserter
 from m2io.insert.task import build_tasks
@@ -45,9 +46,21 @@ def test_prompt_shows_the_rule_evidence_as_hints(noise_lm, rule, export_task):
     assert len(lines) == len(export_task.candidates)
     for line, row in zip(lines, sims):
         assert line.endswith(f" [best match: [{int(row.argmax()) + 1}] {row.max():.2f}]")
-    plain = R1Inserter(noise_lm, rule, R1Config(hints=False)).messages(export_task.query, export_task.segments,
-                                                                       export_task.candidates)[1]["content"]
-    assert "best match" not in plain
+    plain = R1Inserter(noise_lm, rule, R1Config(hints=False, draft=False)).messages(
+        export_task.query, export_task.segments, export_task.candidates)[1]["content"]
+    assert "best match" not in plain and "Draft plan" not in plain
+
+
+def test_prompt_shows_the_rule_plan_as_a_draft(noise_lm, rule, export_task):
+    user = R1Inserter(noise_lm, rule).messages(export_task.query, export_task.segments,
+                                               export_task.candidates)[1]["content"]
+    draft = next(line for line in user.splitlines() if line.startswith("Draft plan (rule): "))
+    items = parse_plan(draft.removeprefix("Draft plan (rule): "), len(export_task.candidates), len(export_task.segments))
+    want = rule.insert(export_task.query, export_task.segments, export_task.candidates).placements
+    assert to_placements(items, export_task.candidates) == want and len(want) >= 1
+    nothing = R1Inserter(noise_lm, RuleInserter(rule.encoder, threshold=1.1)).messages(
+        export_task.query, export_task.segments, export_task.candidates)[1]["content"]
+    assert "Draft plan (rule): (no images)" in nothing
 
 
 def test_constrained_noise_still_parses(noise_lm, rule, export_task):

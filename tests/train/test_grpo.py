@@ -25,7 +25,7 @@ def test_grpo_logs_evaluates_plots_and_resumes(tiny_corpus: Path, tiny_lm_dir: P
     ds = read_dataset(tiny_corpus)
     fallback = RuleInserter(TextEncoder())
     rows = training_rows(ds, split="all", augment=AugmentConfig(shuffles=0, more_distractors=0, cuts=0),
-                         similarity=fallback.similarities)
+                         rule=fallback)
     config = GRPORunConfig(out=str(tmp_path / "grpo"), base=str(tiny_lm_dir), steps=2, group=2, prompts_per_step=1,
                            max_completion=10, eval_every=2, eval_items=2, save_steps=1,
                            weights=RewardWeights(process=0.5))

@@ -30,15 +30,15 @@ def test_rows_carry_prompt_gold_plan_and_augmentations(tiny_corpus: Path):
     assert export["prompt"][1]["content"].startswith("Question: How do I use exporting?")
 
 
-def test_rows_carry_the_hints_r1_shows_at_inference(tiny_corpus: Path, tiny_lm_dir: Path):
+def test_rows_carry_the_hints_and_draft_r1_shows_at_inference(tiny_corpus: Path, tiny_lm_dir: Path):
     rule = RuleInserter(TextEncoder())
     ds = read_dataset(tiny_corpus)
     rows = training_rows(ds, split="all", augment=AugmentConfig(shuffles=0, more_distractors=0, cuts=0),
-                         similarity=rule.similarities)
+                         rule=rule)
     r1 = R1Inserter(LocalChatModel(tiny_lm_dir), rule)
     for task, row in zip(build_tasks(ds, seed=0), rows):
         assert row["prompt"] == r1.messages(task.query, task.segments, task.candidates)
-        assert "[best match: [" in row["prompt"][1]["content"]
+        assert "[best match: [" in row["prompt"][1]["content"] and "Draft plan (rule): " in row["prompt"][1]["content"]
 
 
 def test_sft_trains_an_adapter_that_r1_loads(tiny_corpus: Path, tiny_lm_dir: Path, tmp_path: Path):

@@ -15,6 +15,11 @@ collapsed to one fixed plan without hints, see bench/RESULTS.md); with the evide
 its job is the part a threshold cannot do: which matches to trust and where, relative to the
 matching segment, an image belongs.
 
+With ``draft`` (the default) the prompt also shows the ``rule`` inserter's whole plan as a draft,
+and the policy's plan is an edit of it: keep, move, drop or add placements. A policy that copies
+the draft scores what ``rule`` scores, so SFT starts near ``rule`` instead of near zero, and GRPO
+samples edits around a good plan, whose rewards differ, instead of one-image plans that tie.
+
 >>> from m2io.types import Image
 >>> msgs = r1_messages("How?", ["Open it.", "Click OK."], [Candidate(1, Image("a", None, "The dialog"))],
 ...                    R1Config(think_tokens=0))
@@ -28,8 +33,8 @@ from dataclasses import dataclass
 
 from m2io.insert.base import InsertResult, Inserter
 from m2io.insert.grammar import PLAN_CLOSE, PlanGrammar
-from m2io.insert.plan import PlanError, parse_plan, to_placements
-from m2io.insert.rule import RuleInserter
+from m2io.insert.plan import PlanError, format_plan, parse_plan, to_placements
+from m2io.insert.rule import RuleInserter, place
 from m2io.lm.base import ChatModel
 from m2io.types import Candidate
 
@@ -49,6 +54,8 @@ class R1Config:
     temperature: float = 0.0
     hints: bool = True
     """Show each candidate's best-matching segment and its similarity (from the rule inserter)."""
+    draft: bool = True
+    """Show the rule inserter's plan as a draft to edit."""
 
 
 Hint = tuple[int, float]
@@ -75,9 +82,37 @@ def _clip(text: str, words: int) -> str:
     return " ".join(parts[:words]) + (" ..." if len(parts) > words else "")
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """What the rule inserter tells the policy: per-candidate hints and its plan as a draft."""
+    hints: list[Hint] | None = None
+    draft: list[tuple[int, int]] | None = None
+    """``(candidate number, slot)`` items of the rule plan."""
+
+
+def rule_evidence(rule: RuleInserter, segments: list[str], candidates: list[Candidate], config: R1Config) -> Evidence:
+    """The hints and draft of ``config`` from one similarity matrix of ``rule`` (what r1 and its training rows show).
+
+    >>> import numpy as np
+    >>> from m2io.types import Image
+    >>> class Fixed(RuleInserter):
+    ...     def similarities(self, segments, candidates): return np.array([[0.1, 0.7], [0.2, 0.3]])
+    >>> cands = [Candidate(1, Image("a", None)), Candidate(2, Image("b", None))]
+    >>> rule_evidence(Fixed(None, threshold=0.5), ["A.", "B."], cands, R1Config())
+    Evidence(hints=[(2, 0.7), (2, 0.3)], draft=[(1, 2)])
+    """
+    if not (config.hints or config.draft):
+        return Evidence()
+    sims = rule.similarities(segments, candidates)
+    by_id = {c.image.id: c.k for c in candidates}
+    draft = [(by_id[p.image_id], p.slot) for p in place(sims, candidates, rule.threshold)] if config.draft else None
+    return Evidence(hints_of(sims) if config.hints else None, draft)
+
+
 def r1_messages(query: str, segments: list[str], candidates: list[Candidate], config: R1Config,
-                hints: list[Hint] | None = None) -> list[dict]:
-    """The chat prompt of the policy (also what SFT and GRPO train on); ``hints`` per candidate."""
+                evidence: Evidence = Evidence()) -> list[dict]:
+    """The chat prompt of the policy (also what SFT and GRPO train on), with the rule ``evidence``."""
+    hints = evidence.hints
     lines = [f"Question: {query}", "", "Answer segments:"]
     lines += [f"[{n}] {_clip(s, config.segment_words)}" for n, s in enumerate(segments, 1)]
     lines += ["", "Candidate images:"]
@@ -86,10 +121,14 @@ def r1_messages(query: str, segments: list[str], candidates: list[Candidate], co
         context = f" (context: {_clip(c.context, config.context_words)})" if c.context and config.context_words else ""
         hint = f" [best match: [{hints[n][0]}] {hints[n][1]:.2f}]" if hints else ""
         lines.append(f"{c.placeholder} {caption}{context}{hint}")
+    if evidence.draft is not None:
+        lines += ["", f"Draft plan (rule): {format_plan(evidence.draft) or '(no images)'}"]
     how = ("Think in one short sentence inside <think></think>, then write " if config.think_tokens else "Write ")
     lines += ["", how + "the plan inside <plan></plan>: <imgK>@S puts image K after segment S "
               f"(S from 0 to {len(segments)}; 0 is before the first segment). Leave out images that do not fit. "
               "Example: <plan><img2>@1 <img3>@4</plan>"]
+    if evidence.draft is not None:
+        lines[-1] += " Fix the draft: keep its good placements, move, drop or add images."
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "\n".join(lines)}]
 
 
@@ -100,8 +139,8 @@ class R1Inserter(Inserter):
         self.model, self.fallback, self.config = model, fallback, config
 
     def messages(self, query: str, segments: list[str], candidates: list[Candidate]) -> list[dict]:
-        hints = hints_of(self.fallback.similarities(segments, candidates)) if self.config.hints else None
-        return r1_messages(query, segments, candidates, self.config, hints)
+        return r1_messages(query, segments, candidates, self.config,
+                           rule_evidence(self.fallback, segments, candidates, self.config))
 
     def insert(self, query: str, segments: list[str], candidates: list[Candidate]) -> InsertResult:
         start = time.perf_counter()

@@ -24,7 +24,8 @@ from m2io.corpus.mramg import Dataset
 from m2io.corpus.split import select_items
 from m2io.insert.grammar import PLAN_CLOSE, PLAN_OPEN
 from m2io.insert.plan import GoldPlan, format_plan
-from m2io.insert.r1 import R1Config, hints_of, r1_messages
+from m2io.insert.r1 import Evidence, R1Config, r1_messages, rule_evidence
+from m2io.insert.rule import RuleInserter
 from m2io.insert.task import InsertTask, build_tasks
 from m2io.types import Candidate
 
@@ -49,11 +50,11 @@ def cut_task(task: InsertTask, n: int) -> InsertTask:
     return replace(task, segments=task.segments[:n], candidates=candidates, gold=GoldPlan(task.segments[:n], slots))
 
 
-def row_of(task: InsertTask, config: R1Config, variant: str, similarity=None) -> dict:
-    """One row; ``similarity(segments, candidates)`` (the rule inserter's) gives the prompt's hints."""
+def row_of(task: InsertTask, config: R1Config, variant: str, rule: RuleInserter | None = None) -> dict:
+    """One row; ``rule`` (r1's fallback) gives the prompt's hints and draft, as at inference."""
     items = task.gold_items()
-    hints = hints_of(similarity(task.segments, task.candidates)) if config.hints and similarity else None
-    return {"prompt": r1_messages(task.query, task.segments, task.candidates, config, hints),
+    evidence = rule_evidence(rule, task.segments, task.candidates, config) if rule else Evidence()
+    return {"prompt": r1_messages(task.query, task.segments, task.candidates, config, evidence),
             "completion": [{"role": "assistant", "content": PLAN_OPEN + format_plan(items) + PLAN_CLOSE}],
             "gold": json.dumps({str(k): s for k, s in items}), "n_candidates": len(task.candidates),
             "n_segments": len(task.segments), "qa_id": f"{task.dataset}/{task.qa_id}", "variant": variant}
@@ -61,11 +62,11 @@ def row_of(task: InsertTask, config: R1Config, variant: str, similarity=None) ->
 
 def training_rows(ds: Dataset, retriever=None, split: str = "train", augment: AugmentConfig = AugmentConfig(),
                   config: R1Config = R1Config(think_tokens=0), limit: int | None = None, seed: int = 0,
-                  similarity=None, progress: bool = False) -> list[dict]:
+                  rule: RuleInserter | None = None, progress: bool = False) -> list[dict]:
     """Rows of the split's insertion tasks and their augmentations (deterministic for a seed).
 
-    ``similarity`` is :meth:`m2io.insert.rule.RuleInserter.similarities` of the inserter the
-    policy will run with, so training prompts carry the same hints as inference prompts.
+    ``rule`` is the fallback inserter the policy will run with, so training prompts carry the same
+    hints and draft as inference prompts.
     """
     import random
 
@@ -80,17 +81,17 @@ def training_rows(ds: Dataset, retriever=None, split: str = "train", augment: Au
         return rows
 
     base = build_tasks(ds, retriever, seed=seed, items=items)
-    rows = add([row_of(t, config, "base", similarity) for t in base])
+    rows = add([row_of(t, config, "base", rule) for t in base])
     for n in range(augment.shuffles):
         tasks = build_tasks(ds, retriever, seed=seed + 1 + n, items=items)
-        rows += add([row_of(t, config, f"shuffle{n}", similarity) for t in tasks])
+        rows += add([row_of(t, config, f"shuffle{n}", rule) for t in tasks])
     for n in range(augment.more_distractors):
         more = build_tasks(ds, retriever, distractors=4 + augment.extra_distractors, k_retrieve=10,
                            seed=seed + 100 + n, items=items)
-        rows += add([row_of(t, config, f"distract{n}", similarity) for t in more])
+        rows += add([row_of(t, config, f"distract{n}", rule) for t in more])
     rng = random.Random(seed)
     for n in range(augment.cuts):
-        rows += add([row_of(cut_task(t, rng.randint(2, len(t.segments) - 1)), config, f"cut{n}", similarity)
+        rows += add([row_of(cut_task(t, rng.randint(2, len(t.segments) - 1)), config, f"cut{n}", rule)
                      for t in base if len(t.segments) >= 3])
     bar.total = bar.n  # items without gold images and short answers make no rows
     bar.close()
