@@ -40,19 +40,19 @@ $(INDEX)/gimp/m2io-index.json: $(DATA)/gimp/gimp_mqa.jsonl
 
 RUNS       ?= runs
 SFT_STEPS  ?= 40
-GRPO_STEPS ?= 40
+GRPO_STEPS ?= 10
 PROCESS    ?= 0.5
 
 # Inserter-R1 from scratch: cold-start SFT, then GRPO, into $(RUNS)/ (the recipe measured in
-# bench/RESULTS.md, "Inserter-R1 training"). It does not beat zero-shot r1 yet, so nothing is
-# exported to models/inserter-r1, the folder `--inserter r1` would load by default.
+# bench/RESULTS.md, "Inserter-R1 training", second round: about an hour here). It does not beat
+# zero-shot r1 yet, so nothing is exported to models/inserter-r1, which `--inserter r1` would load.
 train-r1: $(INDEX)/gimp/m2io-index.json
 	$(BIN)/m2io train sft $(DATA)/gimp --index $(INDEX)/gimp --rows $(RUNS)/rows.jsonl --out $(RUNS)/sft \
 	  --max-steps $(SFT_STEPS)
 	$(BIN)/m2io train grpo $(DATA)/gimp --index $(INDEX)/gimp --rows $(RUNS)/rows.jsonl --init $(RUNS)/sft \
 	  --out $(RUNS)/grpo \
-	  --steps $(GRPO_STEPS) --max-tokens 512 --max-completion 40 --beta 0 --lr 1e-4 \
-	  --process-weight $(PROCESS) --eval-every 20 --eval-items 20
+	  --steps $(GRPO_STEPS) --max-tokens 512 --max-completion 56 --beta 0 --lr 1e-4 \
+	  --process-weight $(PROCESS) --eval-every $(GRPO_STEPS) --eval-items 20
 
 # The main job on the embedded defaults: build the GIMP manual corpus, index it, search it, and
 # answer a question with its images in place (an HTML page).

@@ -47,7 +47,8 @@ def test_sft_trains_an_adapter_that_r1_loads(tiny_corpus: Path, tiny_lm_dir: Pat
     out = run_sft(rows, SFTRunConfig(out=str(tmp_path / "adapter"), base=str(tiny_lm_dir), epochs=1, batch_size=2,
                                      max_length=512, logging_steps=1, save_steps=1000))
     assert (out / "adapter_config.json").is_file() and (out / "adapter_model.safetensors").is_file()
-    assert json.loads((out / "m2io-train.json").read_text())["rows"] == 4
+    record = json.loads((out / "m2io-train.json").read_text())
+    assert record["rows"] == 4 and isinstance(record["train_seconds"], int)
     lm = LocalChatModel(tiny_lm_dir, adapter=out)
     assert lm.name == f"{tiny_lm_dir.name}+adapter"
     task = next(t for t in build_tasks(read_dataset(tiny_corpus), distractors=2) if t.qa_id == "3")

@@ -162,10 +162,11 @@ def run_grpo(rows: list[dict], config: GRPORunConfig = GRPORunConfig(), dev=None
                                  reward_funcs=[reward_function(t) for t in TERMS], peft_config=peft_config,
                                  callbacks=callbacks, step_weights=w, process_weight=w.process)
     checkpoints = sorted(out.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
-    trainer.train(resume_from_checkpoint=str(checkpoints[-1]) if checkpoints else None)
+    done = trainer.train(resume_from_checkpoint=str(checkpoints[-1]) if checkpoints else None)
     trainer.save_model(str(out))
     tokenizer.save_pretrained(str(out))
-    (out / "m2io-train.json").write_text(json.dumps({"kind": "grpo", "base": str(base), "rows": len(rows),
-                                                     "config": asdict(config)}, indent=1, default=str) + "\n")
+    (out / "m2io-train.json").write_text(json.dumps(
+        {"kind": "grpo", "base": str(base), "rows": len(rows), "config": asdict(config),
+         "train_seconds": round(done.metrics["train_runtime"])}, indent=1, default=str) + "\n")
     plot_curves(metrics, out / "curves.png")
     return out

@@ -8,6 +8,7 @@ from it.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -75,9 +76,10 @@ def run_sft(rows: list[dict], config: SFTRunConfig = SFTRunConfig(), callbacks=N
     trainer = SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tokenizer,
                          peft_config=None if config.full else config.lora.peft(), callbacks=callbacks)
     checkpoints = sorted(out.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
-    trainer.train(resume_from_checkpoint=str(checkpoints[-1]) if checkpoints else None)
+    done = trainer.train(resume_from_checkpoint=str(checkpoints[-1]) if checkpoints else None)
     trainer.save_model(str(out))
     tokenizer.save_pretrained(str(out))
-    (out / "m2io-train.json").write_text(__import__("json").dumps(
-        {"kind": "sft", "base": str(base), "rows": len(rows), "config": asdict(config)}, indent=1, default=str) + "\n")
+    (out / "m2io-train.json").write_text(json.dumps(
+        {"kind": "sft", "base": str(base), "rows": len(rows), "config": asdict(config),
+         "train_seconds": round(done.metrics["train_runtime"])}, indent=1, default=str) + "\n")
     return out
