@@ -410,9 +410,9 @@ def _training_rows(folders: tuple[Path, ...], index_dir: Path | None, limit: int
 
     from m2io.components import ComponentConfig, Components
     from m2io.corpus.mramg import dataset_names, read_dataset
+    from m2io.insert.r1 import R1Config
     from m2io.lm.local import default_model_dir
     from m2io.retrieve import Retriever
-    from m2io.insert.r1 import R1Config
     from m2io.train.data import AugmentConfig, fit_rows, training_rows
     from m2io.train.rows_file import cached_rows
 
@@ -420,14 +420,16 @@ def _training_rows(folders: tuple[Path, ...], index_dir: Path | None, limit: int
     rule = Components(ComponentConfig()).inserter("rule")  # the fallback r1 runs with: same hints as at inference
     datasets = [read_dataset(folder, name) for folder in folders for name in dataset_names(folder)]
     augmentation = AugmentConfig() if augment else AugmentConfig(shuffles=0, more_distractors=0, cuts=0)
+    prompt = R1Config(think_tokens=0)  # what r1 runs with by default: the rows' prompts are its prompts
 
     def build() -> list[dict]:
         return [row for ds in datasets for row in training_rows(
-            ds, retriever, split="train", limit=limit, seed=seed, augment=augmentation, rule=rule, progress=True)]
+            ds, retriever, split="train", augment=augmentation, config=prompt, limit=limit, seed=seed, rule=rule,
+            progress=True)]
 
     if rows_file:
         key = {"folders": [str(f.resolve()) for f in folders], "index": str(index_dir.resolve()) if index_dir else None,
-               "limit": limit, "seed": seed, "augment": repr(augmentation), "r1": repr(R1Config(think_tokens=0)),
+               "limit": limit, "seed": seed, "augment": repr(augmentation), "r1": repr(prompt),
                "threshold": rule.threshold}
         rows = cached_rows(rows_file, key, build)
     else:

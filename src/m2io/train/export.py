@@ -10,7 +10,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-KEEP = ("adapter_config.json", "m2io-train.json", "metrics.jsonl", "curves.png")
+from m2io.train.resumable import RECORD
+
+KEEP = ("adapter_config.json", RECORD, "metrics.jsonl", "curves.png")
 
 
 def export_adapter(run: str | Path, out: str | Path) -> Path:

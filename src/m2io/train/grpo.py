@@ -137,6 +137,7 @@ def run_grpo(rows: list[dict], config: GRPORunConfig = GRPORunConfig(), dev=None
     from m2io.lm.local import default_model_dir
     from m2io.train.device import trainer_device_args
     from m2io.train.grpo_trainer import ProcessGRPOTrainer
+    from m2io.train.resumable import train_resumable
 
     offline()
     out = Path(config.out)
@@ -161,12 +162,7 @@ def run_grpo(rows: list[dict], config: GRPORunConfig = GRPORunConfig(), dev=None
     trainer = ProcessGRPOTrainer(model=model, processing_class=tokenizer, args=args, train_dataset=data,
                                  reward_funcs=[reward_function(t) for t in TERMS], peft_config=peft_config,
                                  callbacks=callbacks, step_weights=w, process_weight=w.process)
-    checkpoints = sorted(out.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
-    done = trainer.train(resume_from_checkpoint=str(checkpoints[-1]) if checkpoints else None)
-    trainer.save_model(str(out))
-    tokenizer.save_pretrained(str(out))
-    (out / "m2io-train.json").write_text(json.dumps(
-        {"kind": "grpo", "base": str(base), "rows": len(rows), "config": asdict(config),
-         "train_seconds": round(done.metrics["train_runtime"])}, indent=1, default=str) + "\n")
+    train_resumable(trainer, tokenizer, out, {"kind": "grpo", "base": str(base), "rows": len(rows),
+                                              "config": asdict(config)})
     plot_curves(metrics, out / "curves.png")
     return out

@@ -23,20 +23,9 @@ from m2io.errors import M2IOError
 def cached_rows(path: Path, key: dict, build: Callable[[], list[dict]]) -> list[dict]:
     """The rows in ``path`` if it was written for ``key``; else ``build()``, written to ``path`` first."""
     path = Path(path)
-    if path.is_file():
-        with path.open() as f:
-            try:
-                header = json.loads(f.readline())
-            except json.JSONDecodeError:
-                header = None
-            if isinstance(header, dict) and header.get("m2io_rows") == key:
-                rows = []
-                for n, line in enumerate(f, 2):
-                    try:
-                        rows.append(json.loads(line))
-                    except json.JSONDecodeError as e:
-                        raise M2IOError(f"{path}:{n}: not a JSON row ({e.msg}); delete the file to rebuild it") from e
-                return rows
+    rows = _read(path, key) if path.is_file() else None
+    if rows is not None:
+        return rows
     rows = build()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
@@ -46,3 +35,21 @@ def cached_rows(path: Path, key: dict, build: Callable[[], list[dict]]) -> list[
             f.write(json.dumps(row) + "\n")
     tmp.replace(path)
     return rows
+
+
+def _read(path: Path, key: dict) -> list[dict] | None:
+    """The rows of ``path``, or None when its header is missing or names another ``key``."""
+    with path.open() as f:
+        try:
+            header = json.loads(f.readline())
+        except json.JSONDecodeError:
+            return None
+        if not isinstance(header, dict) or header.get("m2io_rows") != key:
+            return None
+        rows = []
+        for n, line in enumerate(f, 2):
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                raise M2IOError(f"{path}:{n}: not a JSON row ({e.msg}); delete the file to rebuild it") from e
+        return rows

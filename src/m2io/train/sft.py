@@ -8,7 +8,6 @@ from it.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -59,6 +58,7 @@ def run_sft(rows: list[dict], config: SFTRunConfig = SFTRunConfig(), callbacks=N
     from m2io.encoders.text import offline
     from m2io.lm.local import default_model_dir
     from m2io.train.device import trainer_device_args
+    from m2io.train.resumable import train_resumable
 
     offline()
     base = Path(config.base) if config.base else default_model_dir()
@@ -75,11 +75,6 @@ def run_sft(rows: list[dict], config: SFTRunConfig = SFTRunConfig(), callbacks=N
     data = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows])
     trainer = SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tokenizer,
                          peft_config=None if config.full else config.lora.peft(), callbacks=callbacks)
-    checkpoints = sorted(out.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
-    done = trainer.train(resume_from_checkpoint=str(checkpoints[-1]) if checkpoints else None)
-    trainer.save_model(str(out))
-    tokenizer.save_pretrained(str(out))
-    (out / "m2io-train.json").write_text(json.dumps(
-        {"kind": "sft", "base": str(base), "rows": len(rows), "config": asdict(config),
-         "train_seconds": round(done.metrics["train_runtime"])}, indent=1, default=str) + "\n")
+    train_resumable(trainer, tokenizer, out, {"kind": "sft", "base": str(base), "rows": len(rows),
+                                              "config": asdict(config)})
     return out
