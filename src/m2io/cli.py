@@ -471,6 +471,13 @@ def _with(options):
     return wrap
 
 
+def _command_line() -> str:
+    """This run's command line as typed (for the run record and the adapter card)."""
+    import shlex
+
+    return shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]])
+
+
 @train.command("sft")
 @_with(_train_data_options)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("models/r1-sft"), show_default=True)
@@ -486,7 +493,7 @@ def train_sft_cmd(folders, index_dir, limit, no_augment, base, full, max_tokens,
     rows, _, _, _ = _training_rows(folders, index_dir, limit, seed, not no_augment, max_tokens, base, rows_file)
     done = run_sft(rows, SFTRunConfig(out=str(out), base=str(base) if base else None, epochs=epochs,
                                       max_steps=max_steps, learning_rate=lr, batch_size=batch_size, seed=seed,
-                                      full=full, precision=precision))
+                                      full=full, precision=precision), command=_command_line())
     click.echo(f"wrote {done}")
 
 
@@ -527,19 +534,22 @@ def train_grpo_cmd(folders, index_dir, limit, no_augment, base, full, max_tokens
                            prompts_per_step=prompts_per_step, max_completion=max_completion, learning_rate=lr,
                            beta=beta, temperature=temperature, weights=weights, eval_every=eval_every,
                            eval_items=eval_items, seed=seed, full=full, precision=precision)
-    done = run_grpo(rows, config, dev=(datasets[0], retriever) if eval_every else None, fallback=fallback)
+    done = run_grpo(rows, config, dev=(datasets[0], retriever) if eval_every else None, fallback=fallback,
+                    command=_command_line())
     click.echo(f"wrote {done} (metrics.jsonl, curves.png)")
 
 
 @train.command("export")
 @click.argument("run", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), default=Path("models/inserter-r1"), show_default=True)
-def train_export_cmd(run: Path, out: Path) -> None:
+@click.option("--note", default=None, help="A paragraph for the card that the run records cannot give, "
+                                           "e.g. how the adapter compares with the other inserters.")
+def train_export_cmd(run: Path, out: Path, note: str | None) -> None:
     """Copy a trained adapter (fp16 weights, config, metrics, curves) to a folder to ship, e.g. models/inserter-r1."""
     from m2io.train.export import export_adapter
 
     try:
-        done = export_adapter(run, out)
+        done = export_adapter(run, out, note)
     except FileNotFoundError as e:
         raise M2IOError(str(e)) from e
     size = sum(f.stat().st_size for f in done.iterdir()) / 2 ** 20

@@ -24,7 +24,7 @@ def test_the_shipped_adapter_is_what_r1_runs_by_default(tiny_corpus: Path):
     """The default r1 loads models/inserter-r1, and the adapter changes its plans on real tasks."""
     comps = Components(ComponentConfig())
     trained, zero_shot = comps.inserter("r1"), Components(ComponentConfig(r1_adapter=None)).inserter("r1")
-    assert trained.model.name.endswith("+adapter") and not zero_shot.model.name.endswith("+adapter")
+    assert trained.model.name.endswith("+inserter-r1") and "+" not in zero_shot.model.name
     tasks = build_tasks(read_dataset(tiny_corpus), distractors=4)
     outputs, f1 = [], []
     for t in tasks:

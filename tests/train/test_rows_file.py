@@ -37,3 +37,11 @@ def test_a_file_without_a_header_is_rebuilt(tmp_path: Path):
     path.write_text("not json\n")
     assert cached_rows(path, {"seed": 0}, lambda: [{"n": 1}]) == [{"n": 1}]
     assert path.read_text().startswith('{"m2io_rows": {"seed": 0}}')
+
+
+def test_read_rows_reads_a_file_whatever_it_was_built_for(tmp_path: Path):
+    from m2io.train.rows_file import read_rows
+
+    path = tmp_path / "rows.jsonl"
+    cached_rows(path, {"seed": 7}, lambda: [{"n": 1}, {"n": 2}])
+    assert read_rows(path) == [{"n": 1}, {"n": 2}]

@@ -78,11 +78,15 @@ def test_exported_adapter_is_fp16_and_loads(tiny_corpus: Path, tiny_lm_dir: Path
     rows = training_rows(read_dataset(tiny_corpus), split="all",
                          augment=AugmentConfig(shuffles=0, more_distractors=0, cuts=0))
     run = run_sft(rows, SFTRunConfig(out=str(tmp_path / "run"), base=str(tiny_lm_dir), epochs=1, batch_size=4,
-                                     max_length=512, logging_steps=1, save_steps=1000, precision="fp32"))
-    shipped = export_adapter(run, tmp_path / "ship")
+                                     max_length=512, logging_steps=1, save_steps=1000, precision="fp32"),
+                  command="m2io train sft tiny --max-steps 1")
+    shipped = export_adapter(run, tmp_path / "ship", note="Scores below rule.")
     half, full = load_file(str(shipped / "adapter_model.safetensors")), load_file(str(run / "adapter_model.safetensors"))
     assert {str(v.dtype) for v in half.values()} == {"torch.float16"} and half.keys() == full.keys()
     assert (shipped / "m2io-train.json").is_file()
+    card = (shipped / "README.md").read_text()  # the card is written from the run record
+    assert "m2io train sft tiny --max-steps 1" in card and "**SFT**: 4 rows" in card and tiny_lm_dir.name in card
+    assert "Scores below rule." in card
     a = LocalChatModel(tiny_lm_dir, adapter=run).chat([{"role": "user", "content": "Hi"}], max_tokens=8)
     b = LocalChatModel(tiny_lm_dir, adapter=shipped).chat([{"role": "user", "content": "Hi"}], max_tokens=8)
     assert a.text == b.text  # greedy output survives the fp16 rounding

@@ -1,4 +1,4 @@
-"""Copy a trained r1 adapter into a small shippable folder: weights in fp16, the run's record and curves.
+"""Copy a trained r1 adapter into a small shippable folder: weights in fp16, the run's record, curves, card.
 
 LoRA weights of a 135M model at rank 8 are ~10 MB in fp32 and half that in fp16, with no change
 in the plans they produce beyond rounding (the base model stays fp32; PEFT casts on load).
@@ -10,13 +10,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from m2io.train.card import adapter_card
 from m2io.train.resumable import RECORD
 
 KEEP = ("adapter_config.json", RECORD, "metrics.jsonl", "curves.png")
 
 
-def export_adapter(run: str | Path, out: str | Path) -> Path:
-    """Write ``out`` with the fp16 adapter of ``run`` and its record; returns ``out``."""
+def export_adapter(run: str | Path, out: str | Path, note: str | None = None) -> Path:
+    """Write ``out`` with the fp16 adapter of ``run``, its record and card (README.md, with ``note``); returns ``out``."""
     import torch
     from safetensors.torch import load_file, save_file
 
@@ -30,4 +31,6 @@ def export_adapter(run: str | Path, out: str | Path) -> Path:
     for name in KEEP:
         if (run / name).is_file():
             shutil.copy2(run / name, out / name)
+    if (run / RECORD).is_file():
+        (out / "README.md").write_text(adapter_card(run, note))
     return out

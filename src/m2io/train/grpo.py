@@ -127,8 +127,10 @@ def _policy(config: GRPORunConfig, base: Path):
 
 
 def run_grpo(rows: list[dict], config: GRPORunConfig = GRPORunConfig(), dev=None, fallback=None,
-             dev_split: str = "dev") -> Path:
-    """Train on ``rows``; ``dev``: (dataset, retriever or None) for the periodic insert evaluation."""
+             dev_split: str = "dev", command: str | None = None) -> Path:
+    """Train on ``rows``; ``dev``: (dataset, retriever or None) for the periodic insert evaluation.
+
+    ``command``: the command line that ran it, kept in the run record for the adapter card."""
     from datasets import Dataset
     from transformers import AutoTokenizer
     from trl import GRPOConfig
@@ -163,6 +165,6 @@ def run_grpo(rows: list[dict], config: GRPORunConfig = GRPORunConfig(), dev=None
                                  reward_funcs=[reward_function(t) for t in TERMS], peft_config=peft_config,
                                  callbacks=callbacks, step_weights=w, process_weight=w.process)
     train_resumable(trainer, tokenizer, out, {"kind": "grpo", "base": str(base), "rows": len(rows),
-                                              "config": asdict(config)})
+                                              "config": asdict(config), "command": command})
     plot_curves(metrics, out / "curves.png")
     return out

@@ -37,6 +37,14 @@ def cached_rows(path: Path, key: dict, build: Callable[[], list[dict]]) -> list[
     return rows
 
 
+def read_rows(path: str | Path) -> list[dict]:
+    """Every row of a rows file, whatever it was built from (for analysis, e.g. bench/draft_vs_gold.py)."""
+    path = Path(path)
+    with path.open() as f:
+        f.readline()
+        return _rows(path, f)
+
+
 def _read(path: Path, key: dict) -> list[dict] | None:
     """The rows of ``path``, or None when its header is missing or names another ``key``."""
     with path.open() as f:
@@ -46,10 +54,14 @@ def _read(path: Path, key: dict) -> list[dict] | None:
             return None
         if not isinstance(header, dict) or header.get("m2io_rows") != key:
             return None
-        rows = []
-        for n, line in enumerate(f, 2):
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as e:
-                raise M2IOError(f"{path}:{n}: not a JSON row ({e.msg}); delete the file to rebuild it") from e
-        return rows
+        return _rows(path, f)
+
+
+def _rows(path: Path, lines) -> list[dict]:
+    rows = []
+    for n, line in enumerate(lines, 2):
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError as e:
+            raise M2IOError(f"{path}:{n}: not a JSON row ({e.msg}); delete the file to rebuild it") from e
+    return rows

@@ -49,8 +49,10 @@ class SFTRunConfig:
     """bf16 autocast where it pays (AMX / AVX512-BF16 CPUs, GPUs), else fp32; or force bf16 / fp32."""
 
 
-def run_sft(rows: list[dict], config: SFTRunConfig = SFTRunConfig(), callbacks=None) -> Path:
-    """Train on ``rows`` (prompt, completion, ...) and save the adapter (or the model) to ``config.out``."""
+def run_sft(rows: list[dict], config: SFTRunConfig = SFTRunConfig(), callbacks=None, command: str | None = None) -> Path:
+    """Train on ``rows`` (prompt, completion, ...) and save the adapter (or the model) to ``config.out``.
+
+    ``command``: the command line that ran it, kept in the run record for the adapter card."""
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTConfig, SFTTrainer
@@ -76,5 +78,5 @@ def run_sft(rows: list[dict], config: SFTRunConfig = SFTRunConfig(), callbacks=N
     trainer = SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tokenizer,
                          peft_config=None if config.full else config.lora.peft(), callbacks=callbacks)
     train_resumable(trainer, tokenizer, out, {"kind": "sft", "base": str(base), "rows": len(rows),
-                                              "config": asdict(config)})
+                                              "config": asdict(config), "command": command})
     return out
