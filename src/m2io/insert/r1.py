@@ -72,6 +72,10 @@ def hints_of(sims) -> list[Hint]:
     return [(int(row.argmax()) + 1, round(float(row.max()), 2)) for row in sims]
 
 
+DRAFT_LABEL = "Draft plan (rule): "
+"""What precedes the rule plan in the prompt (``(no images)`` when it places none)."""
+NO_IMAGES = "(no images)"
+
 SYSTEM = ("You insert images into an answer. You see a question, the answer split into numbered segments, "
           "and candidate images with captions. Pick only the images that illustrate the answer and say after "
           "which segment each one goes.")
@@ -122,7 +126,7 @@ def r1_messages(query: str, segments: list[str], candidates: list[Candidate], co
         hint = f" [best match: [{hints[n][0]}] {hints[n][1]:.2f}]" if hints else ""
         lines.append(f"{c.placeholder} {caption}{context}{hint}")
     if evidence.draft is not None:
-        lines += ["", f"Draft plan (rule): {format_plan(evidence.draft) or '(no images)'}"]
+        lines += ["", DRAFT_LABEL + (format_plan(evidence.draft) or NO_IMAGES)]
     how = ("Think in one short sentence inside <think></think>, then write " if config.think_tokens else "Write ")
     lines += ["", how + "the plan inside <plan></plan>: <imgK>@S puts image K after segment S "
               f"(S from 0 to {len(segments)}; 0 is before the first segment). Leave out images that do not fit. "

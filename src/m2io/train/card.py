@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from m2io.train.curves import read_metrics
 from m2io.train.resumable import RECORD
 
 DEV = ("image_f1", "ordering", "position_accuracy", "position_accuracy_soft", "fallback_rate",
@@ -33,9 +34,7 @@ def read_record(folder: Path) -> dict | None:
 
 def dev_rows(metrics: Path) -> list[dict]:
     """The dev evaluation lines of a metrics log, in step order."""
-    if not metrics.is_file():
-        return []
-    rows = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
+    rows = read_metrics(metrics) if metrics.is_file() else []
     return sorted((r for r in rows if any(k.startswith("dev/") for k in r)), key=lambda r: r["step"])
 
 

@@ -21,8 +21,9 @@ import re
 from collections import Counter
 
 from m2io.insert.plan import parse_plan
+from m2io.insert.r1 import DRAFT_LABEL, NO_IMAGES
 
-DRAFT = re.compile(r"Draft plan \(rule\): (.*)")
+DRAFT = re.compile(re.escape(DRAFT_LABEL) + "(.*)")
 
 
 def draft_of(row: dict) -> dict[int, int]:
@@ -31,7 +32,7 @@ def draft_of(row: dict) -> dict[int, int]:
     if found is None:
         raise ValueError(f"row {row['qa_id']} ({row['variant']}) shows no draft: built with R1Config(draft=False)?")
     text = found.group(1).strip()
-    return {} if text == "(no images)" else dict(parse_plan(text, row["n_candidates"], row["n_segments"]))
+    return {} if text == NO_IMAGES else dict(parse_plan(text, row["n_candidates"], row["n_segments"]))
 
 
 def draft_gap(rows: list[dict]) -> dict:
