@@ -60,7 +60,7 @@ def candidates_from(results, limit: int = 6) -> list[Candidate]:
         for im in r.images:
             if im.image_id not in seen and len(seen) < limit:
                 seen[im.image_id] = Candidate(len(seen) + 1, Image(im.image_id, Path(im.path) if im.path else None,
-                                                                   im.caption), im.context)
+                                                                   im.caption), im.context, im.above, im.below)
     return list(seen.values())
 
 

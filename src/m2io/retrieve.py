@@ -59,6 +59,9 @@ class RetrievedImage:
     path: str
     score: float | None = None
     """Best similarity of this image to the query (text-to-image or visual), where measured."""
+    above: str = ""
+    """The halves of ``context``: the text above the image in its document, and below it."""
+    below: str = ""
 
 
 @dataclass
@@ -208,7 +211,8 @@ class Retriever:
             distinct: dict[str, ImageRow] = {}
             for r in by_chunk.get(cid, []):  # rows come in order of appearance; the first of each image wins
                 distinct.setdefault(r.image_id, r)
-            images = [RetrievedImage(r.image_id, r.caption, r.context, r.path, image_scores.get(r.image_id))
+            images = [RetrievedImage(r.image_id, r.caption, r.context, r.path, image_scores.get(r.image_id),
+                                     r.above, r.below)
                       for r in distinct.values()]
             out.append(Result(cid, c.doc_id, c.dataset, c.text, float(scores[cid]), images, ranks.get(cid, {}),
                               list(c.image_ids)))

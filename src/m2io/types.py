@@ -83,6 +83,10 @@ class Candidate:
     k: int
     image: Image
     context: str = ""
+    """The text around the image where the corpus shows it (``above`` and ``below`` joined)."""
+    above: str = ""
+    """The text just above the image (its last words), apart from the text below it."""
+    below: str = ""
 
     @property
     def placeholder(self) -> str:

@@ -107,17 +107,26 @@ def chunk_document(doc: Document, cfg: ChunkConfig = ChunkConfig(),
     return chunks
 
 
-def image_contexts(doc: Document, cfg: ChunkConfig = ChunkConfig()) -> dict[str, str]:
-    """For each image of ``doc``, up to ``context_words`` words of text before and after it.
+def image_context_halves(doc: Document, cfg: ChunkConfig = ChunkConfig()) -> dict[str, tuple[str, str]]:
+    """For each image of ``doc``, up to ``context_words`` words of text above it and below it, apart.
 
-    An image shown twice keeps the context of its first place.
+    An image shown twice keeps the context of its first place. Other ``<PIC>`` marks are not text.
+
+    >>> from m2io.types import Document
+    >>> image_context_halves(Document("d", "Open it. <PIC> Click OK. <PIC> Done.", ["a", "b"]), ChunkConfig(context_words=2))
+    {'a': ('Open it.', 'Click OK.'), 'b': ('Click OK.', 'Done.')}
     """
     parts = re.split(re.escape(PIC), doc.content)
-    contexts: dict[str, str] = {}
+    halves: dict[str, tuple[str, str]] = {}
     for k, image_id in enumerate(doc.image_ids):
-        if k + 1 >= len(parts) or image_id in contexts:
+        if k + 1 >= len(parts) or image_id in halves:
             continue
-        before = " ".join(" ".join(parts[: k + 1]).split()[-cfg.context_words:])
-        after = " ".join(" ".join(parts[k + 1:]).split()[: cfg.context_words])
-        contexts[image_id] = f"{before} {after}".strip()
-    return contexts
+        above = " ".join(" ".join(parts[: k + 1]).split()[-cfg.context_words:])
+        below = " ".join(" ".join(parts[k + 1:]).split()[: cfg.context_words])
+        halves[image_id] = (above, below)
+    return halves
+
+
+def image_contexts(doc: Document, cfg: ChunkConfig = ChunkConfig()) -> dict[str, str]:
+    """For each image of ``doc``, up to ``context_words`` words of text before and after it, joined."""
+    return {i: f"{above} {below}".strip() for i, (above, below) in image_context_halves(doc, cfg).items()}

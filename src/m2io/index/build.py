@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from m2io.corpus.chunk import ChunkConfig, chunk_document, image_contexts
+from m2io.corpus.chunk import ChunkConfig, chunk_document, image_context_halves
 from m2io.corpus.mramg import Dataset, dataset_names, read_dataset
 from m2io.corpus.problems import Problems
 from m2io.encoders.bridge import ImageMix, mix_vectors
@@ -148,7 +148,8 @@ def _doc_rows(ds: Dataset, doc: Document, doc_hash: str, cfg: IndexConfig, model
               cache: _ImageCache) -> DocRows:
     key = f"{ds.name}/{doc.id}"
     chunks = chunk_document(doc, cfg.chunk)
-    contexts = image_contexts(doc, cfg.chunk)
+    halves = image_context_halves(doc, cfg.chunk)
+    contexts = {i: f"{a} {b}".strip() for i, (a, b) in halves.items()}
     heading = doc.content.split("\n", 1)[0][:200]
     captions = {i: ds.images[i].caption if i in ds.images else "" for i in doc.image_ids}
     cache.fill(ds, doc.image_ids)
@@ -179,6 +180,7 @@ def _doc_rows(ds: Dataset, doc: Document, doc_hash: str, cfg: IndexConfig, model
         rows.images.append(ImageRow(
             id=f"{ds.name}/{c.id}#{k}", image_id=image_id, doc_id=key, chunk_id=f"{ds.name}/{c.id}", dataset=ds.name,
             caption=captions[image_id], context=contexts.get(image_id, ""),
+            above=halves.get(image_id, ("", ""))[0], below=halves.get(image_id, ("", ""))[1],
             path=str(image.path.resolve()) if image and image.path else "", has_visual=visual is not None,
             visual=visual, semantic=semantic))
     return rows

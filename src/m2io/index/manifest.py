@@ -21,7 +21,8 @@ from pathlib import Path
 from m2io.atomic import atomic_write_text
 from m2io.errors import M2IOError
 
-FORMAT_VERSION = 2  # 2: chunks keep their search text (BM25 reads captions and headings too)
+FORMAT_VERSION = 3  # 2: chunks keep their search text (BM25 reads captions and headings too); 3: image rows keep
+# the text above and below each image apart
 MANIFEST = "m2io-index.json"
 
 

@@ -15,7 +15,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from m2io.corpus.chunk import image_contexts
+from m2io.corpus.chunk import image_context_halves
 from m2io.corpus.mramg import Dataset
 from m2io.insert.plan import GoldPlan, gold_from_marks
 from m2io.types import Candidate, Image, QAItem
@@ -42,12 +42,20 @@ def _shuffled(items: list, key: str) -> list:
     return out
 
 
-def _contexts(ds: Dataset) -> dict[str, str]:
-    contexts: dict[str, str] = {}
+def _contexts(ds: Dataset) -> dict[str, tuple[str, str]]:
+    """Each image's text above and below it, where the corpus first shows it."""
+    halves: dict[str, tuple[str, str]] = {}
     for doc in ds.documents:
-        for image_id, ctx in image_contexts(doc).items():
-            contexts.setdefault(image_id, ctx)
-    return contexts
+        for image_id, pair in image_context_halves(doc).items():
+            halves.setdefault(image_id, pair)
+    return halves
+
+
+def candidate_of(k: int, ds: Dataset, image_id: str, halves: dict[str, tuple[str, str]]) -> Candidate:
+    """The k-th candidate: the image with its caption, its context, and the context's two halves."""
+    above, below = halves.get(image_id, ("", ""))
+    image = ds.images[image_id]
+    return Candidate(k, Image(image_id, Path(image.path), image.caption), f"{above} {below}".strip(), above, below)
 
 
 def build_tasks(ds: Dataset, retriever=None, distractors: int = 4, k_retrieve: int = 5, seed: int = 0,
@@ -71,7 +79,6 @@ def build_tasks(ds: Dataset, retriever=None, distractors: int = 4, k_retrieve: i
             extra = _shuffled(all_images, f"{seed}:{q.id}:pool")
         extra = [i for i in dict.fromkeys(extra) if i not in gold_ids][:distractors]
         ordered = _shuffled(gold_ids + extra, f"{seed}:{q.id}")
-        candidates = [Candidate(k, Image(i, Path(ds.images[i].path), ds.images[i].caption), contexts.get(i, ""))
-                      for k, i in enumerate(ordered, 1)]
+        candidates = [candidate_of(k, ds, i, contexts) for k, i in enumerate(ordered, 1)]
         tasks.append(InsertTask(ds.name, q.id, q.question, gold.segments, candidates, gold))
     return tasks

@@ -43,6 +43,9 @@ class ImageRow:
     has_visual: bool
     visual: np.ndarray | None = None
     semantic: np.ndarray | None = None
+    above: str = ""
+    """The two halves of ``context``: text above the image, and below it."""
+    below: str = ""
 
 
 @dataclass

@@ -19,7 +19,8 @@ import pyarrow as pa
 from m2io.store.base import ChunkRow, DocRows, Hit, ImageRow, Store
 
 _CHUNK_COLS = ["id", "doc_id", "dataset", "text", "image_ids", "search_text"]
-_IMAGE_COLS = ["id", "image_id", "doc_id", "chunk_id", "dataset", "caption", "context", "path", "has_visual"]
+_IMAGE_COLS = ["id", "image_id", "doc_id", "chunk_id", "dataset", "caption", "context", "path", "has_visual",
+               "above", "below"]
 
 
 def _quote(values: list[str]) -> str:
@@ -44,7 +45,8 @@ class LanceStore(Store):
             "images": pa.schema([("id", pa.string()), ("image_id", pa.string()), ("doc_id", pa.string()),
                                  ("chunk_id", pa.string()), ("dataset", pa.string()), ("caption", pa.string()),
                                  ("context", pa.string()), ("path", pa.string()), ("has_visual", pa.bool_()),
-                                 ("visual", vec(visual_dim)), ("semantic", vec(text_dim))]),
+                                 ("visual", vec(visual_dim)), ("semantic", vec(text_dim)),
+                                 ("above", pa.string()), ("below", pa.string())]),
             "docs": pa.schema([("doc_id", pa.string()), ("dataset", pa.string()), ("hash", pa.string())]),
         }
         existing = set(self.db.list_tables().tables)

@@ -19,7 +19,8 @@ from m2io.errors import M2IOError
 from m2io.store.base import ChunkRow, DocRows, Hit, ImageRow, Store
 
 _CHUNK_COLS = ["id", "doc_id", "dataset", "text", "image_ids", "search_text"]
-_IMAGE_COLS = ["id", "image_id", "doc_id", "chunk_id", "dataset", "caption", "context", "path", "has_visual"]
+_IMAGE_COLS = ["id", "image_id", "doc_id", "chunk_id", "dataset", "caption", "context", "path", "has_visual",
+               "above", "below"]
 
 
 class PgVectorStore(Store):
@@ -43,7 +44,8 @@ class PgVectorStore(Store):
             search_text text, vector vector({text_dim}))""")
         self.conn.execute(f"""CREATE TABLE IF NOT EXISTS {self.t['images']} (
             id text PRIMARY KEY, image_id text, doc_id text NOT NULL, chunk_id text, dataset text, caption text,
-            context text, path text, has_visual boolean, visual vector({visual_dim}), semantic vector({text_dim}))""")
+            context text, path text, has_visual boolean, above text, below text, visual vector({visual_dim}),
+            semantic vector({text_dim}))""")
         self.conn.execute(f"CREATE TABLE IF NOT EXISTS {self.t['docs']} (doc_id text PRIMARY KEY, dataset text, hash text)")
         for table in ("chunks", "images"):
             self.conn.execute(f"CREATE INDEX IF NOT EXISTS {self.t[table]}_doc ON {self.t[table]} (doc_id)")
@@ -109,12 +111,12 @@ class PgVectorStore(Store):
     def images(self, ids: list[str]) -> dict[str, ImageRow]:
         rows = self.conn.execute(f"SELECT {', '.join(_IMAGE_COLS)} FROM {self.t['images']} WHERE id = ANY(%s)",
                                  (ids,)).fetchall()
-        return {r[0]: ImageRow(*r) for r in rows}
+        return {r[0]: ImageRow(**dict(zip(_IMAGE_COLS, r))) for r in rows}
 
     def images_of_chunks(self, chunk_ids: list[str]) -> list[ImageRow]:
         rows = self.conn.execute(f"SELECT {', '.join(_IMAGE_COLS)} FROM {self.t['images']} WHERE chunk_id = ANY(%s)",
                                  (chunk_ids,)).fetchall()
-        return sorted((ImageRow(*r) for r in rows), key=lambda r: (r.chunk_id, int(r.id.rsplit("#", 1)[1])))
+        return sorted((ImageRow(**dict(zip(_IMAGE_COLS, r))) for r in rows), key=lambda r: (r.chunk_id, int(r.id.rsplit("#", 1)[1])))
 
     def iter_chunk_texts(self) -> Iterator[tuple[str, str]]:
         yield from self.conn.execute(f"SELECT id, search_text FROM {self.t['chunks']}").fetchall()
