@@ -1,0 +1,3 @@
+from m2io.cli import main
+
+main()

@@ -1,0 +1,125 @@
+"""``m2io eval`` and ``m2io ask``."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from m2io.cli.base import cli
+from m2io.cli.options import _components, _model_options
+
+
+@cli.command("eval")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--task", type=click.Choice(["retrieval", "insert", "e2e"]), required=True)
+@click.option("--index", "index_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--queries", type=click.Choice(["text", "image", "both"]), default="both", show_default=True,
+              help="retrieval: which queries.")
+@click.option("--split", type=click.Choice(["dev", "train", "all"]), default="dev", show_default=True,
+              help="insert / e2e: QA items of this split (by document).")
+@click.option("--limit", type=int, default=None, help="Evaluate a random sample of this many QA items per dataset.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--no-bertscore", is_flag=True, help="insert / e2e: skip BERTScore.")
+@click.option("--judge-url", default=None, help="insert / e2e: OpenAI-compatible endpoint of an LLM judge.")
+@click.option("--judge-model", default="SmolLM2-135M-Instruct", show_default=True)
+@click.option("--json", "json_out", type=click.Path(path_type=Path), default=None,
+              help="Write scores here, and every item (prompt, candidates, raw output, scores) to <json>.items.jsonl.")
+@_model_options
+def eval_cmd(folder: Path, task: str, index_dir: Path, queries: str, split: str, limit: int | None, seed: int,
+             no_bertscore: bool, judge_url: str | None, judge_model: str, json_out: Path | None, inserter: str,
+             answerer: str, lm: Path | None, lm_url: str | None, lm_model: str, rule_threshold: float | None,
+             think_tokens: int | None, unconstrained: bool, r1_policy: str, r1_adapter: str | None, k: int,
+             pg_dsn: str) -> None:
+    """Evaluate retrieval, an inserter alone (insert) or the whole pipeline (e2e) on a dataset folder."""
+    from m2io.retrieve import Retriever
+
+    retriever = Retriever.open(index_dir, pg_dsn=pg_dsn)
+    try:
+        if task == "retrieval":
+            _eval_retrieval(retriever, folder, index_dir, queries, limit, seed, json_out)
+            return
+        from m2io.evaluate.run import format_ci_row, format_row, header, run_eval
+
+        components = _components(inserter, answerer, lm, lm_url, lm_model, rule_threshold, think_tokens, unconstrained,
+                                 r1_adapter, r1_policy)
+        judge = None
+        if judge_url:
+            from m2io.judge import Judge
+            from m2io.lm.openai import OpenAIChatModel
+
+            judge = Judge(OpenAIChatModel(judge_url, judge_model))
+        summary = run_eval(folder, task, retriever, components, split=split, limit=limit, seed=seed, k=k,
+                           bertscore=not no_bertscore, judge=judge, json_out=json_out)
+        click.echo(header())
+        click.echo(format_row(inserter, summary))
+        click.echo(format_ci_row(summary))
+        click.echo("stage p50 ms: " + ", ".join(f"{s} {v:.0f}" for s, v in summary["stage_ms_p50"].items()))
+        for key in ("judge_image_relevance", "judge_image_effectiveness", "judge_image_position", "judge_overall",
+                    "judge_unparsed_rate"):
+            if summary.get(key) is not None:
+                click.echo(f"{key} {summary[key]:.2f}")
+        if json_out:
+            click.echo(f"wrote {json_out} and {json_out.with_name(json_out.stem + '.items.jsonl')}")
+    finally:
+        retriever.close()
+
+
+def _eval_retrieval(retriever, folder: Path, index_dir: Path, queries: str, limit: int | None, seed: int,
+                    json_out: Path | None) -> None:
+    from m2io.evaluate.retrieval import KS, evaluate_retrieval
+
+    scores, records = evaluate_retrieval(retriever, folder, queries=queries, limit=limit, seed=seed)
+    for kind, s in scores.items():
+        click.echo(f"{kind} queries (n={s['n']}):")
+        for k in KS:
+            click.echo(f"  doc_recall@{k:<2d} {s[f'doc_recall@{k}']:.3f}   visual_recall@{k:<2d} "
+                       f"{s[f'visual_recall@{k}']:.3f}" if kind == "text" else
+                       f"  doc_recall@{k:<2d} {s[f'doc_recall@{k}']:.3f}")
+        click.echo(f"  MRR {s['mrr']:.3f}   latency p50 {s['latency_ms_p50']:.1f} ms, p95 {s['latency_ms_p95']:.1f} ms")
+    if json_out:
+        from m2io.evaluate.finish import write_run
+
+        items = write_run(json_out, scores, records, {"task": "retrieval", "index": str(index_dir),
+                                                      "dataset": str(folder)})
+        click.echo(f"wrote {json_out} and {items}")
+
+
+@cli.command("ask")
+@click.argument("question", required=False, default="")
+@click.option("--image", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="A query image.")
+@click.option("--index", "index_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["md", "html", "json"]), default="md", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the answer here instead of printing it.")
+@_model_options
+def ask_cmd(question: str, image: Path | None, index_dir: Path, fmt: str, out: Path | None, inserter: str,
+            answerer: str, lm: Path | None, lm_url: str | None, lm_model: str, rule_threshold: float | None,
+            think_tokens: int | None, unconstrained: bool, r1_policy: str, r1_adapter: str | None, k: int,
+            pg_dsn: str) -> None:
+    """Answer a question (text, image or both) with the retrieved images placed in the answer."""
+    from m2io.atomic import atomic_write_text
+    from m2io.pipeline import Pipeline, PipelineConfig
+    from m2io.render import render
+    from m2io.retrieve import Retriever
+
+    if not question.strip() and image is None:
+        raise click.UsageError("give a question, an --image, or both")
+    components = _components(inserter, answerer, lm, lm_url, lm_model, rule_threshold, think_tokens, unconstrained,
+                             r1_adapter, r1_policy)
+    retriever = Retriever.open(index_dir, pg_dsn=pg_dsn)
+    try:
+        pipeline = Pipeline(retriever, components.answerer(), components.inserter(), PipelineConfig(k=k))
+        result = pipeline.ask(question, image)
+    finally:
+        retriever.close()
+    text = render(result, fmt, inserter, answerer if inserter != "onepass" else "onepass")
+    if out:
+        atomic_write_text(out, text)
+        click.echo(f"wrote {out}")
+    else:
+        click.echo(text, nl=False)
+    timings = ", ".join(f"{s} {v * 1000:.0f} ms" for s, v in result.timings.items())
+    click.echo(f"({len(result.answer.placements)} of {len(result.candidates)} images placed; {timings}; "
+               f"{result.model_calls} model calls, {result.tokens_generated} tokens"
+               f"{'; r1 output did not parse, rule placed the images' if result.insert.fallback else ''})", err=True)

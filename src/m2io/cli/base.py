@@ -1,0 +1,27 @@
+"""The root ``m2io`` group and small helpers every command module shares."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.group()
+def cli() -> None:
+    """m2io: answers that interleave text with the right images."""
+
+
+def _with(options):
+    def wrap(f):
+        for option in reversed(options):
+            f = option(f)
+        return f
+    return wrap
+
+
+def _command_line() -> str:
+    """This run's command line as typed (for the run record and the adapter card)."""
+    import shlex
+
+    return shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]])

@@ -1,0 +1,201 @@
+"""``m2io train r1 examples | cold | grpo | export``: the r1 placement policy from corpora to ``models/``.
+
+Corpora are given as ``DATASET_FOLDER=INDEX_FOLDER`` (distractors come from that index, as in
+``m2io eval --task insert``), or a bare folder (distractors: other documents' images).
+
+    m2io train r1 cold data/gimp=index/gimp data/hugin=index/hugin --val data/kicad=index/kicad --out runs/r1-cold
+    m2io train r1 grpo data/gimp=index/gimp --val data/kicad=index/kicad --init runs/r1-cold --out runs/r1-grpo
+    m2io train r1 export runs/r1-grpo --out models/inserter-r1
+"""
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+
+from m2io.cli.base import _command_line, _with
+from m2io.cli.train import train
+from m2io.errors import M2IOError
+
+
+def _corpus_arg(ctx, param, values):
+    pairs = []
+    for value in values:
+        folder, _, index = value.partition("=")
+        if not Path(folder).is_dir():
+            raise click.BadParameter(f"{folder} is not a dataset folder", ctx, param)
+        if index and not (Path(index) / "m2io-index.json").is_file():
+            raise click.BadParameter(f"{index} is not an index folder (no m2io-index.json)", ctx, param)
+        pairs.append((Path(folder), Path(index) if index else None))
+    return pairs
+
+
+def _examples(corpora, split: str, cache: Path | None, variants, seed: int, encoder):
+    """Featurised examples of ``corpora`` (cached in ``cache``, keyed by everything they depend on)."""
+    from m2io.answer.extractive import ExtractiveAnswerer
+    from m2io.corpus.mramg import dataset_names, read_dataset
+    from m2io.insert.policy.features import FeatureConfig
+    from m2io.retrieve import Retriever
+    from m2io.train.policy.data import build_examples, cached_examples, describe
+
+    features = FeatureConfig()
+    key = {"corpora": [[str(f.resolve()), str(i.resolve()) if i else None] for f, i in corpora], "split": split,
+           "seed": seed, "encoder": encoder.name, **describe(variants, features)}
+
+    def build():
+        opened = []
+        for folder, index in corpora:
+            retriever = Retriever.open(index) if index else None
+            if retriever is not None:
+                retriever.models.__dict__["text"] = encoder  # one text encoder for every index (same model)
+            opened += [(read_dataset(folder, name), retriever) for name in dataset_names(folder)]
+        return build_examples(opened, split, encoder, variants, features, seed, ExtractiveAnswerer(encoder))
+
+    examples = cached_examples(cache, key, build)
+    counts: dict[str, int] = {}
+    for e in examples:
+        counts[e.source.split("/")[0]] = counts.get(e.source.split("/")[0], 0) + 1
+    click.echo(f"{split}: {len(examples)} examples (" + ", ".join(f"{k} {v}" for k, v in counts.items()) + ")",
+               err=True)
+    return examples
+
+
+def _data(corpora, val, dev, examples_dir: Path, seed: int, no_variants: bool):
+    from m2io.encoders.text import TextEncoder
+    from m2io.train.policy.data import Variants
+
+    if not corpora:
+        raise click.UsageError("give at least one training corpus")
+    encoder = TextEncoder()
+    variants = Variants.none() if no_variants else Variants()
+    train_ex = _examples(corpora, "train", examples_dir / "train.pkl", variants, seed, encoder)
+    # Judged as evaluated: the gold text (insert) and the extractive answer (e2e), each task once.
+    judged = Variants(shuffles=0, more=0, fewer=0, cuts=0, e2e=1)
+    val_ex = _examples(val, "all", examples_dir / "val.pkl", judged, seed, encoder) if val else []
+    dev_ex = _examples(dev, "dev", examples_dir / "dev.pkl", judged, seed, encoder) if dev else []
+    if not train_ex:
+        raise M2IOError("no insertion tasks in the train split of the training corpora")
+    return train_ex, val_ex, dev_ex
+
+
+_data_options = [
+    click.argument("corpora", nargs=-1, callback=_corpus_arg),
+    click.option("--val", multiple=True, callback=_corpus_arg,
+                 help="FOLDER[=INDEX] never trained on, every item: chooses the kept epoch or step (repeatable)."),
+    click.option("--dev", multiple=True, callback=_corpus_arg,
+                 help="FOLDER[=INDEX] whose dev split is only logged, e.g. the training corpus's (repeatable)."),
+    click.option("--examples", "examples_dir", type=click.Path(file_okay=False, path_type=Path),
+                 default=Path("runs/r1-examples"), show_default=True,
+                 help="Featurised examples are kept here (train.pkl, val.pkl, dev.pkl) and reused."),
+    click.option("--no-variants", is_flag=True, help="Train on the base tasks only (no shuffled, more / fewer "
+                                                     "distractor, cut or e2e copies)."),
+    click.option("--seed", default=0, show_default=True),
+]
+
+
+@train.group("r1")
+def train_r1() -> None:
+    """Train the r1 placement policy: examples, cold start, GRPO, export."""
+
+
+@train_r1.command("examples")
+@_with(_data_options)
+def examples_cmd(corpora, val, dev, examples_dir, no_variants, seed) -> None:
+    """Build (or check) the featurised examples that cold and grpo read."""
+    _data(corpora, val, dev, examples_dir, seed, no_variants)
+
+
+@train_r1.command("cold")
+@_with(_data_options)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("runs/r1-cold"), show_default=True)
+@click.option("--epochs", default=15, show_default=True)
+@click.option("--batch-size", default=64, show_default=True)
+@click.option("--lr", default=2e-3, show_default=True)
+@click.option("--dim", default=64, show_default=True, help="Width of the policy's layers.")
+@click.option("--no-embeddings", is_flag=True, help="Similarity features only (no caption / context vectors).")
+def cold_cmd(corpora, val, dev, examples_dir, no_variants, seed, out, epochs, batch_size, lr, dim,
+             no_embeddings) -> None:
+    """Cold start: cross-entropy on the gold decisions; the best epoch on --val is kept; resumes."""
+    from m2io.insert.policy.model import PolicyConfig
+    from m2io.train.policy.cold_start import ColdStartConfig, run_cold_start
+    from m2io.train.policy.evaluate import score_examples
+
+    train_ex, val_ex, dev_ex = _data(corpora, val, dev, examples_dir, seed, no_variants)
+    config = ColdStartConfig(out=str(out), epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+                             policy=PolicyConfig(dim=dim, use_embeddings=not no_embeddings))
+    net = run_cold_start(train_ex, val_ex, config, command=_command_line(), record=_sources(corpora, val, dev))
+    _report(net, val_ex, dev_ex, score_examples)
+    click.echo(f"wrote {out / 'policy.pt'} (metrics.jsonl, curves.png)")
+
+
+@train_r1.command("grpo")
+@_with(_data_options)
+@click.option("--init", type=click.Path(exists=True, path_type=Path), required=True,
+              help="The cold-start run folder or policy.pt (start and KL reference).")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("runs/r1-grpo"), show_default=True)
+@click.option("--steps", default=300, show_default=True)
+@click.option("--tasks-per-step", default=64, show_default=True)
+@click.option("--group", default=16, show_default=True, help="Plans sampled per task.")
+@click.option("--updates", default=2, show_default=True, help="Clipped gradient steps per batch of samples.")
+@click.option("--lr", default=3e-4, show_default=True)
+@click.option("--beta", default=0.02, show_default=True, help="KL coefficient to the cold start.")
+@click.option("--temperature", default=1.0, show_default=True)
+@click.option("--w-selection", default=1.0, show_default=True, help="Weight of image F1.")
+@click.option("--w-order", default=0.5, show_default=True, help="Weight of the ordering score.")
+@click.option("--w-position", default=0.5, show_default=True, help="Weight of soft position accuracy.")
+@click.option("--w-exact", default=0.5, show_default=True, help="Weight of exact position accuracy.")
+@click.option("--process-weight", default=0.5, show_default=True, help="Weight of per-decision process rewards.")
+@click.option("--eval-every", default=25, show_default=True)
+def grpo_cmd(corpora, val, dev, examples_dir, no_variants, seed, init, out, steps, tasks_per_step, group, updates,
+             lr, beta, temperature, w_selection, w_order, w_position, w_exact, process_weight, eval_every) -> None:
+    """GRPO with the benchmark's metrics as rewards (and process rewards); the best step on --val is kept."""
+    from m2io.train.policy.evaluate import score_examples
+    from m2io.train.policy.grpo import GRPOConfig, policy_weights, run_grpo
+
+    train_ex, val_ex, dev_ex = _data(corpora, val, dev, examples_dir, seed, no_variants)
+    base = policy_weights()
+    weights = type(base)(**{**asdict(base), "selection": w_selection, "order": w_order, "position": w_position,
+                            "exact": w_exact, "process": process_weight})
+    init_file = init / "policy.pt" if init.is_dir() else init
+    config = GRPOConfig(out=str(out), init=str(init_file), steps=steps, tasks_per_step=tasks_per_step, group=group,
+                        updates=updates, lr=lr, beta=beta, temperature=temperature, weights=weights,
+                        eval_every=eval_every, seed=seed)
+    net = run_grpo(train_ex, val_ex, config, dev=dev_ex, command=_command_line(), record=_sources(corpora, val, dev))
+    _report(net, val_ex, dev_ex, score_examples)
+    click.echo(f"wrote {out / 'policy.pt'} (metrics.jsonl, curves.png)")
+
+
+def _sources(corpora, val, dev) -> dict:
+    """Which corpora (and Debian packages, with versions) a run trained on, validated on and logged."""
+    from m2io.corpus.manual.debian import read_source
+
+    def describe(pairs, split: str) -> list[dict]:
+        return [{"corpus": str(folder), "index": str(index) if index else None, "split": split,
+                 **(read_source(folder) or {})} for folder, index in pairs]
+
+    return {"corpora": describe(corpora, "train") + describe(val, "all (validation)") + describe(dev, "dev (logged)")}
+
+
+def _report(net, val_ex, dev_ex, score) -> None:
+    for name, examples in (("validation", val_ex), ("dev", dev_ex)):
+        if examples:
+            s = score(net, examples)
+            click.echo(f"{name} (n={s['n']}): image F1 {s['image_f1']:.3f}, ordering {s['ordering']:.3f}, "
+                       f"exact position {s['position_accuracy']:.3f}, soft {s['position_accuracy_soft']:.3f}")
+
+
+@train_r1.command("export")
+@click.argument("run", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), default=Path("models/inserter-r1"), show_default=True)
+@click.option("--note", default=None, help="A paragraph for the card that the run records cannot give.")
+def export_cmd(run: Path, out: Path, note: str | None) -> None:
+    """Copy a trained policy (policy.pt, records, metrics, curves) and write its card, e.g. to models/inserter-r1."""
+    from m2io.train.policy.export import export_policy
+
+    try:
+        done = export_policy(run, out, note)
+    except FileNotFoundError as e:
+        raise M2IOError(str(e)) from e
+    size = sum(f.stat().st_size for f in done.iterdir()) / 2 ** 20
+    click.echo(f"wrote {done} ({size:.1f} MiB)")
