@@ -22,7 +22,7 @@ from pathlib import Path
 
 from m2io.components import ComponentConfig, Components
 from m2io.evaluate.run import format_row, header, run_eval
-from m2io.insert.r1 import R1Config
+from m2io.insert.r1_lm import R1Config
 from m2io.retrieve import Retriever
 
 RUNS = [  # (task, label, config changes)

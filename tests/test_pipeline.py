@@ -9,7 +9,7 @@ from conftest import pattern_png
 from m2io.answer.extractive import ExtractiveAnswerer
 from m2io.encoders.text import TextEncoder
 from m2io.insert.onepass import OnePassInserter
-from m2io.insert.r1 import R1Inserter
+from m2io.insert.r1_lm import R1LMInserter
 from m2io.insert.rule import RuleInserter
 from m2io.lm.local import LocalChatModel
 from m2io.pipeline import Pipeline, PipelineConfig, candidates_from
@@ -40,7 +40,7 @@ def test_rule_pipeline_places_the_export_images(retriever, encoder):
 
 def test_r1_and_onepass_pipelines(retriever, encoder, tiny_lm_dir):
     lm = LocalChatModel(tiny_lm_dir)
-    r1 = Pipeline(retriever, ExtractiveAnswerer(encoder), R1Inserter(lm, RuleInserter(encoder)), PipelineConfig(k=2))
+    r1 = Pipeline(retriever, ExtractiveAnswerer(encoder), R1LMInserter(lm, RuleInserter(encoder)), PipelineConfig(k=2))
     res = r1.ask("How do I export my image as a PNG file?")
     assert res.model_calls == 1 and not res.insert.fallback and res.insert.raw_output.endswith("</plan>")
     one = Pipeline(retriever, None, OnePassInserter(lm), PipelineConfig(k=2)).ask("How do I export?")

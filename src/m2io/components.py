@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from m2io.insert.onepass import OnePassConfig
-from m2io.insert.r1 import R1Config
+from m2io.insert.r1_lm import R1Config
 from m2io.insert.shipped import AUTO, resolve_adapter
 
-INSERTERS = ("rule", "onepass", "r1")
+INSERTERS = ("rule", "onepass", "r1", "r1-lm")
 ANSWERERS = ("extractive", "llm")
 
 
@@ -23,16 +23,19 @@ class ComponentConfig:
     answerer: str = "extractive"
     """extractive or llm (bench/RESULTS.md: extractive scores higher on GIMP with the bundled LM)."""
     inserter: str = "rule"
-    """rule, onepass or r1 (rule scores highest until r1 is trained: bench/RESULTS.md)."""
+    """rule, onepass, r1 (the placement policy) or r1-lm (an LM writes the plan); bench/RESULTS.md compares them."""
     lm_dir: str | None = None
     """A transformers model folder [SmolLM2-135M-Instruct converted from the PyPI GGUF]."""
     lm_url: str | None = None
     """An OpenAI-compatible endpoint (``http://host:port/v1``); replaces the local model."""
     lm_model: str = "SmolLM2-135M-Instruct"
     """The model name sent to ``lm_url``."""
+    r1_policy: str | None = AUTO
+    """The r1 placement policy (a ``policy.pt`` or a folder holding one, from ``m2io train r1``); ``auto``:
+    the one shipped in ``models/inserter-r1``."""
     r1_adapter: str | None = AUTO
-    """A LoRA adapter of the r1 policy (``m2io train sft|grpo``); r1 then gets its own copy of the model.
-    ``auto``: the trained adapter shipped in ``models/inserter-r1`` when the base is the bundled model;
+    """A LoRA adapter of the r1-lm policy (``m2io train sft|grpo``); r1-lm then gets its own copy of the model.
+    ``auto``: the trained adapter shipped in ``models/inserter-r1-lm`` when the base is the bundled model;
     None: zero-shot."""
     rule_threshold: float = 0.6
     """Tuned on the GIMP train split (bench/RESULTS.md)."""
@@ -73,7 +76,7 @@ class Components:
 
     @property
     def r1_lm(self):
-        """The r1 policy: the shared model, or the base with the r1 adapter merged in."""
+        """The r1-lm policy: the shared model, or the base with the r1-lm adapter merged in."""
         adapter = resolve_adapter(self.config.r1_adapter, self.config.lm_dir, self.config.lm_url)
         if not adapter:
             return self.lm
@@ -104,9 +107,13 @@ class Components:
 
             return OnePassInserter(self.lm, self.config.onepass)
         if name == "r1":
-            from m2io.insert.r1 import R1Inserter
+            from m2io.insert.policy.inserter import R1Inserter, resolve_policy
 
-            return R1Inserter(self.r1_lm, rule, self.config.r1)
+            return R1Inserter.from_file(self.encoder, resolve_policy(self.config.r1_policy))
+        if name == "r1-lm":
+            from m2io.insert.r1_lm import R1LMInserter
+
+            return R1LMInserter(self.r1_lm, rule, self.config.r1)
         raise ValueError(f"unknown inserter {name!r} (choose from {', '.join(INSERTERS)})")
 
     def close(self) -> None:

@@ -49,12 +49,14 @@ def test_insert_eval_of_rule_writes_summary_and_items(retriever, tiny_index: Pat
     assert export["gold"]["slots"] == {"E1": 1, "E2": 2} and {c["image_id"] for c in export["candidates"]} >= {"E1", "E2"}
 
 
-def test_e2e_eval_with_r1_counts_calls_and_tokens(retriever, tiny_index: Path, tiny_lm_dir, tmp_path: Path):
-    comps = Components(ComponentConfig(inserter="r1", lm_dir=str(tiny_lm_dir)))
+def test_e2e_eval_with_r1_lm_counts_calls_and_tokens(retriever, tiny_index: Path, tiny_lm_dir, tmp_path: Path):
+    comps = Components(ComponentConfig(inserter="r1-lm", lm_dir=str(tiny_lm_dir)))
     s = run_eval(tiny_index / "tiny", "e2e", retriever, comps, split="all", k=2, bertscore=False,
                  json_out=tmp_path / "e2e.json", progress=False)
     assert s["n"] == 4 and s["model_calls_mean"] == 1.0 and s["tokens_generated_mean"] > 0 and s["fallback_rate"] == 0
     assert set(s["stage_ms_p50"]) == {"retrieve", "answer", "insert"} and "bertscore_f1" not in s
+    lo, hi = s["image_f1_ci95"]
+    assert 0 <= lo <= s["image_f1"] <= hi <= 1
     item = json.loads((tmp_path / "e2e.items.jsonl").read_text().splitlines()[0])
     assert item["raw_output"].startswith("<plan>") and item["prompt"][1]["content"].startswith("Question:")
 

@@ -1,4 +1,4 @@
-"""Which r1 adapter loads: explicit folders, the shipped one for auto on the bundled base, none otherwise."""
+"""Which r1-lm adapter loads: explicit folders, the shipped one for auto on the bundled base, none otherwise."""
 from pathlib import Path
 
 import pytest
@@ -19,12 +19,12 @@ def test_resolve_adapter():
     assert resolve_adapter("auto", lm_dir=None, lm_url=None) == (str(found) if found else None)
 
 
-@pytest.mark.skipif(shipped_adapter() is None, reason="no adapter in models/inserter-r1")
-def test_the_shipped_adapter_is_what_r1_runs_by_default(tiny_corpus: Path):
-    """The default r1 loads models/inserter-r1, and the adapter changes its plans on real tasks."""
+@pytest.mark.skipif(shipped_adapter() is None, reason="no adapter in models/inserter-r1-lm")
+def test_the_shipped_adapter_is_what_r1_lm_runs_by_default(tiny_corpus: Path):
+    """The default r1-lm loads models/inserter-r1-lm, and the adapter changes its plans on real tasks."""
     comps = Components(ComponentConfig())
-    trained, zero_shot = comps.inserter("r1"), Components(ComponentConfig(r1_adapter=None)).inserter("r1")
-    assert trained.model.name.endswith("+inserter-r1") and "+" not in zero_shot.model.name
+    trained, zero_shot = comps.inserter("r1-lm"), Components(ComponentConfig(r1_adapter=None)).inserter("r1-lm")
+    assert trained.model.name.endswith("+inserter-r1-lm") and "+" not in zero_shot.model.name
     tasks = build_tasks(read_dataset(tiny_corpus), distractors=4)
     outputs, f1 = [], []
     for t in tasks:

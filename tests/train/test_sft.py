@@ -6,7 +6,7 @@ from pathlib import Path
 
 from m2io.corpus.mramg import read_dataset
 from m2io.encoders.text import TextEncoder
-from m2io.insert.r1 import R1Inserter
+from m2io.insert.r1_lm import R1LMInserter
 from m2io.insert.rule import RuleInserter
 from m2io.insert.task import build_tasks
 from m2io.lm.local import LocalChatModel
@@ -35,7 +35,7 @@ def test_rows_carry_the_hints_and_draft_r1_shows_at_inference(tiny_corpus: Path,
     ds = read_dataset(tiny_corpus)
     rows = training_rows(ds, split="all", augment=AugmentConfig(shuffles=0, more_distractors=0, cuts=0),
                          rule=rule)
-    r1 = R1Inserter(LocalChatModel(tiny_lm_dir), rule)
+    r1 = R1LMInserter(LocalChatModel(tiny_lm_dir), rule)
     for task, row in zip(build_tasks(ds, seed=0), rows):
         assert row["prompt"] == r1.messages(task.query, task.segments, task.candidates)
         assert "[best match: [" in row["prompt"][1]["content"] and "Draft plan (rule): " in row["prompt"][1]["content"]
@@ -52,7 +52,7 @@ def test_sft_trains_an_adapter_that_r1_loads(tiny_corpus: Path, tiny_lm_dir: Pat
     lm = LocalChatModel(tiny_lm_dir, adapter=out)
     assert lm.name == f"{tiny_lm_dir.name}+adapter"
     task = next(t for t in build_tasks(read_dataset(tiny_corpus), distractors=2) if t.qa_id == "3")
-    r = R1Inserter(lm, RuleInserter(TextEncoder())).insert(task.query, task.segments, task.candidates)
+    r = R1LMInserter(lm, RuleInserter(TextEncoder())).insert(task.query, task.segments, task.candidates)
     assert not r.fallback and r.raw_output.startswith("<plan>") and r.model_calls == 1
 
 

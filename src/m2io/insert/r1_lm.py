@@ -136,8 +136,8 @@ def r1_messages(query: str, segments: list[str], candidates: list[Candidate], co
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "\n".join(lines)}]
 
 
-class R1Inserter(Inserter):
-    name = "r1"
+class R1LMInserter(Inserter):
+    name = "r1-lm"
 
     def __init__(self, model: ChatModel, fallback: RuleInserter, config: R1Config = R1Config()):
         self.model, self.fallback, self.config = model, fallback, config

@@ -1,4 +1,4 @@
-"""The trained Inserter-R1 adapter that ships in the repository (``models/inserter-r1``).
+"""The trained Inserter-R1 adapter that ships in the repository (``models/inserter-r1-lm``).
 
 It was trained on the bundled SmolLM2-135M-Instruct, so it is used only with that base model:
 ``ComponentConfig(r1_adapter="auto")`` resolves to it when no other model is configured, and
@@ -17,8 +17,8 @@ AUTO = "auto"
 
 
 def shipped_adapter() -> Path | None:
-    """``models/inserter-r1`` of the checkout this package is installed from, if it is there."""
-    folder = Path(__file__).resolve().parents[3] / "models" / "inserter-r1"
+    """``models/inserter-r1-lm`` of the checkout this package is installed from, if it is there."""
+    folder = Path(__file__).resolve().parents[3] / "models" / "inserter-r1-lm"
     return folder if (folder / "adapter_config.json").is_file() else None
 
 

@@ -11,12 +11,16 @@ True
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from pathlib import Path
 
 from m2io.components import INSERTERS, ComponentConfig, Components
+from m2io.errors import M2IOError
 from m2io.pipeline import AskResult, Draft, Pipeline, PipelineConfig
 from m2io.render import to_json
+
+log = logging.getLogger("m2io.server")
 
 
 def image_key(dataset: str, image_id: str) -> str:
@@ -40,10 +44,17 @@ class AskService:
         self._answerer = None
 
     def warm_up(self) -> None:
-        """Load every model now, so the first request does not pay for it."""
+        """Load every model now, so the first request does not pay for it.
+
+        An inserter whose model is missing (no r1 policy in this install) is left out; asking for it
+        answers 422 with the reason.
+        """
         self._answerer = self._answerer or self.components.answerer()
         for name in INSERTERS:
-            self._inserter(name)
+            try:
+                self._inserter(name)
+            except M2IOError as e:
+                log.warning("inserter %s is not available: %s", name, e)
 
     def _inserter(self, name: str):
         if name not in self._inserters:

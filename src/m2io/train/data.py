@@ -1,6 +1,6 @@
 """Training rows for Inserter-R1, made exactly as the ``insert`` evaluation makes its tasks.
 
-Each row holds the policy's prompt (:func:`m2io.insert.r1.r1_messages`), the gold plan as the
+Each row holds the policy's prompt (:func:`m2io.insert.r1_lm.r1_messages`), the gold plan as the
 SFT completion, and what the rewards need (``gold`` as JSON ``{k: slot}``, ``n_candidates``,
 ``n_segments``). Augmentations, each a new row of the same QA item: the candidates shuffled
 with another seed, more distractors, and the answer cut to fewer segments (gold images past
@@ -24,7 +24,7 @@ from m2io.corpus.mramg import Dataset
 from m2io.corpus.split import select_items
 from m2io.insert.grammar import PLAN_CLOSE, PLAN_OPEN
 from m2io.insert.plan import GoldPlan, format_plan
-from m2io.insert.r1 import Evidence, R1Config, r1_messages, rule_evidence
+from m2io.insert.r1_lm import Evidence, R1Config, r1_messages, rule_evidence
 from m2io.insert.rule import RuleInserter
 from m2io.insert.task import InsertTask, build_tasks
 from m2io.types import Candidate

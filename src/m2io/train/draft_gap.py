@@ -4,7 +4,7 @@ Over rows of ``m2io train sft|grpo`` (the prompt shows the draft, the row holds 
 images per plan, the draft's precision and recall of gold images, and the gold slot minus the
 draft slot of images in both (0: the rule put it where the gold does).
 
->>> from m2io.insert.r1 import Evidence, R1Config, r1_messages
+>>> from m2io.insert.r1_lm import Evidence, R1Config, r1_messages
 >>> from m2io.types import Candidate, Image
 >>> cands = [Candidate(1, Image("a", None)), Candidate(2, Image("b", None))]
 >>> row = {"prompt": r1_messages("Q?", ["A.", "B.", "C."], cands, R1Config(), Evidence(draft=[(1, 2), (2, 3)])),
@@ -21,7 +21,7 @@ import re
 from collections import Counter
 
 from m2io.insert.plan import parse_plan
-from m2io.insert.r1 import DRAFT_LABEL, NO_IMAGES
+from m2io.insert.r1_lm import DRAFT_LABEL, NO_IMAGES
 
 DRAFT = re.compile(re.escape(DRAFT_LABEL) + "(.*)")
 

@@ -3,7 +3,7 @@
 LoRA weights of a 135M model at rank 8 are ~10 MB in fp32 and half that in fp16, with no change
 in the plans they produce beyond rounding (the base model stays fp32; PEFT casts on load).
 
-    export_adapter("runs/grpo", "models/inserter-r1")       # doctest: +SKIP
+    export_adapter("runs/grpo", "models/inserter-r1-lm")       # doctest: +SKIP
 """
 from __future__ import annotations
 

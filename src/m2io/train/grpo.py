@@ -86,13 +86,13 @@ class DevEval(TrainerCallback):
     def evaluate(self, model, step: int) -> dict:
         from m2io.evaluate.finish import finish
         from m2io.evaluate.insertion import evaluate_insertion
-        from m2io.insert.r1 import R1Inserter
+        from m2io.insert.r1_lm import R1LMInserter
         from m2io.lm.local import LocalChatModel
 
         was_training = model.training
         model.eval()
         try:
-            inserter = R1Inserter(LocalChatModel.from_loaded(model, self.tokenizer), self.fallback)
+            inserter = R1LMInserter(LocalChatModel.from_loaded(model, self.tokenizer), self.fallback)
             records = evaluate_insertion(self.dataset, inserter, self.retriever, split=self.split, limit=self.items,
                                          progress=False)
         finally:

@@ -1,0 +1,1 @@
+"""Inserter-R1: a one-pass placement policy (features, network, inserter)."""
