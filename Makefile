@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DATA   ?= data
 
-.PHONY: demo test setup browser clean train-r1
+.PHONY: demo test setup browser clean train-r1 train-r1-lm r1-corpora
 
 # The venv is rebuilt when the pins change. torch comes first: 2.13.0 is a local CPU wheel,
 # and anything that pulled torch in later would fetch a CUDA build instead.
@@ -39,21 +39,48 @@ $(INDEX)/gimp/m2io-index.json: $(DATA)/gimp/gimp_mqa.jsonl
 	$(GIMP_INDEX)
 
 RUNS       ?= runs
-SFT_STEPS  ?= 40
-GRPO_STEPS ?= 30
+
+# Inserter-R1, the placement policy: trained on GIMP's train split and five more Debian manuals,
+# validated (checkpoint choice) on every item of KiCad and the Debian Handbook, never trained on.
+R1_TRAIN   = gimp=gimp-help-en drgeo=drgeo-doc grass=grass-doc hugin=hugin-data tuxpaint=tuxpaint-data \
+             openshot=openshot-qt-doc
+R1_VAL     = kicad=kicad-doc-en debhandbook=debian-handbook
+r1_name    = $(firstword $(subst =, ,$(1)))
+r1_pairs   = $(foreach p,$(1),$(DATA)/$(call r1_name,$(p))=$(INDEX)/$(call r1_name,$(p)))
+R1_DATA    = $(call r1_pairs,$(R1_TRAIN)) $(foreach v,$(call r1_pairs,$(R1_VAL)),--val $(v)) \
+             --dev $(DATA)/gimp=$(INDEX)/gimp --examples $(RUNS)/r1-examples
+GRPO_STEPS ?= 150
 PROCESS    ?= 0.5
 
-# Inserter-R1 from scratch: training rows, cold-start SFT, GRPO, then the shippable folder
-# $(RUNS)/inserter-r1 (fp16 LoRA, record, curves, card), the form of models/inserter-r1. The recipe
-# of the shipped adapter (bench/RESULTS.md, "Inserter-R1 training"): about 85 min here.
-train-r1: $(INDEX)/gimp/m2io-index.json
+# Every corpus and index the policy needs, built once (a Debian package download each, never installed).
+r1-corpora: $(STAMP)
+	@for pair in $(R1_TRAIN) $(R1_VAL); do name=$${pair%%=*}; pkg=$${pair#*=}; \
+	  test -f $(DATA)/$$name/$${name}_mqa.jsonl || \
+	    $(BIN)/m2io corpus manual --package $$pkg --name $$name --out $(DATA)/$$name || exit 1; \
+	  test -f $(INDEX)/$$name/m2io-index.json || $(BIN)/m2io index $(DATA)/$$name --out $(INDEX)/$$name || exit 1; \
+	done
+
+# Examples (featurised once), cold start, GRPO with process rewards, then the shippable folder
+# $(RUNS)/inserter-r1 (policy.pt, records, curves, card): the form of models/inserter-r1.
+train-r1: r1-corpora
+	$(BIN)/m2io train r1 cold $(R1_DATA) --out $(RUNS)/r1-cold
+	$(BIN)/m2io train r1 grpo $(R1_DATA) --init $(RUNS)/r1-cold --out $(RUNS)/r1-grpo \
+	  --steps $(GRPO_STEPS) --process-weight $(PROCESS)
+	$(BIN)/m2io train r1 export $(RUNS)/r1-grpo --out $(RUNS)/inserter-r1
+
+SFT_STEPS  ?= 40
+LM_STEPS   ?= 30
+
+# r1-lm, the paper's form (an LM writes the plan; LoRA SFT then TRL GRPO), the recipe of
+# models/inserter-r1-lm: about 85 min on 2 CPU cores; meant for GPUs and larger LMs.
+train-r1-lm: $(INDEX)/gimp/m2io-index.json
 	$(BIN)/m2io train sft $(DATA)/gimp --index $(INDEX)/gimp --rows $(RUNS)/rows.jsonl --out $(RUNS)/sft \
 	  --max-steps $(SFT_STEPS)
 	$(BIN)/m2io train grpo $(DATA)/gimp --index $(INDEX)/gimp --rows $(RUNS)/rows.jsonl --init $(RUNS)/sft \
 	  --out $(RUNS)/grpo \
-	  --steps $(GRPO_STEPS) --max-tokens 512 --max-completion 56 --beta 0 --lr 1e-4 \
+	  --steps $(LM_STEPS) --max-tokens 512 --max-completion 56 --beta 0 --lr 1e-4 \
 	  --process-weight $(PROCESS) --eval-every 10 --eval-items 20
-	$(BIN)/m2io train export $(RUNS)/grpo --out $(RUNS)/inserter-r1
+	$(BIN)/m2io train export $(RUNS)/grpo --out $(RUNS)/inserter-r1-lm
 
 # The main job on the embedded defaults: build the GIMP manual corpus, index it, search it, and
 # answer a question with its images in place (an HTML page).

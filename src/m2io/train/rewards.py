@@ -38,6 +38,8 @@ class RewardWeights:
     """Weight of the ordering score."""
     position: float = 1.0
     """Weight of soft position accuracy."""
+    exact: float = 0.0
+    """Weight of exact position accuracy (share of gold images at their gold slot)."""
     process: float = 0.0
     """Weight of the per-placement step rewards in each token's advantage (0: plain outcome GRPO)."""
     partial: float = 0.5
@@ -71,20 +73,50 @@ def parse_output(text: str, n_candidates: int, n_segments: int) -> list[tuple[in
         return None
 
 
+def plan_rewards(items: list[tuple[int, int]], gold_slots: dict[int, int], n_segments: int) -> dict[str, float]:
+    """The outcome terms of a valid plan (``(candidate number, slot)`` items in answer order), each in [0, 1].
+
+    >>> plan_rewards([(3, 2), (1, 1)], {1: 1, 3: 2}, n_segments=2)
+    {'format': 1.0, 'selection': 1.0, 'order': 1.0, 'position': 1.0, 'exact': 1.0}
+    """
+    placements = [Placement(str(k), s) for k, s in sorted(items, key=lambda kv: kv[1])]
+    scores = score_plan(_gold(gold_slots, n_segments), placements)
+    return {"format": 1.0, "selection": scores["image_f1"], "order": scores["ordering"],
+            "position": scores["position_accuracy_soft"], "exact": scores["position_accuracy"]}
+
+
 def outcome_rewards(text: str, gold_slots: dict[int, int], n_candidates: int, n_segments: int) -> dict[str, float]:
     """The outcome terms of one output (unweighted, each in [0, 1])."""
     items = parse_output(text, n_candidates, n_segments)
     if items is None:
-        return {"format": 0.0, "selection": 0.0, "order": 0.0, "position": 0.0}
-    placements = [Placement(str(k), s) for k, s in sorted(items, key=lambda kv: kv[1])]
-    scores = score_plan(_gold(gold_slots, n_segments), placements)
-    return {"format": 1.0, "selection": scores["image_f1"], "order": scores["ordering"],
-            "position": scores["position_accuracy_soft"]}
+        return {"format": 0.0, "selection": 0.0, "order": 0.0, "position": 0.0, "exact": 0.0}
+    return plan_rewards(items, gold_slots, n_segments)
 
 
 def total_reward(terms: dict[str, float], weights: RewardWeights) -> float:
     return (weights.format * terms["format"] + weights.selection * terms["selection"]
-            + weights.order * terms["order"] + weights.position * terms["position"])
+            + weights.order * terms["order"] + weights.position * terms["position"]
+            + weights.exact * terms.get("exact", 0.0))
+
+
+def step_reward(k: int, slot: int | None, gold_slots: dict[int, int], n_segments: int,
+                weights: RewardWeights = RewardWeights()) -> float:
+    """The process reward of one decision: candidate ``k`` placed at ``slot`` (None: left out).
+
+    +1 for a gold image at its gold slot, ``partial * soft position`` for a gold image elsewhere,
+    ``-penalty`` for a placed image that is not gold, 0 for an image left out.
+
+    >>> [step_reward(1, 1, {1: 1}, 4), step_reward(1, 3, {1: 1}, 4), step_reward(2, 0, {1: 1}, 4),
+    ...  step_reward(2, None, {1: 1}, 4)]
+    [1.0, 0.25, -0.5, 0.0]
+    """
+    if slot is None:
+        return 0.0
+    if k not in gold_slots:
+        return -weights.penalty
+    if slot == gold_slots[k]:
+        return 1.0
+    return weights.partial * max(0.0, 1 - abs(slot - gold_slots[k]) / max(n_segments, 1))
 
 
 def step_rewards(text: str, gold_slots: dict[int, int], n_segments: int,
@@ -96,11 +128,5 @@ def step_rewards(text: str, gold_slots: dict[int, int], n_segments: int,
     steps = []
     for m in PLAN_ITEM.finditer(text, start):
         k, slot = int(m.group(1)), int(m.group(2))
-        if k not in gold_slots:
-            reward = -weights.penalty
-        elif slot == gold_slots[k]:
-            reward = 1.0
-        else:
-            reward = weights.partial * max(0.0, 1 - abs(slot - gold_slots[k]) / max(n_segments, 1))
-        steps.append(Step(m.start(), m.end(), k, slot, reward))
+        steps.append(Step(m.start(), m.end(), k, slot, step_reward(k, slot, gold_slots, n_segments, weights)))
     return steps

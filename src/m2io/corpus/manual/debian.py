@@ -52,6 +52,33 @@ def _download(package: str, into: Path) -> Path:
     return debs[0]
 
 
+SOURCE_FILE = "m2io-source.json"
+"""Written beside a corpus built from a Debian package: the package and the .deb it came from."""
+
+
+def write_source(corpus: Path, package: str, root: Path) -> Path:
+    """Record in ``corpus`` which package (and version, from the unpacked .deb's name) it was built from."""
+    import json
+
+    marker = Path(root) / _DONE
+    deb = marker.read_text().strip() if marker.is_file() else ""
+    version = deb.split("_")[1].replace("%3a", ":") if deb.count("_") >= 2 else ""
+    path = Path(corpus) / SOURCE_FILE
+    path.write_text(json.dumps({"package": package, "version": version, "deb": deb}) + "\n")
+    return path
+
+
+def read_source(corpus: Path) -> dict | None:
+    """What :func:`write_source` recorded, or None (a corpus not built from a package)."""
+    import json
+
+    path = Path(corpus) / SOURCE_FILE
+    try:
+        return json.loads(path.read_text()) if path.is_file() else None
+    except ValueError:
+        return None
+
+
 def fetch_package(package: str, cache: Path) -> Path:
     """Return the folder holding the unpacked files of Debian package ``package``."""
     if not _PACKAGE_NAME.match(package):

@@ -1,0 +1,183 @@
+"""Training examples of the r1 placement policy: tasks from several manuals, augmented, featurised once.
+
+An example is one answer with its candidates, featurised (:func:`task_features`), and its gold
+decisions (per candidate: leave out, or a slot). Tasks are made exactly as ``m2io eval --task
+insert`` makes them (:func:`m2io.insert.task.build_tasks`), from the *train* split of every
+corpus given, plus variants of each task so that the policy does not lean on one corpus's
+habits or on verbatim overlap alone:
+
+- ``shuffle``: the candidates reshuffled (another seed);
+- ``more``: more retrieved distractors (8 instead of 4); ``fewer``: one distractor;
+- ``cut``: the answer cut after an earlier segment (gold images past the cut leave);
+- ``e2e``: the *extractive* answer to the question (what ``ask`` writes) instead of the gold text,
+  with each gold image at its relative position (slot ``g`` of ``n`` -> ``round(g / n * m)``),
+  as the ``e2e`` evaluation expects it.
+
+Featurising embeds every segment, caption and context half (minutes for thousands of tasks on a
+CPU), so :func:`cached_examples` keeps them in one file, keyed by everything they depend on.
+
+>>> from m2io.types import Candidate, Image
+>>> from m2io.insert.plan import GoldPlan
+>>> from m2io.insert.task import InsertTask
+>>> t = InsertTask("d", "q", "How?", ["A.", "B."], [Candidate(1, Image("x", None)), Candidate(2, Image("y", None))],
+...                GoldPlan(["A.", "B."], {"y": 2}))
+>>> gold_actions(t).tolist()                 # x left out (0), y at slot 2 (1 + 2)
+[0, 3]
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import random
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from m2io.atomic import atomic_write_bytes
+from m2io.corpus.split import select_items
+from m2io.insert.plan import GoldPlan, segment_answer
+from m2io.insert.policy.features import FeatureConfig, TaskFeatures, feature_texts, task_features
+from m2io.insert.task import InsertTask, build_tasks
+from m2io.train.data import cut_task
+
+FORMAT = 1
+"""Bumped whenever what an example holds changes, so an old cache file is rebuilt."""
+
+
+@dataclass(frozen=True)
+class Variants:
+    shuffles: int = 1
+    """Copies with the candidates reshuffled."""
+    more: int = 1
+    """Copies with 8 retrieved distractors instead of 4."""
+    fewer: int = 1
+    """Copies with a single distractor."""
+    cuts: int = 1
+    """Copies with the answer cut after a random earlier segment (answers of 3+ segments)."""
+    e2e: int = 3
+    """Copies whose answer is the extractive answer to the question, gold images at relative positions (each
+    with the candidates shuffled by another seed): the answers ``ask`` writes, where verbatim overlap with
+    an image's context is rarer, so they weigh as much as the gold-text copies together."""
+
+    @classmethod
+    def none(cls) -> Variants:
+        return cls(0, 0, 0, 0, 0)
+
+
+@dataclass
+class Example:
+    features: TaskFeatures
+    actions: np.ndarray
+    """Gold action per candidate: 0 leave out, ``1 + slot`` placed."""
+    gold: dict[int, int]
+    """Candidate number -> gold slot."""
+    gold_order: list[int]
+    """Gold candidate numbers in answer order."""
+    n_segments: int
+    source: str
+    """``<dataset>/<qa id>``."""
+    variant: str
+
+
+def gold_actions(task: InsertTask) -> np.ndarray:
+    slot_of = {c.k: task.gold.slots.get(c.image.id) for c in task.candidates}
+    return np.array([0 if slot_of[c.k] is None else 1 + slot_of[c.k] for c in task.candidates], np.int64)
+
+
+def example_of(task: InsertTask, encoder, config: FeatureConfig, variant: str) -> Example:
+    items = task.gold_items()
+    return Example(task_features(task.query, task.segments, task.candidates, encoder, config), gold_actions(task),
+                   dict(items), [k for k, _ in items], len(task.segments), f"{task.dataset}/{task.qa_id}", variant)
+
+
+def e2e_task(task: InsertTask, answer_segments: list[str]) -> InsertTask | None:
+    """The task with the extractive answer's segments and each gold image at its relative slot."""
+    n, m = len(task.segments), len(answer_segments)
+    if m == 0:
+        return None
+    slots = {i: round(s / max(n, 1) * m) for i, s in task.gold.slots.items()}
+    return replace(task, segments=answer_segments, gold=GoldPlan(answer_segments, slots))
+
+
+class MemoRetriever:
+    """A retriever that answers a repeated text query from memory (variants of a task ask the same)."""
+
+    def __init__(self, retriever):
+        self.retriever, self._memo = retriever, {}
+
+    def search(self, text: str | None = None, image=None, k: int = 10):
+        if image is not None:
+            return self.retriever.search(text=text, image=image, k=k)
+        if (text, k) not in self._memo:
+            self._memo[(text, k)] = self.retriever.search(text=text, k=k)
+        return self._memo[(text, k)]
+
+
+def corpus_tasks(ds, retriever, split: str, variants: Variants, seed: int = 0, answerer=None,
+                 limit: int | None = None) -> list[tuple[str, InsertTask]]:
+    """(variant, task) pairs of one corpus's ``split``; ``answerer`` makes the e2e copies."""
+    retriever = MemoRetriever(retriever) if retriever is not None else None
+    items = select_items(ds.qa, split, limit, seed)
+    base = build_tasks(ds, retriever, seed=seed, items=items)
+    out = [("base", t) for t in base]
+    for n in range(variants.shuffles):
+        out += [(f"shuffle{n}", t) for t in build_tasks(ds, retriever, seed=seed + 1 + n, items=items)]
+    for n in range(variants.more):
+        out += [(f"more{n}", t) for t in build_tasks(ds, retriever, distractors=8, k_retrieve=10,
+                                                    seed=seed + 100 + n, items=items)]
+    for n in range(variants.fewer):
+        out += [(f"fewer{n}", t) for t in build_tasks(ds, retriever, distractors=1, seed=seed + 200 + n, items=items)]
+    rng = random.Random(seed)
+    for n in range(variants.cuts):
+        out += [(f"cut{n}", cut_task(t, rng.randint(2, len(t.segments) - 1))) for t in base if len(t.segments) >= 3]
+    if variants.e2e and answerer is not None and retriever is not None:
+        answers = {t.qa_id: segment_answer(answerer.answer(t.query, retriever.search(text=t.query, k=5)).text)
+                   for t in base}
+        for n in range(variants.e2e):  # each copy with the candidates shuffled by another seed
+            tasks = base if n == 0 else build_tasks(ds, retriever, seed=seed + 300 + n, items=items)
+            out += [(f"e2e{n}" if n else "e2e", made) for made in (e2e_task(t, answers[t.qa_id]) for t in tasks)
+                    if made is not None]
+    return out
+
+
+def build_examples(corpora: list[tuple], split: str, encoder, variants: Variants = Variants(),
+                   features: FeatureConfig = FeatureConfig(), seed: int = 0, answerer=None,
+                   limit: int | None = None, progress: bool = True) -> list[Example]:
+    """Examples of every ``(dataset, retriever)`` in ``corpora`` (retriever may be None: random distractors)."""
+    from tqdm import tqdm
+
+    pairs = []
+    for ds, retriever in corpora:
+        pairs += corpus_tasks(ds, retriever, split, variants, seed, answerer, limit)
+    # Encode every distinct text once, in large batches (the encoder keeps the vectors), then featurise.
+    texts = list(dict.fromkeys(t for _, task in pairs for t in feature_texts(task.query, task.segments,
+                                                                              task.candidates, features) if t.strip()))
+    if hasattr(encoder, "cache_size"):
+        encoder.cache_size = max(encoder.cache_size, len(texts) + 1000)
+    for i in tqdm(range(0, len(texts), 1024), desc=f"encode {split} texts", unit="batch", disable=not progress):
+        encoder.encode(texts[i:i + 1024])
+    return [example_of(t, encoder, features, v)
+            for v, t in tqdm(pairs, desc=f"featurise {split}", unit="task", disable=not progress)]
+
+
+def cached_examples(path: Path | None, key: dict, build) -> list[Example]:
+    """The examples in ``path`` if it was written for ``key``; else ``build()``, then written there."""
+    digest = hashlib.sha256(json.dumps({**key, "format": FORMAT}, sort_keys=True, default=str).encode()).hexdigest()
+    if path is not None and Path(path).is_file():
+        try:
+            stored = pickle.loads(Path(path).read_bytes())
+            if stored.get("key") == digest:
+                return stored["examples"]
+        except (pickle.UnpicklingError, EOFError, KeyError, AttributeError, TypeError):
+            pass  # a cut or foreign file: rebuilt below
+    examples = build()
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(Path(path), pickle.dumps({"key": digest, "examples": examples}))
+    return examples
+
+
+def describe(variants: Variants, features: FeatureConfig) -> dict:
+    return {"variants": asdict(variants), "features": asdict(features)}

@@ -1,0 +1,95 @@
+"""Cold start, GRPO, resume and export of the placement policy on the tiny corpus, with the real MiniLM."""
+import json
+
+import pytest
+import torch
+
+from m2io.corpus.mramg import read_dataset
+from m2io.encoders.text import TextEncoder
+from m2io.insert.policy.inserter import R1Inserter
+from m2io.insert.policy.model import PolicyConfig
+from m2io.insert.score import score_plan
+from m2io.insert.task import build_tasks
+from m2io.train.curves import read_metrics
+from m2io.train.policy.cold_start import ColdStartConfig, run_cold_start
+from m2io.train.policy.data import Variants, build_examples, cached_examples
+from m2io.train.policy.evaluate import score_examples
+from m2io.train.policy.export import export_policy
+from m2io.train.policy.grpo import GRPOConfig, run_grpo
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return TextEncoder()
+
+
+@pytest.fixture
+def examples(tiny_corpus, encoder):
+    ds = read_dataset(tiny_corpus, "tiny")
+    return build_examples([(ds, None)], "all", encoder, Variants(shuffles=2, more=0, fewer=1, cuts=0, e2e=0),
+                          progress=False)
+
+
+def test_examples_hold_gold_decisions(examples):
+    assert len(examples) == 4 * 4  # 4 QA items: base, 2 shuffles, 1 fewer
+    for e in examples:
+        placed = {i + 1: int(a) - 1 for i, a in enumerate(e.actions) if a}
+        assert placed == e.gold and e.features.slot.shape[1] == e.n_segments + 1
+
+
+def test_examples_cache_is_keyed(tmp_path, examples):
+    path = tmp_path / "ex.pkl"
+    assert len(cached_examples(path, {"a": 1}, lambda: examples)) == len(examples)
+    assert len(cached_examples(path, {"a": 1}, lambda: 1 / 0)) == len(examples)   # read back, not rebuilt
+    assert cached_examples(path, {"a": 2}, lambda: []) == []                       # another key: rebuilt
+    path.write_bytes(b"not a pickle")
+    assert cached_examples(path, {"a": 2}, lambda: [1]) == [1]                     # a corrupt file: rebuilt
+
+
+def test_cold_start_learns_the_gold_decisions_and_grpo_runs_and_resumes(tmp_path, examples, tiny_corpus, encoder):
+    cold = run_cold_start(examples, examples, ColdStartConfig(out=str(tmp_path / "cold"), epochs=40, batch_size=8,
+                                                             policy=PolicyConfig(dim=32)), progress=False)
+    scores = score_examples(cold, examples)
+    assert scores["image_f1"] >= 0.9 and scores["position_accuracy"] >= 0.9
+    record = json.loads((tmp_path / "cold" / "m2io-train.json").read_text())
+    assert record["kind"] == "r1-cold" and record["best_epoch"] is not None and (tmp_path / "cold" / "curves.png").is_file()
+
+    config = GRPOConfig(out=str(tmp_path / "grpo"), init=str(tmp_path / "cold" / "policy.pt"), steps=4,
+                        tasks_per_step=8, group=8, eval_every=2)
+    run_grpo(examples, examples, config, dev=examples[:4], progress=False)
+    rows = read_metrics(tmp_path / "grpo" / "metrics.jsonl")
+    assert [r["step"] for r in rows] == [0, 1, 2, 3, 4]
+    assert all(0 <= r["rewards/selection/mean"] <= 1 for r in rows[1:]) and "val/image_f1" in rows[2]
+    assert "dev/image_f1" in rows[0] and rows[1]["kl"] >= 0
+    # resume: 2 more steps continue from the checkpoint at step 4, the log keeps one line per step
+    run_grpo(examples, examples, GRPOConfig(**{**config.__dict__, "steps": 6}), progress=False)
+    assert [r["step"] for r in read_metrics(tmp_path / "grpo" / "metrics.jsonl")] == [0, 1, 2, 3, 4, 5, 6]
+    assert json.loads((tmp_path / "grpo" / "m2io-train.json").read_text())["plans_per_minute_sampling"] > 0
+
+    shipped = export_policy(tmp_path / "grpo", tmp_path / "ship", note="A test policy.")
+    card = (shipped / "README.md").read_text()
+    assert "A test policy." in card and "r1-cold" in card and "r1-grpo" in card and (shipped / "cold-start.json").is_file()
+
+    # the exported policy places the tiny corpus's images as the inserter, 0 tokens, one call
+    inserter = R1Inserter.from_file(encoder, shipped)
+    task = build_tasks(read_dataset(tiny_corpus, "tiny"))[2]
+    result = inserter.insert(task.query, task.segments, task.candidates)
+    assert result.model_calls == 1 and result.tokens_generated == 0
+    assert score_plan(task.gold, result.placements)["image_f1"] == 1.0
+
+
+def test_inserter_on_bad_input_gives_valid_plans(tmp_path, encoder, tiny_corpus):
+    from m2io.insert.policy.model import PlacementPolicy
+    from m2io.types import Candidate, Image
+
+    torch.manual_seed(0)
+    PlacementPolicy(PolicyConfig(dim=16)).save(tmp_path / "p.pt")
+    inserter = R1Inserter.from_file(encoder, tmp_path / "p.pt")
+    blank = [Candidate(k, Image(f"i{k}", None, ""), "") for k in range(1, 51)]
+    assert inserter.insert("q", ["One segment only."], []).placements == []          # no candidates: no call
+    for segments, cands in ((["One segment only."], blank[:3]), (["A.", "B."], blank), ([], blank[:2])):
+        result = inserter.insert("q", segments, cands)
+        slots = [p.slot for p in result.placements]
+        assert all(0 <= s <= len(segments) for s in slots) and len({p.image_id for p in result.placements}) == len(slots)
+    with pytest.raises(ValueError, match="384-d"):
+        R1Inserter(type("Enc", (), {"dim": 8})(), PlacementPolicy())
