@@ -31,6 +31,19 @@ def format_row(name: str, s: dict) -> str:
     return f"{name:<10}" + "".join(f"{c:>8}" for c in cells)
 
 
+def format_ci_row(s: dict) -> str:
+    """The 95% bootstrap interval of each quality column, as +- half its width, under the row of means.
+
+    >>> format_ci_row({"n": 2, "image_f1": 0.5, "image_f1_ci95": (0.4, 0.6)}).split()
+    ['95%', 'CI', '-', '-', '-', '±0.100', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-']
+    """
+    cells = []
+    for key in COLUMNS:
+        ci = s.get(f"{key}_ci95")
+        cells.append(f"±{(ci[1] - ci[0]) / 2:.3f}" if ci else "-")
+    return f"{'95% CI':<10}" + "".join(f"{c:>8}" for c in cells)
+
+
 def header() -> str:
     return f"{'':<10}" + "".join(f"{c:>8}" for c in SHORT)
 

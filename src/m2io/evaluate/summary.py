@@ -2,12 +2,14 @@
 
 >>> s = summarize([{"scores": {"image_f1": 1.0}, "latency_ms": 10.0, "model_calls": 1, "tokens_generated": 4,
 ...                 "fallback": False, "stage_ms": {"insert": 10.0}}])
->>> s["n"], s["image_f1"], s["fallback_rate"], s["latency_ms_p50"], s["stage_ms_p50"]
-(1, 1.0, 0.0, 10.0, {'insert': 10.0})
+>>> s["n"], s["image_f1"], s["image_f1_ci95"], s["fallback_rate"], s["latency_ms_p50"], s["stage_ms_p50"]
+(1, 1.0, (1.0, 1.0), 0.0, 10.0, {'insert': 10.0})
 """
 from __future__ import annotations
 
 import numpy as np
+
+from m2io.evaluate.bootstrap import bootstrap_ci
 
 QUALITY = ("image_precision", "image_recall", "image_f1", "ordering", "position_accuracy",
            "position_accuracy_soft", "rouge_l", "bertscore_f1")
@@ -20,12 +22,14 @@ def _mean(values: list) -> float | None:
 
 
 def summarize(records: list[dict]) -> dict:
-    """Means of the quality columns, fallback rate, latency p50/p95, model calls and tokens, stage times."""
+    """Means of the quality columns with their 95% bootstrap intervals (``<metric>_ci95``), fallback rate,
+    latency p50/p95, model calls and tokens, stage times."""
     out: dict = {"n": len(records)}
     for key in QUALITY + JUDGE:
         values = [r["scores"].get(key) for r in records]
         if any(v is not None for v in values):
             out[key] = _mean(values)
+            out[f"{key}_ci95"] = bootstrap_ci(values)
     lat = [r["latency_ms"] for r in records]
     out["fallback_rate"] = _mean([float(r["fallback"]) for r in records]) or 0.0
     out["latency_ms_p50"] = float(np.percentile(lat, 50)) if lat else 0.0
