@@ -50,7 +50,7 @@ r1_pairs   = $(foreach p,$(1),$(DATA)/$(call r1_name,$(p))=$(INDEX)/$(call r1_na
 R1_DATA    = $(call r1_pairs,$(R1_TRAIN)) $(foreach v,$(call r1_pairs,$(R1_VAL)),--val $(v)) \
              --dev $(DATA)/gimp=$(INDEX)/gimp --examples $(RUNS)/r1-examples
 GRPO_STEPS ?= 150
-PROCESS    ?= 0.5
+R1_PROCESS ?= 0
 
 # Every corpus and index the policy needs, built once (a Debian package download each, never installed).
 r1-corpora: $(STAMP)
@@ -65,11 +65,12 @@ r1-corpora: $(STAMP)
 train-r1: r1-corpora
 	$(BIN)/m2io train r1 cold $(R1_DATA) --out $(RUNS)/r1-cold
 	$(BIN)/m2io train r1 grpo $(R1_DATA) --init $(RUNS)/r1-cold --out $(RUNS)/r1-grpo \
-	  --steps $(GRPO_STEPS) --process-weight $(PROCESS)
+	  --steps $(GRPO_STEPS) --process-weight $(R1_PROCESS)
 	$(BIN)/m2io train r1 export $(RUNS)/r1-grpo --out $(RUNS)/inserter-r1
 
 SFT_STEPS  ?= 40
 LM_STEPS   ?= 30
+PROCESS    ?= 0.5
 
 # r1-lm, the paper's form (an LM writes the plan; LoRA SFT then TRL GRPO), the recipe of
 # models/inserter-r1-lm: about 85 min on 2 CPU cores; meant for GPUs and larger LMs.

@@ -1,6 +1,6 @@
 """Render the Markdown tables of bench/RESULTS.md from the JSON files in bench/results/.
 
-    .venv/bin/python bench/tables.py retrieval   # or: mix, throughput, faiss, inserters, load
+    .venv/bin/python bench/tables.py retrieval   # or: mix, throughput, faiss, inserters, load, r1policy [insert|e2e]
 """
 from __future__ import annotations
 
@@ -94,6 +94,38 @@ def load() -> str:
     return "\n".join(rows)
 
 
+R1_ORDER = ("rule", "onepass", "r1-lm", "r1-cold", "r1-grpo-p0", "r1-grpo")
+R1_NAMES = {"rule": "rule", "onepass": "onepass", "r1-lm": "r1-lm (shipped LoRA)", "r1-cold": "r1 cold start only",
+            "r1-grpo-p0": "r1 + GRPO", "r1-grpo": "r1 + GRPO + process rewards (shipped)"}
+
+
+def r1policy(task: str = "insert") -> str:
+    """Every bench/r1_policy.py result of ``task``, a row per corpus and inserter (the -p0 files merged in)."""
+    rows = ["| corpus | split | inserter | n | image F1 | ordering | exact position | soft position | "
+            "insert p50 ms | tokens | calls |", "| --- " * 11 + "|"]
+    folder = RESULTS / "r1-policy"
+    for path in sorted(folder.glob(f"{task}-*.json")):
+        if path.stem.endswith("-p0"):
+            continue
+        data = json.loads(path.read_text())
+        runs = dict(data["runs"])
+        extra = path.with_name(path.stem + "-p0.json")
+        if extra.is_file():
+            runs.update(json.loads(extra.read_text())["runs"])
+        for label in R1_ORDER:
+            s = runs.get(label)
+            if s is None:
+                continue
+            cells = []
+            for key in ("image_f1", "ordering", "position_accuracy", "position_accuracy_soft"):
+                ci = s.get(f"{key}_ci95")
+                cells.append(f"{s[key]:.3f} [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else f"{s[key]:.3f}")
+            rows.append(f"| {data['corpus']} | {data['split']} | {R1_NAMES[label]} | {s['n']} | " + " | ".join(cells)
+                        + f" | {s['stage_ms_p50'].get('insert', 0):.0f} | {s['tokens_generated_mean']:.1f} | "
+                          f"{s['model_calls_mean']:.0f} |")
+    return "\n".join(rows)
+
+
 if __name__ == "__main__":
     print({"retrieval": retrieval, "mix": mix, "throughput": throughput, "faiss": faiss, "inserters": inserters,
-           "load": load}[sys.argv[1]](*sys.argv[2:]))
+           "load": load, "r1policy": r1policy}[sys.argv[1]](*sys.argv[2:]))

@@ -4,7 +4,7 @@ The language model loads only when a component needs one, once per process.
 
 >>> cfg = ComponentConfig()
 >>> cfg.answerer, cfg.inserter, cfg.rule_threshold
-('extractive', 'rule', 0.6)
+('extractive', 'r1', 0.6)
 """
 from __future__ import annotations
 
@@ -22,8 +22,9 @@ ANSWERERS = ("extractive", "llm")
 class ComponentConfig:
     answerer: str = "extractive"
     """extractive or llm (bench/RESULTS.md: extractive scores higher on GIMP with the bundled LM)."""
-    inserter: str = "rule"
-    """rule, onepass, r1 (the placement policy) or r1-lm (an LM writes the plan); bench/RESULTS.md compares them."""
+    inserter: str = "r1"
+    """rule, onepass, r1 (the placement policy, the default: best on the never-trained validation manuals)
+    or r1-lm (an LM writes the plan); bench/RESULTS.md compares them."""
     lm_dir: str | None = None
     """A transformers model folder [SmolLM2-135M-Instruct converted from the PyPI GGUF]."""
     lm_url: str | None = None

@@ -18,7 +18,7 @@ def test_train_r1_commands_then_eval_with_intervals(tiny_index, tmp_path):
                                str(tmp_path / "grpo"), "--steps", "2", "--group", "4", "--eval-every", "1"])
     assert grpo.exit_code == 0, grpo.output
     record = json.loads((tmp_path / "grpo" / "m2io-train.json").read_text())
-    assert record["corpora"][0]["split"] == "train" and record["corpora"][1]["split"] == "all (validation)"
+    assert record["corpora"][0]["split"] == "train split" and record["corpora"][1]["split"] == "validation, every item"
     assert (tmp_path / "ex" / "train.pkl").is_file()
     export = runner.invoke(cli, ["train", "r1", "export", str(tmp_path / "grpo"), "--out", str(tmp_path / "ship")])
     assert export.exit_code == 0 and (tmp_path / "ship" / "policy.pt").is_file(), export.output

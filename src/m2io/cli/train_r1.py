@@ -145,7 +145,8 @@ def cold_cmd(corpora, val, dev, examples_dir, no_variants, seed, out, epochs, ba
 @click.option("--w-order", default=0.5, show_default=True, help="Weight of the ordering score.")
 @click.option("--w-position", default=0.5, show_default=True, help="Weight of soft position accuracy.")
 @click.option("--w-exact", default=0.5, show_default=True, help="Weight of exact position accuracy.")
-@click.option("--process-weight", default=0.5, show_default=True, help="Weight of per-decision process rewards.")
+@click.option("--process-weight", default=0.0, show_default=True,
+              help="Weight of per-decision process rewards (0.5 measured no better: bench/RESULTS.md).")
 @click.option("--eval-every", default=25, show_default=True)
 def grpo_cmd(corpora, val, dev, examples_dir, no_variants, seed, init, out, steps, tasks_per_step, group, updates,
              lr, beta, temperature, w_selection, w_order, w_position, w_exact, process_weight, eval_every) -> None:
@@ -174,7 +175,8 @@ def _sources(corpora, val, dev) -> dict:
         return [{"corpus": str(folder), "index": str(index) if index else None, "split": split,
                  **(read_source(folder) or {})} for folder, index in pairs]
 
-    return {"corpora": describe(corpora, "train") + describe(val, "all (validation)") + describe(dev, "dev (logged)")}
+    return {"corpora": describe(corpora, "train split") + describe(val, "validation, every item")
+                       + describe(dev, "dev split, logged")}
 
 
 def _report(net, val_ex, dev_ex, score) -> None:

@@ -27,7 +27,7 @@ from pathlib import Path
 from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
 
-from m2io.components import INSERTERS
+from m2io.components import INSERTERS, ComponentConfig
 from m2io.errors import M2IOError
 from m2io.server.limits import BodyLimit
 from m2io.server.service import AskService, draft_json
@@ -42,7 +42,7 @@ class ServeConfig:
     max_upload_bytes: int = 5 * 1024 * 1024
     """Query images larger than this are refused (413)."""
     max_question_chars: int = 2000
-    default_inserter: str = "rule"
+    default_inserter: str = ComponentConfig.inserter
 
 
 def _check_image(data: bytes) -> str:

@@ -13,10 +13,12 @@ from pathlib import Path
 
 PANELS = [
     ("reward", ["reward", "rewards/format/mean", "rewards/selection/mean", "rewards/order/mean",
-                "rewards/position/mean"]),
-    ("KL and completion length", ["kl", "completions/mean_length"]),
+                "rewards/position/mean", "rewards/exact/mean"]),
+    ("KL, completion length, plan size", ["kl", "completions/mean_length", "images_placed", "tied_groups"]),
     ("dev (insert task)", ["dev/image_f1", "dev/ordering", "dev/position_accuracy", "dev/position_accuracy_soft",
                            "dev/fallback_rate"]),
+    ("validation (never-trained corpora)", ["val/image_f1", "val/ordering", "val/position_accuracy",
+                                            "val/position_accuracy_soft"]),
     ("loss", ["loss"]),
 ]
 
@@ -68,13 +70,16 @@ def _save(fig, axes, titles: list[str], out: Path) -> Path:
 
 
 def plot_curves(metrics: Path, out: Path) -> Path:
-    """One panel per group of curves (reward terms, KL and length, dev scores, loss) against the step."""
+    """One panel per group of curves that the log holds (reward terms, KL and length, dev and validation
+    scores, loss) against the step."""
     rows = read_metrics(metrics)
-    fig, axes = _panels(len(PANELS), 3)
-    for ax, (_, keys) in zip(axes, PANELS):
+    panels = [(title, keys) for title, keys in PANELS if any(key in r for r in rows for key in keys)] or PANELS[-1:]
+    fig, axes = _panels(len(panels), 3)
+    axes = axes if len(panels) > 1 else [axes]
+    for ax, (_, keys) in zip(axes, panels):
         for key in keys:
             _line(ax, rows, key, key.split("/")[-2] if key.endswith("/mean") else key)
-    return _save(fig, axes, [title for title, _ in PANELS], out)
+    return _save(fig, axes, [title for title, _ in panels], out)
 
 
 COMPARE = ["reward", "dev/image_f1", "dev/position_accuracy_soft", "dev/ordering"]

@@ -56,3 +56,10 @@ def test_save_and_load_give_the_same_policy(tmp_path):
     batch = collate([_random_features(3, 3)])
     assert torch.equal(model(batch), PlacementPolicy.load(tmp_path / "p.pt")(batch))
     assert IMPOSSIBLE < -1e8
+
+
+def test_leave_out_bias_lowers_the_leave_out_logit_in_greedy_plans():
+    batch = collate([_random_features(1, 2)])
+    logits = torch.tensor([[[2.0, 1.0, 0.5, -1.0]]])
+    assert greedy(logits, batch) == [[]]
+    assert greedy(logits, batch, leave_out_bias=1.5) == [[(1, 0)]]

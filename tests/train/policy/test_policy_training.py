@@ -7,7 +7,7 @@ import torch
 from m2io.corpus.mramg import read_dataset
 from m2io.encoders.text import TextEncoder
 from m2io.insert.policy.inserter import R1Inserter
-from m2io.insert.policy.model import PolicyConfig
+from m2io.insert.policy.model import PlacementPolicy, PolicyConfig
 from m2io.insert.score import score_plan
 from m2io.insert.task import build_tasks
 from m2io.train.curves import read_metrics
@@ -53,6 +53,9 @@ def test_cold_start_learns_the_gold_decisions_and_grpo_runs_and_resumes(tmp_path
     assert scores["image_f1"] >= 0.9 and scores["position_accuracy"] >= 0.9
     record = json.loads((tmp_path / "cold" / "m2io-train.json").read_text())
     assert record["kind"] == "r1-cold" and record["best_epoch"] is not None and (tmp_path / "cold" / "curves.png").is_file()
+    # the leave-out bias was chosen on validation and saved with the policy
+    assert record["leave_out_bias"] in (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0)
+    assert PlacementPolicy.load(tmp_path / "cold" / "policy.pt").config.leave_out_bias == record["leave_out_bias"]
 
     config = GRPOConfig(out=str(tmp_path / "grpo"), init=str(tmp_path / "cold" / "policy.pt"), steps=4,
                         tasks_per_step=8, group=8, eval_every=2)
@@ -79,7 +82,6 @@ def test_cold_start_learns_the_gold_decisions_and_grpo_runs_and_resumes(tmp_path
 
 
 def test_inserter_on_bad_input_gives_valid_plans(tmp_path, encoder, tiny_corpus):
-    from m2io.insert.policy.model import PlacementPolicy
     from m2io.types import Candidate, Image
 
     torch.manual_seed(0)

@@ -75,7 +75,7 @@ class R1Inserter(Inserter):
         feats = task_features(query, segments, candidates, self.encoder, self.features)
         batch = collate([feats], self.policy.config.embed_dim)
         with torch.no_grad():
-            return greedy(self.policy(batch), batch)[0]
+            return greedy(self.policy(batch), batch, self.policy.config.leave_out_bias)[0]
 
     def insert(self, query: str, segments: list[str], candidates: list[Candidate]) -> InsertResult:
         start = time.perf_counter()

@@ -46,6 +46,9 @@ class PolicyConfig:
     use_embeddings: bool = True
     """Read caption and context vectors (off: similarity features alone)."""
     dropout: float = 0.1
+    leave_out_bias: float = 0.0
+    """Subtracted from the leave-out logit when plans are taken greedily (inference), chosen on validation
+    corpora after training (:func:`m2io.train.policy.evaluate.tune_leave_out_bias`); sampling ignores it."""
 
 
 @dataclass
@@ -146,8 +149,11 @@ def plan_of(actions, logits_row, n_candidates: int) -> list[tuple[int, int]]:
     return [(k, s) for k, s, _ in sorted(items, key=lambda x: (x[1], -x[2]))]
 
 
-def greedy(logits: torch.Tensor, batch: Batch) -> list[list[tuple[int, int]]]:
-    """The most likely action of every candidate, as plans."""
+def greedy(logits: torch.Tensor, batch: Batch, leave_out_bias: float = 0.0) -> list[list[tuple[int, int]]]:
+    """The most likely action of every candidate (the leave-out logit lowered by ``leave_out_bias``), as plans."""
+    if leave_out_bias:
+        logits = logits.clone()
+        logits[..., LEAVE_OUT] -= leave_out_bias
     actions = logits.argmax(-1)
     return [plan_of(actions[b], logits[b], int(batch.cand_mask[b].sum())) for b in range(logits.shape[0])]
 

@@ -15,7 +15,7 @@ import torch
 from tqdm import tqdm
 
 from m2io.insert.policy.model import PlacementPolicy, PolicyConfig, collate
-from m2io.train.policy.evaluate import score_examples, selection_score
+from m2io.train.policy.evaluate import score_examples, selection_score, set_leave_out_bias
 from m2io.train.policy.run import RunFolder
 
 
@@ -81,6 +81,7 @@ def run_cold_start(train, val, config: ColdStartConfig, command: str = "", progr
     bar.close()
     if not val or best["epoch"] is None:
         net.save(run.policy)
+    bias = set_leave_out_bias(run.policy, val)
     run.finish({**(record or {}), "kind": "r1-cold", "command": command, "examples": len(train), "validation": len(val),
-                "best_epoch": best["epoch"], "config": asdict(config)})
+                "best_epoch": best["epoch"], **bias, "config": asdict(config)})
     return PlacementPolicy.load(run.policy)

@@ -63,15 +63,15 @@ def policy_card(run: Path, note: str | None = None) -> str:
         lines.append(f"| {Path(c['corpus']).name} | {c.get('package', '-')} | {c.get('version', '-')} "
                      f"| {c['split']} |")
     lines.append("")
-    lines += ["Corpora in one line: " + ", ".join(f"{c.get('package', Path(c['corpus']).name)} "
-                                                 f"{c.get('version', '')}".strip() + f" ({c['split']})"
+    lines += ["Corpora in one line: " + "; ".join(f"{c.get('package', Path(c['corpus']).name)} "
+                                                 f"{c.get('version', '')}".strip() + f": {c['split']}"
                                                  for c in last.get("corpora", [])), ""]
     lines += ["## How it was trained", ""]
     for r in runs:
         cfg = {k: v for k, v in r.get("config", {}).items() if k not in ("out", "init")}
         lines.append(f"- **{r['kind']}**: {r.get('examples', '?')} examples, {r.get('train_seconds', '?')} s; "
                      f"config `{json.dumps(cfg)}`")
-        for key in ("best_epoch", "best_step", "plans_per_minute_sampling", "plans_per_minute_overall"):
+        for key in ("best_epoch", "best_step", "leave_out_bias", "plans_per_minute_sampling", "plans_per_minute_overall"):
             if r.get(key) is not None:
                 lines.append(f"  - {key.replace('_', ' ')}: {r[key]:,}")
     total = sum(float(r.get("train_seconds") or 0) for r in runs)
@@ -87,6 +87,9 @@ def policy_card(run: Path, note: str | None = None) -> str:
                       *rows, ""]
     if (run / "curves.png").is_file():
         lines += ["## Curves", "", "![training curves](curves.png)", ""]
+    init = last.get("config", {}).get("init")
+    if init and (Path(init).parent / "curves.png").is_file():
+        lines += ["Cold start (validation per epoch, loss):", "", "![cold start curves](cold-start-curves.png)", ""]
     return "\n".join(lines)
 
 
@@ -101,8 +104,9 @@ def export_policy(run: Path, out: Path, note: str | None = None) -> Path:
             if (run / name).is_file():
                 shutil.copy2(run / name, tmp / name)
         init = read_record(run).get("config", {}).get("init")
-        if init and (Path(init).parent / "m2io-train.json").is_file():
-            shutil.copy2(Path(init).parent / "m2io-train.json", tmp / "cold-start.json")
+        for name, target in (("m2io-train.json", "cold-start.json"), ("curves.png", "cold-start-curves.png")):
+            if init and (Path(init).parent / name).is_file():
+                shutil.copy2(Path(init).parent / name, tmp / target)
         (tmp / "README.md").write_text(card)
     return out
 
