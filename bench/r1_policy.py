@@ -44,8 +44,8 @@ def cell(s: dict, key: str) -> str:
 
 
 def table(corpus: str, task: str, runs: dict) -> str:
-    rows = [f"| corpus | task | inserter | n | image F1 | ordering | exact position | soft position | "
-            f"insert p50 ms | tokens | calls |", "| --- " * 11 + "|"]
+    rows = ["| corpus | task | inserter | n | image F1 | ordering | exact position | soft position | "
+            "insert p50 ms | tokens | calls |", "| --- " * 11 + "|"]
     for label, s in runs.items():
         rows.append(f"| {corpus} | {task} | {label} | {s['n']} | " + " | ".join(cell(s, k) for k in METRICS)
                     + f" | {s['stage_ms_p50'].get('insert', 0):.1f} | {s['tokens_generated_mean']:.1f} | "

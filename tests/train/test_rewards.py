@@ -9,13 +9,15 @@ GOLD = {2: 1, 4: 3}  # <img2> after segment 1, <img4> after segment 3
 
 
 @pytest.mark.parametrize("text,want", [
-    ("<plan><img2>@1 <img4>@3</plan>", {"format": 1.0, "selection": 1.0, "order": 1.0, "position": 1.0}),
+    ("<plan><img2>@1 <img4>@3</plan>", {"format": 1.0, "selection": 1.0, "order": 1.0, "position": 1.0,
+                                        "exact": 1.0}),
     ("<plan><img4>@1 <img2>@3</plan>", {"format": 1.0, "selection": 1.0, "order": pytest.approx(2 / 3),
-                                        "position": pytest.approx(0.5)}),
-    ("<plan><img2>@1</plan>", {"format": 1.0, "selection": pytest.approx(2 / 3), "order": 0.25, "position": 0.5}),
-    ("<plan></plan>", {"format": 1.0, "selection": 0.0, "order": 0.0, "position": 0.0}),
+                                        "position": pytest.approx(0.5), "exact": 0.0}),
+    ("<plan><img2>@1</plan>", {"format": 1.0, "selection": pytest.approx(2 / 3), "order": 0.25, "position": 0.5,
+                               "exact": 0.5}),
+    ("<plan></plan>", {"format": 1.0, "selection": 0.0, "order": 0.0, "position": 0.0, "exact": 0.0}),
     ("<think>two images</think><plan><img2>@1 <img4>@3</plan>", {"format": 1.0, "selection": 1.0, "order": 1.0,
-                                                                "position": 1.0}),
+                                                                "position": 1.0, "exact": 1.0}),
 ])
 def test_outcome_terms(text, want):
     assert outcome_rewards(text, GOLD, n_candidates=5, n_segments=4) == want
@@ -24,7 +26,8 @@ def test_outcome_terms(text, want):
 @pytest.mark.parametrize("text", ["<plan><img2>@1 <img2>@3</plan>", "<plan><img6>@1</plan>", "<plan><img2>@5</plan>",
                                   "<plan><img2>@1", "<img2>@1", "Sure! <plan>img2@1</plan>", ""])
 def test_malformed_output_scores_zero_everywhere(text):
-    assert outcome_rewards(text, GOLD, 5, 4) == {"format": 0.0, "selection": 0.0, "order": 0.0, "position": 0.0}
+    assert outcome_rewards(text, GOLD, 5, 4) == {"format": 0.0, "selection": 0.0, "order": 0.0, "position": 0.0,
+                                                 "exact": 0.0}
     assert parse_output(text, 5, 4) is None
 
 

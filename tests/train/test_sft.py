@@ -26,7 +26,7 @@ def test_rows_carry_prompt_gold_plan_and_augmentations(tiny_corpus: Path):
     plan = export["completion"][0]["content"]
     assert plan.startswith("<plan><img") and plan.endswith("</plan>")
     assert outcome_rewards(plan, gold, export["n_candidates"], export["n_segments"]) == {
-        "format": 1.0, "selection": 1.0, "order": 1.0, "position": 1.0}  # the gold plan earns every reward
+        "format": 1.0, "selection": 1.0, "order": 1.0, "position": 1.0, "exact": 1.0}  # the gold plan earns every reward
     assert export["prompt"][1]["content"].startswith("Question: How do I use exporting?")
 
 

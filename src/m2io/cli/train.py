@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from m2io.cli.base import _command_line, _with, cli
+from m2io.cli.base import _command_line, _export, _with, cli
 from m2io.errors import M2IOError
 
 
@@ -167,12 +167,7 @@ def train_export_cmd(run: Path, out: Path, note: str | None) -> None:
     """Copy a trained adapter (fp16 weights, config, metrics, curves) to a folder to ship, e.g. models/inserter-r1-lm."""
     from m2io.train.export import export_adapter
 
-    try:
-        done = export_adapter(run, out, note)
-    except FileNotFoundError as e:
-        raise M2IOError(str(e)) from e
-    size = sum(f.stat().st_size for f in done.iterdir()) / 2 ** 20
-    click.echo(f"wrote {done} ({size:.1f} MiB)")
+    _export(export_adapter, run, out, note)
 
 
 @train.command("plot")

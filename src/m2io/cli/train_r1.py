@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from m2io.cli.base import _command_line, _with
+from m2io.cli.base import _command_line, _export, _with
 from m2io.cli.train import train
 from m2io.errors import M2IOError
 
@@ -195,9 +195,4 @@ def export_cmd(run: Path, out: Path, note: str | None) -> None:
     """Copy a trained policy (policy.pt, records, metrics, curves) and write its card, e.g. to models/inserter-r1."""
     from m2io.train.policy.export import export_policy
 
-    try:
-        done = export_policy(run, out, note)
-    except FileNotFoundError as e:
-        raise M2IOError(str(e)) from e
-    size = sum(f.stat().st_size for f in done.iterdir()) / 2 ** 20
-    click.echo(f"wrote {done} ({size:.1f} MiB)")
+    _export(export_policy, run, out, note)
