@@ -96,7 +96,7 @@ def load() -> str:
 
 R1_ORDER = ("rule", "onepass", "r1-lm", "r1-cold", "r1-grpo-p0", "r1-grpo")
 R1_NAMES = {"rule": "rule", "onepass": "onepass", "r1-lm": "r1-lm (shipped LoRA)", "r1-cold": "r1 cold start only",
-            "r1-grpo-p0": "r1 + GRPO", "r1-grpo": "r1 + GRPO + process rewards (shipped)"}
+            "r1-grpo-p0": "**r1 + GRPO (shipped)**", "r1-grpo": "r1 + GRPO + process rewards"}
 
 
 def r1policy(task: str = "insert") -> str:
