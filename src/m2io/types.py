@@ -48,6 +48,25 @@ class Document:
 
 
 @dataclass(frozen=True)
+class DocSource:
+    """Where a document comes from, in words people read: the manual, its page and its heading path.
+
+    >>> DocSource("GRASS GIS manual", "d.background", ["d.background: Examples"]).label
+    'GRASS GIS manual › d.background: Examples'
+    """
+
+    manual: str = ""
+    page: str = ""
+    heading_path: list[str] = field(default_factory=list)
+    file: str = ""
+    """The page's file, relative to the manual's folder."""
+
+    @property
+    def label(self) -> str:
+        return " › ".join(p for p in [self.manual, *self.heading_path] if p)
+
+
+@dataclass(frozen=True)
 class QAItem:
     """A question with its gold answer.
 

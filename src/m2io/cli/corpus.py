@@ -85,7 +85,8 @@ def corpus_check(folder: Path, samples: int, json_out: Path | None) -> None:
 
 @corpus.command("manual")
 @click.option("--package", help="Debian package holding the manual (fetched with apt-get download, unpacked, not installed).")
-@click.option("--html-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Folder of HTML pages.")
+@click.option("--html-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder of HTML pages or DocBook XML.")
 @click.option("--name", required=True, help="Dataset name (doc_<name>.jsonl ...).")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Output dataset folder (replaced atomically).")
 @click.option("--lang", default="en", show_default=True, help="Language of the pages to keep.")
@@ -95,17 +96,19 @@ def corpus_check(folder: Path, samples: int, json_out: Path | None) -> None:
               help="Sections with more words get no QA item.")
 @click.option("--min-image-px", default=DecorRules.min_side, show_default=True,
               help="Images whose longer side is smaller are icons and left out.")
+@click.option("--source", type=click.Choice(["auto", "html", "docbook"]), default="auto", show_default=True,
+              help="Read HTML pages or DocBook XML books; auto: HTML where there is any, else DocBook.")
 @click.option("--cache", type=click.Path(path_type=Path), default=None, help="Cache folder for packages [~/.cache/m2io].")
 def corpus_manual(package: str | None, html_dir: Path | None, name: str, out: Path, lang: str, title: str,
-                  min_words: int, max_answer_words: int, min_image_px: int, cache: Path | None) -> None:
-    """Turn an HTML manual (a Debian package or a folder) into an MRAMG dataset."""
+                  min_words: int, max_answer_words: int, min_image_px: int, source: str, cache: Path | None) -> None:
+    """Turn a manual (HTML pages or DocBook XML; a Debian package or a folder) into an MRAMG dataset."""
     if bool(package) == bool(html_dir):
         raise click.UsageError("give exactly one of --package and --html-dir")
     if package:
         click.echo(f"fetching Debian package {package} ...", err=True)
         html_dir = fetch_package(package, cache or default_cache_dir())
     config = ManualConfig(name=name, lang=lang, title=title, min_words=min_words, max_answer_words=max_answer_words,
-                          decor=DecorRules(min_side=min_image_px, min_area=min_image_px * min_image_px))
+                          decor=DecorRules(min_side=min_image_px, min_area=min_image_px * min_image_px), source=source)
     ds, report = build_manual_dataset(html_dir, config, progress=True)
     write_dataset(ds, out)
     if package:  # which package and version the corpus came from (model cards list it)

@@ -7,6 +7,8 @@ A dataset folder holds, for a dataset called ``name``::
     <name>_mqa.jsonl                       {id, question, provenance, ground_truth, images_list}
     images_info/<name>_imgs_collection.json   {image_id: {"image_path", "image_caption"}}
     images/<NAME>/<file>                   the image files
+    <name>_sources.jsonl                   optional: each document's manual, page and heading path
+                                           (:mod:`m2io.corpus.sources`)
 
 Example (a round trip through a temporary folder):
 
@@ -34,8 +36,9 @@ from pathlib import Path
 
 from m2io.atomic import atomic_dir
 from m2io.corpus.problems import Problems
+from m2io.corpus.sources import read_sources, write_sources
 from m2io.errors import DatasetError
-from m2io.types import PIC, Document, Image, QAItem
+from m2io.types import PIC, DocSource, Document, Image, QAItem
 
 _DOC_FILE = re.compile(r"^doc_(.+)\.jsonl$")
 
@@ -58,6 +61,8 @@ class Dataset:
     qa: list[QAItem] = field(default_factory=list)
     images: dict[str, Image] = field(default_factory=dict)
     id_style: IdStyle = field(default_factory=IdStyle)
+    sources: dict[str, DocSource] = field(default_factory=dict)
+    """Where each document comes from (page title, heading path), for people; may be empty."""
 
 
 def doc_path(root: Path, name: str) -> Path:
@@ -92,12 +97,18 @@ def _id(value: object, path: Path, line: int | None, fld: str) -> tuple[str, boo
 
 
 def _jsonl(path: Path, problems: Problems) -> Iterator[tuple[int, object]]:
-    with open(path, encoding="utf-8") as f:
+    with open(path, "rb") as f:
         for lineno, raw in enumerate(f, 1):
-            if not raw.strip():
+            try:
+                text = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError as e:
+                problems.error("encoding", DatasetError(f"not UTF-8 (byte {e.start}: {raw[e.start:e.start + 1]!r})",
+                                                        path, lineno))
+                continue
+            if not text.strip():
                 continue
             try:
-                yield lineno, json.loads(raw)
+                yield lineno, json.loads(text)
             except json.JSONDecodeError as e:
                 problems.error("malformed_json", DatasetError(f"malformed JSON ({e.msg})", path, lineno))
 
@@ -168,6 +179,9 @@ def _read_collection(root: Path, name: str, problems: Problems) -> dict[str, Ima
     except json.JSONDecodeError as e:
         problems.error("malformed_json", DatasetError(f"malformed JSON ({e.msg})", path, e.lineno))
         return {}
+    except UnicodeDecodeError as e:
+        problems.error("encoding", DatasetError(f"not UTF-8 (byte offset {e.start})", path))
+        return {}
     if not isinstance(data, dict):
         problems.error("bad_record", DatasetError("the image collection must be a JSON object", path))
         return {}
@@ -179,7 +193,12 @@ def _read_collection(root: Path, name: str, problems: Problems) -> dict[str, Ima
             continue
         caption = info.get("image_caption") or ""
         found = _resolve_image(root, name, info["image_path"])
-        if found is None:
+        if found is not None and not found.resolve().is_relative_to(root.resolve()):
+            problems.error("outside_corpus", DatasetError(
+                f"image file lies outside the corpus folder (a link or an absolute path): {info['image_path']}",
+                path, field=image_id))
+            found = None
+        elif found is None:
             problems.error("missing_image", DatasetError(
                 f"image file not found: {info['image_path']}", path, field=image_id))
         images[image_id] = Image(image_id, found, caption if isinstance(caption, str) else str(caption))
@@ -262,7 +281,8 @@ def read_dataset(root: Path, name: str | None = None, problems: Problems | None 
 
     style = IdStyle(doc_int=bool(doc_ints) and all(doc_ints), image_int=bool(img_ints) and all(img_ints),
                     qa_int=bool(qa_ints) and all(qa_ints))
-    return Dataset(name=name, documents=docs, qa=qa, images=images, id_style=style)
+    sources = read_sources(root, name, doc_ids, problems)
+    return Dataset(name=name, documents=docs, qa=qa, images=images, id_style=style, sources=sources)
 
 
 def _out_id(value: str, as_int: bool) -> str | int:
@@ -312,6 +332,7 @@ def write_dataset(ds: Dataset, out: Path) -> None:
                 shutil.copyfile(image.path, img_dir / fname)
                 entry["image_path"] = str((img_dir / fname).relative_to(tmp))
             collection[image.id] = entry
+        write_sources(tmp, ds.name, ds.sources)
         cpath = collection_path(tmp, ds.name)
         cpath.parent.mkdir(parents=True)
         cpath.write_text(json.dumps(collection, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

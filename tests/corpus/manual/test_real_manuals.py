@@ -21,6 +21,8 @@ NAV_OR_ADMONITION = re.compile(r"(^|__)(prev|next|up|home|note|tip|caution|impor
     ("gimp-help-en", "gimp", 700, 1500, 250),
     ("kicad-doc-en", "kicad", 150, 250, 40),
     ("debian-handbook", "debhandbook", 30, 40, 5),
+    ("grass-doc", "grass", 220, 300, 50),  # centred images with italic captions, repeated section titles
+    ("gnumeric-doc", "gnumeric", 180, 280, 40),  # DocBook XML, no HTML
 ])
 def built(request, tmp_path_factory):
     package, name, *minimums = request.param
@@ -46,7 +48,8 @@ def test_real_manual_images_are_content(built):
         assert not NAV_OR_ADMONITION.search(image.id), image.id
         with PILImage.open(image.path) as im:
             assert max(im.size) >= 40, (image.id, im.size)
-    authored = sum(report.caption_sources[k] for k in ("title", "alt", "title_attr", "term"))
+    authored = sum(report.caption_sources[k] for k in ("title", "caption_line", "table_cell", "alt", "title_attr",
+                                                       "term"))
     assert authored / report.figures_kept >= 0.9  # captions written by the manual's authors
     assert all(image.caption.strip() for image in ds.images.values())
 
@@ -56,3 +59,12 @@ def test_real_manual_qa_marks_gold_positions(built):
     for q in ds.qa:
         assert q.ground_truth.count("<PIC>") == len(q.image_ids) >= 1
         assert q.question.endswith("?") and len(q.question) < 300
+
+
+def test_real_manual_sources_name_pages_and_heading_paths(built):
+    ds, _, _, _ = built
+    assert set(ds.sources) == {d.id for d in ds.documents}
+    labels = [s.label for s in ds.sources.values()]
+    assert len(set(labels)) >= 0.9 * len(labels)  # sections are told apart by their heading paths
+    if ds.name == "grass":
+        assert ds.sources["d.background#examples"].label == "GRASS GIS manual \u203a d.background: Examples"

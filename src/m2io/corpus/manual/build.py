@@ -19,6 +19,7 @@ title and its gold answer the section text with ``<PIC>`` at the gold positions.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import zlib
@@ -28,15 +29,17 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from m2io.corpus.manual.docbook import DOCBOOK_SUFFIXES, is_docbook_root, parse_docbook
 from m2io.corpus.manual.decor import DecorRules, decor_reason, image_size
 from m2io.corpus.manual.lang import other_language_folder, other_language_page
 from m2io.corpus.manual.page import FigureBlock, Page, Section, TextBlock, parse_page
+from m2io.corpus.manual.titles import page_name, section_name, site_name
 from m2io.corpus.mramg import Dataset, IdStyle
 from m2io.errors import DatasetError
-from m2io.types import PIC, Document, Image, QAItem
+from m2io.types import PIC, DocSource, Document, Image, QAItem
 
 _QUESTION_START = re.compile(r"^(how|what|why|when|where|which|who|can|should|is|are|do|does)\b", re.IGNORECASE)
-CAPTION_RANK = {"title": 0, "alt": 1, "title_attr": 2, "term": 3, "file_name": 4}
+CAPTION_RANK = {"title": 0, "caption_line": 1, "table_cell": 2, "alt": 3, "title_attr": 4, "term": 5, "file_name": 6}
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,8 @@ class ManualConfig:
     max_answer_words: int = 800
     """Longer sections still become documents, but get no QA item (a gold answer should read as one)."""
     decor: DecorRules = field(default_factory=DecorRules)
+    source: str = "auto"
+    """``html`` pages, ``docbook`` XML books, or ``auto``: HTML where there is any, else DocBook."""
 
 
 @dataclass
@@ -70,16 +75,27 @@ class BuildReport:
     caption_sources: Counter = field(default_factory=Counter)
 
 
-def find_pages(root: Path, lang: str, report: BuildReport) -> list[Path]:
-    pages = []
+def find_pages(root: Path, lang: str, report: BuildReport, source: str = "auto") -> list[Path]:
+    """HTML pages (or, for ``docbook``, or ``auto`` with no HTML, the top files of DocBook books) in ``lang``."""
+    if source not in ("auto", "html", "docbook"):
+        raise DatasetError(f"unknown manual source {source!r}: give html, docbook or auto", field="source")
+    pages, books, seen = [], [], set()
     for path in sorted(root.rglob("*")):
-        if path.suffix.lower() not in (".html", ".htm", ".xhtml") or not path.is_file():
+        suffix = path.suffix.lower()
+        if suffix not in (".html", ".htm", ".xhtml", *DOCBOOK_SUFFIXES) or not path.is_file():
             continue
         if other_language_folder(path.relative_to(root), lang):
             report.pages_other_language += 1
             continue
-        pages.append(path)
-    return pages
+        if suffix in DOCBOOK_SUFFIXES:
+            if source != "html" and is_docbook_root(path):
+                digest = hashlib.sha1(path.read_bytes()).hexdigest()  # gnumeric.xml == index.docbook
+                if digest not in seen:
+                    seen.add(digest)
+                    books.append(path)
+        elif source != "docbook":
+            pages.append(path)
+    return books if source == "docbook" or (source == "auto" and not pages) else pages
 
 
 def _slug(text: str) -> str:
@@ -116,6 +132,43 @@ class _Doc:
     page: Page
     section: Section
     blocks: list[TextBlock | tuple[str, FigureBlock]]
+    source: DocSource
+
+
+def _parse_all(paths: list[Path], config: ManualConfig, report: BuildReport, progress: bool) -> list[Page]:
+    pages = []
+    for path in tqdm(paths, desc=f"parse {config.name}", unit="page", disable=not progress):
+        try:
+            page = parse_docbook(path) if path.suffix.lower() in DOCBOOK_SUFFIXES else parse_page(path)
+        except (ValueError, OSError) as e:
+            report.pages_unparsable.append(f"{path}: {e}")
+            continue
+        if other_language_page(page.lang, config.lang):
+            report.pages_other_language += 1
+            continue
+        pages.append(page)
+    return pages
+
+
+def name_sections(pages: list[Page]) -> str:
+    """Give pages their names without the site's, and sections names no other page shares.
+
+    Sections whose heading path repeats on other pages are renamed in place ("d.background: Examples").
+    Returns the site's name found in the page titles ("" if none).
+    """
+    site = site_name([p.title for p in pages])
+    on_pages: Counter = Counter()
+    for page in pages:
+        for key in {tuple(t.lower() for t in [*s.parents, s.title]) for s in page.sections}:
+            on_pages[key] += 1
+    for page in pages:
+        page.title = page_name(page.title, site)
+        for s in page.sections:
+            # A path that already names the page ("Waves > Overview" on the Waves page) stays as it is.
+            repeated = on_pages[tuple(t.lower() for t in [*s.parents, s.title])] > 1 \
+                and page.title.lower() not in (t.lower() for t in s.parents)
+            s.title = section_name(s.title, page.title, repeated)
+    return site.text if site else ""
 
 
 def build_manual_dataset(html_dir: Path, config: ManualConfig, progress: bool = False) -> tuple[Dataset, BuildReport]:
@@ -124,9 +177,9 @@ def build_manual_dataset(html_dir: Path, config: ManualConfig, progress: bool = 
     if not html_dir.is_dir():
         raise DatasetError("not a folder", html_dir)
     report = BuildReport()
-    paths = find_pages(html_dir, config.lang, report)
+    paths = find_pages(html_dir, config.lang, report, config.source)
     if not paths:
-        raise DatasetError(f"no HTML pages in language {config.lang!r} here", html_dir)
+        raise DatasetError(f"no HTML pages or DocBook books in language {config.lang!r} here", html_dir)
     root = Path(os.path.commonpath([p.parent for p in paths]))  # ids relative to the manual, not the disk
 
     images: dict[str, Image] = {}
@@ -134,16 +187,12 @@ def build_manual_dataset(html_dir: Path, config: ManualConfig, progress: bool = 
     sizes: dict[Path, tuple[int, int] | None] = {}
     docs: list[_Doc] = []
     used_ids: set[str] = set()
-    for path in tqdm(paths, desc=f"parse {config.name}", unit="page", disable=not progress):
-        try:
-            page = parse_page(path)
-        except (ValueError, OSError) as e:
-            report.pages_unparsable.append(f"{path}: {e}")
-            continue
-        if other_language_page(page.lang, config.lang):
-            report.pages_other_language += 1
-            continue
+    pages = _parse_all(paths, config, report, progress)
+    site = name_sections(pages)
+    for page in pages:
         report.pages += 1
+        book = config.title or page.home or site or page.book or config.name
+        rel_page = page.path.relative_to(root).as_posix() if page.path.is_relative_to(root) else page.path.name
         for section in page.sections:
             report.sections += 1
             blocks: list[TextBlock | tuple[str, FigureBlock]] = []
@@ -174,13 +223,14 @@ def build_manual_dataset(html_dir: Path, config: ManualConfig, progress: bool = 
             if words < config.min_words:
                 report.sections_too_short += 1
                 continue
-            rel = path.relative_to(root).with_suffix("").as_posix()
+            rel = Path(rel_page).with_suffix("").as_posix()
             doc_id = f"{rel}#{section.anchor or _slug(section.title)}"
             base, n = doc_id, 2
             while doc_id in used_ids:
                 doc_id, n = f"{base}-{n}", n + 1
             used_ids.add(doc_id)
-            docs.append(_Doc(doc_id, page, section, blocks))
+            source = DocSource(book, page.title, [*section.parents, section.title], rel_page)
+            docs.append(_Doc(doc_id, page, section, blocks, source))
 
     if not docs:
         raise DatasetError("no section with a content figure and enough text: nothing to build", html_dir)
@@ -209,8 +259,9 @@ def build_manual_dataset(html_dir: Path, config: ManualConfig, progress: bool = 
         if sum(len(t.split()) for t in gold_lines if t != PIC) > config.max_answer_words:
             report.qa_skipped_too_long += 1
             continue
-        book = config.title or d.page.book or config.name
+        book = d.source.manual
         parent = d.section.parents[-1] if d.section.parents else d.page.title
         question = _question(d.section.title, parent, title_count[d.section.title.lower()] > 1, book, d.id)
         qa.append(QAItem(str(len(qa) + 1), question, [d.id], "\n".join(gold_lines), gold_ids))
-    return Dataset(config.name, documents, qa, images, IdStyle(qa_int=True)), report
+    sources = {d.id: d.source for d in docs}
+    return Dataset(config.name, documents, qa, images, IdStyle(qa_int=True), sources=sources), report

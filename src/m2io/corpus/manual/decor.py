@@ -48,6 +48,11 @@ def decor_reason(alt: str, size: tuple[int, int], file_stem: str = "", rules: De
     return None
 
 
+def icon_by_name(alt: str, file_stem: str = "") -> bool:
+    """True if the alt text or file name says admonition or navigation icon ("[Note]", "prev")."""
+    return any(p.match(t) for p in (_ADMONITION, _NAV) for t in (alt, file_stem) if t)
+
+
 def image_size(path: Path) -> tuple[int, int] | None:
     """Pixel size of a raster image file, or None if it is missing or not a readable raster."""
     if Path(path).suffix.lower() not in RASTER_SUFFIXES:

@@ -35,6 +35,9 @@ from urllib.parse import unquote, urlparse
 import lxml.html
 from lxml import etree
 
+from m2io.corpus.manual.decor import icon_by_name
+from m2io.corpus.manual.caption import Caption, centred_caption, find_caption, text_outside_captions
+
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 BLOCK_TAGS = {
     "p", "div", "li", "dt", "dd", "pre", "blockquote", "table", "tr", "td", "th", "ul", "ol", "dl",
@@ -48,14 +51,16 @@ CHROME_TOKENS = {
     "toc", "toctree-wrapper", "footer", "headerlink", "banner", "skip-link", "site-header", "site-footer",
     "navheader", "navfooter", "navigation", "navbar", "pager", "edit-this-page",
 }
+LINK_MARKS = {"[*]", "[+]", "[edit]", "[link]", "[source]"}
 FIGURE_TOKENS = {
     "figure", "informalfigure", "imageblock", "mediaobject", "screenshot", "image-container", "wp-caption",
-    "thumb", "thumbinner",
+    "thumb", "thumbinner", "floatright", "floatleft", "floatnone",
 }
 CAPTION_TOKENS = {"title", "caption", "figcaption", "caption-text", "wp-caption-text", "thumbcaption"}
 
-_NUMBERING = re.compile(r"^\s*(?:(?:chapter|appendix|part|section|lesson|step)\s+)?"
-                        r"(?:[0-9]+|[A-Z])(?:\.[0-9A-Z]+)*\.?(?:\s+|$)", re.IGNORECASE)
+# A letter counts as numbering only with its dot ("A. Glossary", "B.2 Files"), never "A Guide" or "d.background".
+_NUMBERING = re.compile(r"^\s*(?:(?i:chapter|appendix|part|section|lesson|step)\s+)?"
+                        r"(?:[0-9]+|[A-Z](?=\.))(?:\.[0-9]+)*\.?(?:\s+|$)")
 _CAPTION_PREFIX = re.compile(r"^\s*(?:figure|fig\.|image|illustration|screenshot|table|example)\s*"
                              r"[0-9A-Z]*(?:[.\-][0-9A-Z]+)*\s*[.:\-\u2013\u2014]\s*", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
@@ -105,6 +110,8 @@ class Page:
     book: str
     lang: str
     sections: list[Section]
+    home: str = ""
+    """The manual's name from the page's home link, if it has one."""
 
 
 def clean(text: str | None) -> str:
@@ -131,6 +138,8 @@ def _tokens(el: etree._Element) -> set[str]:
 def _is_chrome(el: etree._Element) -> bool:
     if el.tag in SKIP_TAGS or (el.get("role") or "").lower() in CHROME_ROLES:
         return True
+    if el.tag == "a" and clean(el.text_content()).lower() in LINK_MARKS:
+        return True  # wiki exports: <img><a href="File:...">[*]</a>
     return bool(_tokens(el) & CHROME_TOKENS)
 
 
@@ -167,6 +176,8 @@ class _Walker:
         self.preamble = Section(title="", level=0, anchor="")
         self.stack: list[tuple[int, str]] = []
         self.words: list[str] = []
+        self.consumed: set = set()  # caption elements, read as captions and not as text
+        self.mute_tails: set = set()  # blocks whose loose text is a caption
 
     @property
     def current(self) -> Section:
@@ -201,13 +212,21 @@ class _Walker:
             return None
         return (self.base / unquote(url.path)).resolve()
 
-    def figure(self, img: etree._Element, container: etree._Element | None) -> None:
+    def figure(self, img: etree._Element, container: etree._Element | None, found: Caption | None = None) -> None:
         path = self.resolve(img.get("src") or "")
         if path is None:
             return
         alt = clean(img.get("alt"))
         caption, source = "", ""
-        if container is not None:
+        self.flush()
+        if found is not None:
+            self.consumed.update(found.consumed)
+            # A caption line above the image was already read as text: it is the caption, not text.
+            blocks = self.current.blocks
+            if blocks and isinstance(blocks[-1], TextBlock) and blocks[-1].text == clean(found.text):
+                blocks.pop()
+            caption, source = strip_caption_prefix(clean(found.text)), found.source
+        if container is not None and not caption:
             for cap in container.iter():
                 if cap is container or not isinstance(cap.tag, str):
                     continue
@@ -234,7 +253,7 @@ class _Walker:
         if not isinstance(el.tag, str):  # comments, processing instructions
             return
         tag = el.tag.lower()
-        if _is_chrome(el):
+        if _is_chrome(el) or el in self.consumed:
             return
         if tag in HEADINGS:
             self.heading(el, HEADINGS[tag])
@@ -246,8 +265,13 @@ class _Walker:
                     self.figure(img, el)
                 return
         if tag == "img":
+            # An icon's neighbour ("Note" beside [Note]) is text, not a caption to take away.
+            icon = icon_by_name(clean(el.get("alt")), Path(urlparse(el.get("src") or "").path).stem)
             if _stands_alone(el):
-                self.figure(el, None)
+                self.figure(el, None, None if icon else find_caption(el, BLOCK_TAGS))
+            elif not icon and (found := centred_caption(el, BLOCK_TAGS, set(HEADINGS), _is_chrome)):
+                self.mute_tails.add(found.block)
+                self.figure(el, None, found)
             return  # inline icons carry no text of their own
         block = tag in BLOCK_TAGS
         if block:
@@ -256,27 +280,19 @@ class _Walker:
             self.words.append(el.text)
         for child in el:
             self.walk(child)
-            if child.tail:
+            if child.tail and el not in self.mute_tails:
                 self.words.append(child.tail)
         if block:
             self.flush()
 
 
-def _inline_text(el: etree._Element) -> str:
-    """Text of ``el`` that is not inside one of its block-level descendants."""
-    parts = [el.text or ""]
-    for child in el:
-        if isinstance(child.tag, str) and child.tag not in BLOCK_TAGS and child.tag not in HEADINGS \
-                and not _is_chrome(child):
-            parts.append(_inline_text(child))
-        parts.append(child.tail or "")
-    return clean("".join(parts))
-
-
 def _stands_alone(img: etree._Element) -> bool:
-    """True if no running text shares the image's line (a block image, not an inline icon)."""
-    block = next((a for a in img.iterancestors() if a.tag in BLOCK_TAGS), None)
-    return block is not None and not _inline_text(block)
+    """True if no running text shares the image's line (a block image, not an inline icon).
+
+    A caption line in the same block (``<div><img><br><i>The dialog</i></div>``) is not running text.
+    """
+    block = next((a for a in img.iterancestors() if a.tag in BLOCK_TAGS and a.tag != "br"), None)
+    return block is not None and not text_outside_captions(block, BLOCK_TAGS, set(HEADINGS), _is_chrome)
 
 
 def parse_page_html(html: str | bytes, base: Path, path: Path | None = None) -> Page:
@@ -302,7 +318,8 @@ def parse_page_html(html: str | bytes, base: Path, path: Path | None = None) -> 
         sections = [walker.preamble]
     h1 = next((s.title for s in sections if s.level == 1), "")
     book = clean(home[0]) if home else (h1 or strip_numbering(title))
-    return Page(path=path or base, title=strip_numbering(title), book=book, lang=lang, sections=sections)
+    return Page(path=path or base, title=strip_numbering(title), book=book, lang=lang, sections=sections,
+                home=clean(home[0]) if home else "")
 
 
 def parse_page(path: Path) -> Page:
