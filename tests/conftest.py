@@ -88,7 +88,12 @@ def write_tiny_corpus(root: Path, name: str = "tiny") -> Path:
         title = content.split("\n", 1)[0]
         qa.append({"id": n + 1, "question": f"How do I use {title.lower()}?", "provenance": [doc_id],
                    "ground_truth": content.split("\n", 1)[1], "images_list": images})
-    return write_mramg(root, name=name, docs=docs, qa=qa, collection=collection)
+    out = write_mramg(root, name=name, docs=docs, qa=qa, collection=collection)
+    # The sources sidecar names three documents; "crop" has none, so its id stands in for it.
+    sidecar = [{"id": d, "manual": "Tiny Paint Manual", "page": t, "heading_path": ["Basics", t], "file": f"{d}.html"}
+               for d, t in [("layers", "Layers"), ("brush", "Brushes"), ("export", "Exporting")]]
+    (out / f"{name}_sources.jsonl").write_text("".join(json.dumps(r) + "\n" for r in sidecar))
+    return out
 
 
 @pytest.fixture

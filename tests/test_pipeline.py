@@ -32,6 +32,9 @@ def test_rule_pipeline_places_the_export_images(retriever, encoder):
     p = Pipeline(retriever, ExtractiveAnswerer(encoder), RuleInserter(encoder, 0.3), PipelineConfig(k=2))
     res = p.ask("How do I export my image as a PNG file?")
     assert res.answer.sources[0] == "tiny/export"
+    labels = dict(zip(res.answer.sources, res.answer.source_labels))
+    assert labels["tiny/export"] == "Tiny Paint Manual \u203a Basics \u203a Exporting"
+    assert labels.get("tiny/crop", "tiny/crop") == "tiny/crop"  # no sidecar line: the id stands in
     assert [c.image.id for c in res.candidates][:2] == ["E1", "E2"] and [c.k for c in res.candidates] == [1, 2, 3]
     placed = {pl.image_id for pl in res.answer.placements}
     assert {"E1", "E2"} <= placed and all(0 <= pl.slot <= len(res.answer.segments) for pl in res.answer.placements)

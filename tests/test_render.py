@@ -45,3 +45,14 @@ def test_json_lists_segments_placements_and_timings(tmp_path: Path):
 def test_markdown(tmp_path: Path):
     md = render(_result(tmp_path), "md")
     assert md.splitlines()[:5] == ["**How & why?**", "", "Open it.", "", f"![Dialog <b>]({tmp_path / 'a.png'})"]
+
+
+def test_sources_are_listed_by_manual_and_heading_path(tmp_path: Path):
+    result = _result(tmp_path)
+    result.answer.sources.append("d/y")
+    result.answer.source_labels.extend(["Paint Manual \u203a Tools > Crop", "d/y"])
+    page = render(result, "html", "rule", "extractive")
+    assert "<li>Paint Manual \u203a Tools &gt; Crop <small>d/x</small></li>" in page and "<li>d/y</li>" in page
+    md = render(result, "md", "rule", "extractive")
+    assert "- Paint Manual \u203a Tools > Crop (d/x)" in md and "- d/y" in md
+    assert json.loads(render(result, "json", "rule", "extractive"))["source_labels"][0].startswith("Paint Manual")

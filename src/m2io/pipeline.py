@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from m2io.answer.extractive import Answer
+from m2io.index.sources import source_label
 from m2io.insert.base import InsertResult, Inserter
 from m2io.insert.onepass import OnePassInserter, context_with_placeholders
 from m2io.insert.plan import segment_answer
@@ -113,7 +114,9 @@ class Pipeline:
             timings["insert"] = time.perf_counter() - t
         timings["total"] = sum(timings.values())
         sources = list(dict.fromkeys(r.doc_id for r in draft.results))
-        return AskResult(draft.question, draft.image, InterleavedAnswer(draft.segments, inserted.placements, sources),
+        labels = [source_label(getattr(self.retriever, "sources", {}), s) for s in sources]
+        return AskResult(draft.question, draft.image, InterleavedAnswer(draft.segments, inserted.placements, sources,
+                                                                        labels),
                          draft.candidates, draft.results, draft.text_answer, inserted, timings)
 
     def ask(self, question: str, image: str | Path | None = None) -> AskResult:

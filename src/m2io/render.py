@@ -42,6 +42,10 @@ def _images(result) -> dict:
     return {c.image.id: c for c in result.candidates}
 
 
+def _labels(answer) -> list[str]:
+    return answer.source_labels if len(answer.source_labels) == len(answer.sources) else list(answer.sources)
+
+
 def to_json(result, inserter: str = "", answerer: str = "") -> dict:
     """Segments, placements (image id, slot, caption, file), sources and per-stage timings."""
     cands = _images(result)
@@ -53,7 +57,7 @@ def to_json(result, inserter: str = "", answerer: str = "") -> dict:
                            for p in result.answer.placements],
             "candidates": [{"k": c.k, "image_id": c.image.id, "caption": c.image.caption,
                             "file": str(c.image.path) if c.image.path else None} for c in result.candidates],
-            "sources": result.answer.sources, "fallback": result.insert.fallback,
+            "sources": result.answer.sources, "source_labels": _labels(result.answer), "fallback": result.insert.fallback,
             "raw_output": result.insert.raw_output, "model_calls": result.model_calls,
             "tokens_generated": result.tokens_generated,
             "timings_ms": {k: round(v * 1000, 1) for k, v in result.timings.items()}}
@@ -68,7 +72,8 @@ def to_markdown(result) -> str:
         else:
             c = cands[value]
             lines += [f"![{c.image.caption}]({c.image.path})", f"*{c.image.caption}*", ""]
-    lines += ["Sources: " + ", ".join(result.answer.sources)]
+    lines += ["Sources:"] + [f"- {label} ({s})" if label != s else f"- {s}"
+                             for s, label in zip(result.answer.sources, _labels(result.answer))]
     return "\n".join(lines) + "\n"
 
 
@@ -104,8 +109,9 @@ def to_html(result, inserter: str = "", answerer: str = "") -> str:
                  f'<div class="missing">image {e(c.image.id)}: file not readable</div>')
         body.append(f"<figure>{media}<figcaption>{e(c.image.caption)}</figcaption></figure>")
     body.append("</article>")
-    body.append('<h2>Sources</h2><ol class="meta">' + "".join(f"<li>{e(s)}</li>" for s in result.answer.sources)
-                + "</ol>")
+    body.append('<h2>Sources</h2><ol class="meta">' + "".join(
+        f'<li>{e(label)}{"" if label == s else f" <small>{e(s)}</small>"}</li>'
+        for s, label in zip(result.answer.sources, _labels(result.answer))) + "</ol>")
     rows = "".join(f"<tr><td>{e(k)}</td><td>{v * 1000:.0f} ms</td></tr>" for k, v in result.timings.items())
     body.append(f'<p class="meta">inserter {e(inserter)}, answerer {e(answerer)}; {result.model_calls} model '
                 f"call(s), {result.tokens_generated} tokens generated"

@@ -29,6 +29,7 @@ from pathlib import Path
 from m2io.encoders.image import load_image
 from m2io.errors import M2IOError
 from m2io.index.lexical import Bm25Index
+from m2io.index.sources import load_sources
 from m2io.index.manifest import IndexIncompatible, IndexManifest
 from m2io.index.models import ADAPTER_FILE, IndexModels
 from m2io.store import open_store
@@ -119,6 +120,7 @@ class Retriever:
                  config: RetrievalConfig = RetrievalConfig()):
         self.store, self.bm25, self.models, self.manifest, self.config = store, bm25, models, manifest, config
         self.last_timings: dict[str, float] = {}
+        self.sources: dict = {}  # document key -> DocSource, for people (answers' source lists)
 
     @classmethod
     def open(cls, index: str | Path, config: RetrievalConfig = RetrievalConfig(), pg_dsn: str = "",
@@ -137,7 +139,9 @@ class Retriever:
         store = open_store(manifest.backend, index, manifest.text_dim, manifest.visual_dim, pg_dsn,
                            manifest.pg_prefix or "m2io")
         bm25 = Bm25Index.load(index / "bm25") if (index / "bm25" / "ids.json").is_file() else None
-        return cls(store, bm25, models, manifest, config)
+        retriever = cls(store, bm25, models, manifest, config)
+        retriever.sources = load_sources(index)
+        return retriever
 
     def search(self, text: str | None = None, image: str | Path | None = None, k: int = 10) -> list[Result]:
         """Top-``k`` chunks for a text, an image file, or both."""

@@ -127,3 +127,5 @@ class InterleavedAnswer:
     segments: list[str]
     placements: list[Placement] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+    source_labels: list[str] = field(default_factory=list)
+    """``sources[k]`` in words: the manual and heading path (the id where the index has none)."""

@@ -56,7 +56,7 @@ def test_console_script_reports_errors_without_traceback(tmp_path: Path):
     proc = subprocess.run([sys.executable, "-m", "m2io.cli", "corpus", "manual", "--html-dir", str(tmp_path / "empty"),
                            "--name", "x", "--out", str(tmp_path / "o")], capture_output=True, text=True)
     assert proc.returncode == 1
-    assert proc.stderr.strip() == f"error: {tmp_path / 'empty'}: no HTML pages in language 'en' here"
+    assert proc.stderr.strip() == f"error: {tmp_path / 'empty'}: no HTML pages or DocBook books in language 'en' here"
     assert not (tmp_path / "o").exists()
 
 

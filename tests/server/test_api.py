@@ -47,6 +47,7 @@ def test_ask_returns_the_interleaved_answer_and_its_images(server, tiny_index: P
     assert r.status_code == 200, r.text
     a = r.json()
     assert a["segments"] and a["inserter"] == "rule" and a["sources"][0]["doc_id"] == "tiny/export"
+    assert a["sources"][0]["label"] == "Tiny Paint Manual \u203a Basics \u203a Exporting"
     placed = {p["image_id"]: p for p in a["placements"]}
     assert {"E1", "E2"} <= set(placed) and placed["E1"]["caption"] == "The export dialog"
     assert set(a["timings_ms"]) == {"retrieve", "answer", "insert", "total"} and "file" not in placed["E1"]

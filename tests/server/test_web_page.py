@@ -50,7 +50,9 @@ def test_page_shows_images_between_paragraphs(browser, m2io_server, tmp_path: Pa
     assert between, tags  # an image with answer text before and after it
     images = [x for x in layout if x["tag"] == "FIGURE"]
     assert {"E1", "E2"} <= {x["id"] for x in images} and all(x["width"] == 160 for x in images)
-    assert page.locator("#sources li").first.inner_text().startswith("tiny/export")
+    first = page.locator("#sources li b").first
+    assert first.inner_text() == "Tiny Paint Manual \u203a Basics \u203a Exporting"
+    assert first.get_attribute("title") == "tiny/export"
     assert page.locator("#timings tr").count() == 4 and not errors
     assert shot.stat().st_size > 10_000
 

@@ -31,6 +31,7 @@ from m2io.encoders.bridge import ImageMix, mix_vectors
 from m2io.encoders.image import ImageError, load_image
 from m2io.errors import DatasetError, M2IOError
 from m2io.index.lexical import Bm25Index
+from m2io.index.sources import save_sources
 from m2io.index.manifest import MANIFEST, IndexManifest
 from m2io.index.models import ADAPTER_FILE, IndexModels
 from m2io.store import open_store
@@ -264,6 +265,8 @@ def build_index(folders: list[Path], out: Path, cfg: IndexConfig, progress: bool
             Bm25Index.build(list(store.iter_chunk_texts())).save(out / "bm25")
             if hasattr(store, "compact"):
                 store.compact()
+        keep = {k for k in store.doc_hashes()}
+        save_sources(out, {f"{ds.name}/{doc_id}": src for ds in datasets for doc_id, src in ds.sources.items()}, keep)
         manifest.complete = True
         manifest.save(out)
     finally:

@@ -18,6 +18,7 @@ from pathlib import Path
 from m2io.components import INSERTERS, ComponentConfig, Components
 from m2io.errors import M2IOError
 from m2io.pipeline import AskResult, Draft, Pipeline, PipelineConfig
+from m2io.index.sources import source_label
 from m2io.render import to_json
 
 log = logging.getLogger("m2io.server")
@@ -76,22 +77,26 @@ class AskService:
             key = self.key_of(result, item["image_id"])
             item.pop("file", None)
             item["url"] = f"/api/images/{key}" if key else None
-        data["sources"] = source_list(result.results)
+        data["sources"] = source_list(result.results, getattr(self.retriever, "sources", {}))
+        data.pop("source_labels", None)
         data.pop("image", None)
         return data
 
 
-def source_list(results) -> list[dict]:
+def source_list(results, sources: dict | None = None) -> list[dict]:
+    """Each source document once: its id, its label (manual and heading path) and a snippet."""
     seen, out = set(), []
     for r in results:
         if r.doc_id not in seen:
             seen.add(r.doc_id)
             text = " ".join(r.text.replace("<PIC>", " ").split())
-            out.append({"doc_id": r.doc_id, "chunk_id": r.chunk_id, "snippet": text[:240]})
+            out.append({"doc_id": r.doc_id, "label": source_label(sources or {}, r.doc_id), "chunk_id": r.chunk_id,
+                        "snippet": text[:240]})
     return out
 
 
 def draft_json(service: AskService, draft: Draft) -> dict:
     """What a streaming client gets first: the text, its sources and the stage times so far."""
-    return {"question": draft.question, "segments": draft.segments, "sources": source_list(draft.results),
+    return {"question": draft.question, "segments": draft.segments,
+            "sources": source_list(draft.results, getattr(service.retriever, "sources", {})),
             "timings_ms": {k: round(v * 1000, 1) for k, v in draft.timings.items()}}

@@ -70,7 +70,8 @@ function renderDetails(answer) {
   $("sources").replaceChildren(...answer.sources.map((s) => {
     const li = document.createElement("li");
     const b = document.createElement("b");
-    b.textContent = s.doc_id;
+    b.textContent = s.label || s.doc_id;
+    b.title = s.doc_id;
     li.append(b, document.createTextNode(" — " + s.snippet));
     return li;
   }));

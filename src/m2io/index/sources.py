@@ -1,0 +1,56 @@
+"""Each indexed document's source in words (manual, heading path), kept beside the index.
+
+The index stores chunks by document key (``gimp/tools/align#gimp-tool-align``); people read
+"GNU Image Manipulation Program › Toolbox › Align". ``index`` writes the datasets' sources sidecars
+(:mod:`m2io.corpus.sources`) into ``sources.json`` here; answers list their sources with these labels.
+
+>>> import tempfile, pathlib
+>>> from m2io.types import DocSource
+>>> d = pathlib.Path(tempfile.mkdtemp())
+>>> save_sources(d, {"demo/p#a": DocSource("Demo", "Page", ["Page", "A"], "p.html")}, keep={"demo/p#a"})
+>>> load_sources(d)["demo/p#a"].label
+'Demo \u203a Page \u203a A'
+>>> source_label(load_sources(d), "demo/other#b")
+'demo/other#b'
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from m2io.atomic import atomic_write_text
+from m2io.types import DocSource
+
+SOURCES_FILE = "sources.json"
+
+
+def load_sources(index: Path) -> dict[str, DocSource]:
+    """The index's sources by document key ({} for an index built before sources, or a damaged file)."""
+    path = Path(index) / SOURCES_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except (ValueError, OSError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    out = {}
+    for key, v in data.items():
+        if isinstance(v, dict):
+            out[key] = DocSource(str(v.get("manual", "")), str(v.get("page", "")),
+                                 [str(h) for h in v.get("heading_path", []) if isinstance(h, str)], str(v.get("file", "")))
+    return out
+
+
+def save_sources(index: Path, new: dict[str, DocSource], keep: set[str]) -> None:
+    """Merge ``new`` (by document key) into the index's sources, dropping keys not in ``keep``."""
+    merged = {k: v for k, v in load_sources(index).items() if k in keep}
+    merged.update({k: v for k, v in new.items() if k in keep})
+    data = {k: {"manual": s.manual, "page": s.page, "heading_path": s.heading_path, "file": s.file}
+            for k, s in sorted(merged.items())}
+    atomic_write_text(Path(index) / SOURCES_FILE, json.dumps(data, ensure_ascii=False, indent=0) + "\n")
+
+
+def source_label(sources: dict[str, DocSource], key: str) -> str:
+    """What a person reads for document ``key``: its manual and heading path, or the key itself."""
+    source = sources.get(key)
+    return source.label if source and source.label else key
