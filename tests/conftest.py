@@ -185,8 +185,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(args: list[str], ready_path: str, timeout: float = 180.0):
-    """Start ``python -m m2io.cli ARGS --port P`` and wait until ``ready_path`` answers 200; (process, base URL)."""
+def start_server(args: list[str], ready_path: str, timeout: float = 180.0, log: Path | None = None):
+    """Start ``python -m m2io.cli ARGS --port P`` and wait until ``ready_path`` answers 200; (process, base URL).
+
+    ``log``: a file for the server's stderr (its log lines), read by tests that check them.
+    """
     import subprocess
     import sys
     import time
@@ -195,7 +198,7 @@ def start_server(args: list[str], ready_path: str, timeout: float = 180.0):
 
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "m2io.cli", *args, "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            stdout=subprocess.DEVNULL, stderr=open(log, "wb") if log else subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -205,7 +208,7 @@ def start_server(args: list[str], ready_path: str, timeout: float = 180.0):
         except httpx.HTTPError:
             time.sleep(0.3)
         if proc.poll() is not None:
-            raise RuntimeError(proc.stderr.read().decode())
+            raise RuntimeError(log.read_text() if log else proc.stderr.read().decode())
     proc.kill()
     raise RuntimeError(f"{args[0]} did not start in {timeout:.0f} s")
 

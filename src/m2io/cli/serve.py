@@ -1,6 +1,7 @@
 """``m2io serve`` (the HTTP API and web page) and ``m2io serve-lm`` (a local model over HTTP)."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import click
@@ -17,6 +18,8 @@ from m2io.components import INSERTERS, ComponentConfig
 @click.option("--token", default=None, envvar="M2IO_TOKEN", help="Require Authorization: Bearer TOKEN [$M2IO_TOKEN].")
 @click.option("--max-body-mb", default=8.0, show_default=True, help="Largest request body.")
 @click.option("--max-upload-mb", default=5.0, show_default=True, help="Largest query image.")
+@click.option("--max-image-pixels", default=40_000_000, show_default=True,
+              help="Query images with more pixels (read from the header, before decoding) are refused with 413.")
 @click.option("--default-inserter", type=click.Choice(INSERTERS), default=ComponentConfig.inserter, show_default=True)
 @click.option("--answerer", type=click.Choice(["extractive", "llm"]), default="extractive", show_default=True)
 @click.option("--lm", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
@@ -27,6 +30,7 @@ from m2io.components import INSERTERS, ComponentConfig
 @_r1_adapter_option
 @click.option("--pg-dsn", default="", help="PostgreSQL connection string for a pgvector index.")
 def serve_cmd(index_dir: Path, host: str, port: int, token: str | None, max_body_mb: float, max_upload_mb: float,
+              max_image_pixels: int,
               default_inserter: str, answerer: str, lm: Path | None, lm_url: str | None, lm_model: str,
               r1_policy: str, r1_adapter: str | None, pg_dsn: str) -> None:
     """Serve the HTTP API (/api/ask, /api/images, /health, docs at /docs) and the web page at /."""
@@ -42,9 +46,11 @@ def serve_cmd(index_dir: Path, host: str, port: int, token: str | None, max_body
                                                     r1_adapter=r1_adapter, r1_policy=r1_policy))
     service.warm_up()
     config = ServeConfig(token=token, max_body_bytes=int(max_body_mb * 2 ** 20),
-                         max_upload_bytes=int(max_upload_mb * 2 ** 20), default_inserter=default_inserter)
+                         max_upload_bytes=int(max_upload_mb * 2 ** 20), max_image_pixels=max_image_pixels,
+                         default_inserter=default_inserter)
     click.echo(f"m2io serving {index_dir} ({len(service.image_files)} images) at http://{host}:{port}/"
                f"{' (token required)' if token else ''}", err=True)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvicorn.run(create_app(service, config), host=host, port=port, log_level="warning")
 
 

@@ -33,10 +33,22 @@ class ImageFeatures:
     """(n, classes) class probabilities, for classifiers with label names."""
 
 
-def load_image(path: Path | str) -> PILImage.Image:
-    """Decode an image fully into RGB (transparency over white); ImageError names a bad file."""
+MAX_PIXELS = 64_000_000
+"""Corpus images with more pixels than this (by their header) are refused before decoding."""
+
+
+def load_image(path: Path | str, max_pixels: int = MAX_PIXELS) -> PILImage.Image:
+    """Decode an image fully into RGB (transparency over white); ImageError names a bad file.
+
+    The pixel count is read from the header first, so a decompression bomb is never decoded.
+    """
     try:
         with PILImage.open(path) as im:
+            w, h = im.size
+            if w * h > max_pixels:
+                raise ImageError(f"{path}: {w} x {h} pixels, over the cap of {max_pixels} (a decompression bomb?)")
+            if w < 1 or h < 1:
+                raise ImageError(f"{path}: an image of {w} x {h} pixels")
             im.load()
             if im.mode in ("RGBA", "LA", "P"):
                 im = im.convert("RGBA")

@@ -1,9 +1,12 @@
 """The HTTP API and the web page (FastAPI). OpenAPI docs at ``/docs``.
 
-- ``POST /api/ask`` (form: ``question``, optional ``image`` upload, ``inserter``, ``k``,
-  ``stream``): the interleaved answer as JSON, or with ``stream=true`` (or ``Accept:
-  text/event-stream``) as server-sent events: ``text`` (segments, sources), then
-  ``placements``, then ``done`` (the whole answer).
+- ``POST /api/ask`` (a JSON object ``{question, inserter, k, stream, image_b64}``, or a form with
+  ``question``, an ``image`` upload, ``inserter``, ``k``, ``stream``): the interleaved answer as
+  JSON, or with ``stream`` (or ``Accept: text/event-stream``) as server-sent events: ``text``
+  (segments, sources), then ``placements``, then ``done`` (the whole answer).
+- Bad requests are 4xx with a ``detail`` naming the field; an image over ``max_image_pixels`` (by
+  its header, before decoding) is a 413; any other failure a 500 with a JSON body and a request id
+  that the server log names (``X-Request-ID`` on every response).
 - ``GET /api/images/{key}``: an image of the index by its key (from an answer); anything
   else is a 404.
 - ``GET /health``; ``GET /`` the web page, served with its script and style by m2io itself.
@@ -16,21 +19,26 @@ With a token every ``/api`` call needs ``Authorization: Bearer <token>``.
 from __future__ import annotations
 
 import hmac
-import io
 import json
+import logging
 import mimetypes
 import tempfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from m2io.components import INSERTERS, ComponentConfig
 from m2io.errors import M2IOError
-from m2io.server.limits import BodyLimit
+from m2io.server.ask_request import FIELDS, AskJSON, AskRequest, AskRequestError, parse_form, parse_json
+from m2io.server.limits import BodyLimit, RequestId, request_id
+from m2io.server.upload import UploadLimits, UploadRejected, check_image
 from m2io.server.service import AskService, draft_json
+
+log = logging.getLogger("m2io.server")
 
 
 @dataclass(frozen=True)
@@ -41,23 +49,44 @@ class ServeConfig:
     """Requests with a larger body are refused (413)."""
     max_upload_bytes: int = 5 * 1024 * 1024
     """Query images larger than this are refused (413)."""
+    max_image_pixels: int = 40_000_000
+    """Query images of more pixels (by their header, before decoding) are refused (413)."""
     max_question_chars: int = 2000
     default_inserter: str = ComponentConfig.inserter
 
 
-def _check_image(data: bytes) -> str:
-    """The upload's image format, or an HTTP 415 when it is not an image PIL can decode."""
-    from PIL import Image, UnidentifiedImageError
+FORM_SCHEMA = {"type": "object", "properties": {
+    "question": {"type": "string"}, "inserter": {"type": "string", "enum": list(INSERTERS)},
+    "k": {"type": "integer", "default": 5}, "stream": {"type": "boolean", "default": False},
+    "image": {"type": "string", "format": "binary", "description": "A query image file."}}}
+ASK_OPENAPI = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": AskJSON.model_json_schema()},
+    "multipart/form-data": {"schema": FORM_SCHEMA},
+    "application/x-www-form-urlencoded": {"schema": {**FORM_SCHEMA, "properties": {
+        k: v for k, v in FORM_SCHEMA["properties"].items() if k != "image"}}}}}}
 
+
+async def _read_request(request: Request, config: ServeConfig) -> AskRequest:
+    """The ask request from a JSON body or a form; 400/415/422 with the field named otherwise."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     try:
-        with Image.open(io.BytesIO(data)) as im:
-            im.verify()
-            return (im.format or "png").lower()
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
-        raise HTTPException(415, f"the upload is not an image ({e.__class__.__name__})") from e
+        if ctype == "application/json" or ctype.endswith("+json"):
+            return parse_json(await request.body(), config.default_inserter)
+        if ctype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+            form = await request.form(max_files=1, max_fields=len(FIELDS) + 1)
+            req, upload = parse_form(form, config.default_inserter)
+            if upload is not None and getattr(upload, "filename", None):
+                req.image = await upload.read(config.max_upload_bytes + 1)
+            return req
+    except AskRequestError as e:
+        raise HTTPException(e.status, str(e)) from e
+    raise HTTPException(415, f"send a JSON object (application/json) or a form (multipart/form-data), "
+                             f"not {ctype or 'a body without a content type'}")
 
 
 def create_app(service: AskService, config: ServeConfig = ServeConfig()):
+    limits = UploadLimits(max_bytes=config.max_upload_bytes, max_pixels=config.max_image_pixels)
+
     def require_token(request: Request) -> None:
         if config.token is None:
             return
@@ -68,6 +97,14 @@ def create_app(service: AskService, config: ServeConfig = ServeConfig()):
 
     app = FastAPI(title="m2io", description="Answers that interleave text with the right images.")
     web = resources.files("m2io") / "web"
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+        rid = request_id(request)
+        log.error("request %s %s %s failed: %s: %s", rid, request.method, request.url.path,
+                  exc.__class__.__name__, exc, exc_info=exc)
+        return JSONResponse({"detail": f"internal error ({exc.__class__.__name__}); the server log names request "
+                                       f"{rid}", "request_id": rid}, status_code=500, headers={"X-Request-ID": rid})
 
     @app.get("/health")
     def health() -> dict:
@@ -91,50 +128,56 @@ def create_app(service: AskService, config: ServeConfig = ServeConfig()):
             raise HTTPException(404, "no such image in the index")
         return FileResponse(path, media_type=mimetypes.guess_type(path.name)[0] or "application/octet-stream")
 
-    @app.post("/api/ask", dependencies=[Depends(require_token)])
-    def ask(request: Request, question: str = Form(""), inserter: str = Form(config.default_inserter),
-            k: int = Form(5), stream: bool = Form(False), image: UploadFile | None = File(None)):
-        if len(question) > config.max_question_chars:
+    @app.post("/api/ask", dependencies=[Depends(require_token)], openapi_extra=ASK_OPENAPI)
+    async def ask(request: Request):
+        """The interleaved answer to a question, an image, or both; a JSON object or a form."""
+        req = await _read_request(request, config)
+        if len(req.question) > config.max_question_chars:
             raise HTTPException(422, f"question over {config.max_question_chars} characters")
-        if inserter not in INSERTERS:
-            raise HTTPException(422, f"unknown inserter {inserter!r} (choose from {', '.join(INSERTERS)})")
-        if not 1 <= k <= service.max_k:
+        if req.inserter not in INSERTERS:
+            raise HTTPException(422, f"unknown inserter {req.inserter[:40]!r} (choose from {', '.join(INSERTERS)})")
+        if not 1 <= req.k <= service.max_k:
             raise HTTPException(422, f"k must be between 1 and {service.max_k}")
         upload = None
-        if image is not None and image.filename:
-            data = image.file.read(config.max_upload_bytes + 1)
-            if len(data) > config.max_upload_bytes:
-                raise HTTPException(413, f"image over {config.max_upload_bytes} bytes")
-            fmt = _check_image(data)
+        if req.image is not None:
+            try:
+                fmt = check_image(req.image, limits)
+            except UploadRejected as e:
+                raise HTTPException(e.status, str(e)) from e
             upload = tempfile.NamedTemporaryFile(suffix=f".{fmt}", delete=False)
-            upload.write(data)
+            upload.write(req.image)
             upload.close()
-        if not question.strip() and upload is None:
+        if not req.question.strip() and upload is None:
             raise HTTPException(422, "give a question, an image, or both")
         image_path = Path(upload.name) if upload else None
-        wants_stream = stream or "text/event-stream" in request.headers.get("accept", "")
-        if wants_stream:
-            return StreamingResponse(_events(service, question, image_path, inserter, k),
+        if req.stream or "text/event-stream" in request.headers.get("accept", ""):
+            return StreamingResponse(_events(service, req.question, image_path, req.inserter, req.k,
+                                             request_id(request)),
                                      media_type="text/event-stream", headers={"Cache-Control": "no-store"})
         try:
-            with service.lock:
-                result = service.pipeline(inserter, k).ask(question, image_path)
+            result = await run_in_threadpool(_ask, service, req.question, image_path, req.inserter, req.k)
         except M2IOError as e:
             raise HTTPException(422, str(e)) from e
         finally:
             if image_path:
                 image_path.unlink(missing_ok=True)
-        return JSONResponse(service.answer_json(result, inserter))
+        return JSONResponse(service.answer_json(result, req.inserter))
 
-    return BodyLimit(app, config.max_body_bytes) if config.max_body_bytes else app
+    inner = BodyLimit(app, config.max_body_bytes) if config.max_body_bytes else app
+    return RequestId(inner)
+
+
+def _ask(service: AskService, question: str, image_path: Path | None, inserter: str, k: int):
+    with service.lock:
+        return service.pipeline(inserter, k).ask(question, image_path)
 
 
 def _sse(event: str, data: dict) -> str:
     return f"event: {event}\ndata: {json.dumps(data)}\n\n"
 
 
-def _events(service: AskService, question: str, image_path: Path | None, inserter: str, k: int):
-    """text first (as soon as it is written), then placements, then the whole answer."""
+def _events(service: AskService, question: str, image_path: Path | None, inserter: str, k: int, rid: str):
+    """text first (as soon as it is written), then placements, then the whole answer; errors as an event."""
     try:
         with service.lock:
             pipeline = service.pipeline(inserter, k)
@@ -145,7 +188,11 @@ def _events(service: AskService, question: str, image_path: Path | None, inserte
         yield _sse("placements", {"placements": answer["placements"], "timings_ms": answer["timings_ms"]})
         yield _sse("done", answer)
     except M2IOError as e:
-        yield _sse("error", {"detail": str(e)})
+        yield _sse("error", {"detail": str(e), "request_id": rid})
+    except Exception as e:  # the stream has started: the client gets an error event, the log the traceback
+        log.error("request %s (stream) failed: %s: %s", rid, e.__class__.__name__, e, exc_info=e)
+        yield _sse("error", {"detail": f"internal error ({e.__class__.__name__}); the server log names request "
+                                       f"{rid}", "request_id": rid})
     finally:
         if image_path:
             image_path.unlink(missing_ok=True)

@@ -1,6 +1,8 @@
-"""Request-size cap as a pure ASGI middleware: a body over the cap is a 413, however it is sent.
+"""Pure ASGI middlewares: a request-size cap (413 however the body is sent) and request ids.
 
-Content-Length is checked first; chunked bodies are counted as they arrive.
+Content-Length is checked first; chunked bodies are counted as they arrive. Every request gets an
+id (the client's ``X-Request-ID`` if it is short and plain, else a new one), echoed on the response
+and named in the server's log lines about it.
 
 >>> BodyLimit(app=None, max_bytes=10).max_bytes
 10
@@ -8,6 +10,35 @@ Content-Length is checked first; chunked bodies are counted as they arrive.
 from __future__ import annotations
 
 import json
+import re
+import uuid
+
+_PLAIN_ID = re.compile(rb"^[A-Za-z0-9._-]{1,64}$")
+
+
+def request_id(request) -> str:
+    """The id :class:`RequestId` gave this request."""
+    return request.scope.get("state", {}).get("request_id", "-")
+
+
+class RequestId:
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        given = dict(scope.get("headers") or []).get(b"x-request-id", b"")
+        rid = given.decode() if _PLAIN_ID.match(given) else uuid.uuid4().hex[:16]
+        scope.setdefault("state", {})["request_id"] = rid
+
+        async def send_with_id(message):
+            if message["type"] == "http.response.start":
+                headers = [h for h in message.get("headers", []) if h[0].lower() != b"x-request-id"]
+                message = {**message, "headers": [*headers, (b"x-request-id", rid.encode())]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
 
 
 class _TooLarge(Exception):
