@@ -124,3 +124,16 @@ def corpus_manual(package: str | None, html_dir: Path | None, name: str, out: Pa
     for problem in report.pages_unparsable[:10]:
         click.echo(f"warning: unparsable page {problem}", err=True)
     click.echo(f"wrote {out}")
+
+
+@corpus.command("strip-headings")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder for the variant (replaced).")
+def corpus_strip_headings(folder: Path, out: Path) -> None:
+    """Write a copy of a dataset whose documents do not open with their heading line (a harder retrieval test)."""
+    from m2io.corpus.variant import strip_headings
+
+    ds = read_dataset(folder)
+    variant, n = strip_headings(ds)
+    write_dataset(variant, out)
+    click.echo(f"{n} of {len(ds.documents)} documents lost their heading line; written to {out}")
