@@ -31,6 +31,13 @@ def test_evaluate_on_the_tiny_corpus(tiny_corpus: Path, tmp_path: Path):
     text, image = scores["text"], scores["image"]
     assert text["n"] == 4 and text["doc_recall@1"] == 1.0 and text["visual_recall@10"] == 1.0 and text["mrr"] == 1.0
     assert image["n"] == 4 and image["doc_at_1"] == 1.0
+    assert text["doc_recall@10_ci95"] == [1.0, 1.0] and "visual_recall@10_ci95" not in image
+    from m2io.evaluate.retrieval import _score
+    mixed = _score([{"first_gold_rank": r, "gold_images": [], "images_at": {}, "latency_ms": 1.0}
+                    for r in (1, None, 3, None)]).as_dict()
+    assert mixed["doc_recall@1"] == 0.25 and mixed["doc_recall@10"] == 0.5
+    lo, hi = mixed["doc_recall@10_ci95"]
+    assert 0.0 <= lo < 0.5 < hi <= 1.0 and mixed["mrr_ci95"][0] <= mixed["mrr"] <= mixed["mrr_ci95"][1]
     assert {r["kind"] for r in records} == {"text", "image"} and all(r["retrieved"] for r in records)
     limited, _ = evaluate_retrieval(retriever, tiny_corpus, queries="text", limit=2, progress=False)
     assert limited["text"]["n"] == 2

@@ -69,13 +69,18 @@ def _eval_retrieval(retriever, folder: Path, index_dir: Path, queries: str, limi
     from m2io.evaluate.retrieval import KS, evaluate_retrieval
 
     scores, records = evaluate_retrieval(retriever, folder, queries=queries, limit=limit, seed=seed)
+
+    def cell(s: dict, name: str) -> str:
+        ci = s.get(f"{name}_ci95")
+        return f"{s[name]:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
+
     for kind, s in scores.items():
-        click.echo(f"{kind} queries (n={s['n']}):")
+        click.echo(f"{kind} queries (n={s['n']}; 95% bootstrap intervals):")
         for k in KS:
-            click.echo(f"  doc_recall@{k:<2d} {s[f'doc_recall@{k}']:.3f}   visual_recall@{k:<2d} "
-                       f"{s[f'visual_recall@{k}']:.3f}" if kind == "text" else
-                       f"  doc_recall@{k:<2d} {s[f'doc_recall@{k}']:.3f}")
-        click.echo(f"  MRR {s['mrr']:.3f}   latency p50 {s['latency_ms_p50']:.1f} ms, p95 {s['latency_ms_p95']:.1f} ms")
+            click.echo(f"  doc_recall@{k:<2d} {cell(s, f'doc_recall@{k}')}   visual_recall@{k:<2d} "
+                       f"{cell(s, f'visual_recall@{k}')}" if kind == "text" else
+                       f"  doc_recall@{k:<2d} {cell(s, f'doc_recall@{k}')}")
+        click.echo(f"  MRR {cell(s, 'mrr')}   latency p50 {s['latency_ms_p50']:.1f} ms, p95 {s['latency_ms_p95']:.1f} ms")
     if json_out:
         from m2io.evaluate.finish import write_run
 

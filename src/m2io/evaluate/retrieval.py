@@ -29,6 +29,7 @@ from tqdm import tqdm
 
 from m2io.corpus.mramg import Dataset, dataset_names, read_dataset
 from m2io.corpus.problems import Problems
+from m2io.evaluate.bootstrap import bootstrap_ci
 from m2io.retrieve import Retriever
 
 KS = (1, 5, 10)
@@ -48,6 +49,8 @@ class RetrievalScores:
     doc_at_1: float = 0.0
     latency_ms_p50: float = 0.0
     latency_ms_p95: float = 0.0
+    ci95: dict = field(default_factory=dict)
+    """95% bootstrap interval of each mean above, by its name in :meth:`as_dict`."""
 
     def as_dict(self) -> dict:
         out = {"n": self.n, "n_visual": self.n_visual, "mrr": self.mrr, "doc_at_1": self.doc_at_1,
@@ -56,6 +59,8 @@ class RetrievalScores:
             out[f"doc_recall@{k}"] = self.doc_recall[k]
             if self.n_visual:  # image queries have no gold images of their own to find
                 out[f"visual_recall@{k}"] = self.visual_recall[k]
+        out.update({f"{name}_ci95": list(ci) for name, ci in self.ci95.items() if ci is not None
+                    and (self.n_visual or not name.startswith("visual"))})
         return out
 
 
@@ -66,12 +71,17 @@ def _score(items: list[dict]) -> RetrievalScores:
     visual = [it for it in items if it["gold_images"]]
     s.n_visual = len(visual)
     for k in KS:
-        s.doc_recall[k] = float(np.mean([it["first_gold_rank"] is not None and it["first_gold_rank"] <= k
-                                         for it in items]))
+        hits = [float(it["first_gold_rank"] is not None and it["first_gold_rank"] <= k) for it in items]
+        s.doc_recall[k] = float(np.mean(hits))
+        s.ci95[f"doc_recall@{k}"] = bootstrap_ci(hits)
         if visual:
-            s.visual_recall[k] = float(np.mean([len(set(it["gold_images"]) & set(it["images_at"][str(k)]))
-                                                / len(set(it["gold_images"])) for it in visual]))
-    s.mrr = float(np.mean([1.0 / it["first_gold_rank"] if it["first_gold_rank"] else 0.0 for it in items]))
+            shares = [len(set(it["gold_images"]) & set(it["images_at"][str(k)])) / len(set(it["gold_images"]))
+                      for it in visual]
+            s.visual_recall[k] = float(np.mean(shares))
+            s.ci95[f"visual_recall@{k}"] = bootstrap_ci(shares)
+    reciprocal = [1.0 / it["first_gold_rank"] if it["first_gold_rank"] else 0.0 for it in items]
+    s.mrr = float(np.mean(reciprocal))
+    s.ci95["mrr"] = bootstrap_ci(reciprocal)
     s.doc_at_1 = s.doc_recall[1]
     lat = [it["latency_ms"] for it in items]
     s.latency_ms_p50, s.latency_ms_p95 = percentile(lat, 50), percentile(lat, 95)
