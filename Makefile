@@ -95,14 +95,16 @@ train-retriever: $(STAMP)
 	  test -f $(DATA)/$$name/$${name}_sources.jsonl || \
 	  $(BIN)/m2io corpus manual --package $$pkg --source $$src --name $$name --out $(DATA)/$$name || exit 1; done
 	$(BIN)/m2io train retriever $(foreach s,$(RETR_TRAIN),$(DATA)/$(firstword $(subst =, ,$(s)))) \
-	  --out $(INDEX)/retriever --epochs $(RETR_EPOCHS)
+	  --out $(INDEX)/retriever-e3 --epochs $(RETR_EPOCHS)
+	$(BIN)/m2io train retriever $(foreach s,$(RETR_TRAIN),$(DATA)/$(firstword $(subst =, ,$(s)))) \
+	  --out $(INDEX)/retriever --epochs 1 --hard-negatives --base $(INDEX)/retriever-e3
 
 retrieval-stripped: train-retriever
 	@for name in gimp kicad; do \
 	  $(BIN)/m2io corpus strip-headings $(DATA)/$$name --out $(DATA)/$$name-stripped && \
 	  $(BIN)/m2io index $(DATA)/$$name-stripped --out $(INDEX)/$$name-stripped-ft --text-model $(INDEX)/retriever && \
 	  $(BIN)/m2io eval $(DATA)/$$name-stripped --task retrieval --queries text --index $(INDEX)/$$name-stripped-ft \
-	    --json bench/results/retrieval-stripped/$$name-stripped-ft.json || exit 1; done
+	    --json bench/results/retrieval-stripped/$$name-stripped-e3hn.json || exit 1; done
 
 # The main job on the embedded defaults: build the GIMP manual corpus, index it, search it, and
 # answer a question with its images in place (an HTML page).
