@@ -265,7 +265,7 @@ def build_index(folders: list[Path], out: Path, cfg: IndexConfig, progress: bool
             Bm25Index.build(list(store.iter_chunk_texts())).save(out / "bm25")
             if hasattr(store, "compact"):
                 store.compact()
-        keep = {k for k in store.doc_hashes()}
+        keep = (set(stored) | current) - set(gone)  # what the store holds now, without scanning it again
         save_sources(out, {f"{ds.name}/{doc_id}": src for ds in datasets for doc_id, src in ds.sources.items()}, keep)
         manifest.complete = True
         manifest.save(out)

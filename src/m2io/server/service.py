@@ -77,7 +77,7 @@ class AskService:
             key = self.key_of(result, item["image_id"])
             item.pop("file", None)
             item["url"] = f"/api/images/{key}" if key else None
-        data["sources"] = source_list(result.results, getattr(self.retriever, "sources", {}))
+        data["sources"] = source_list(result.results, self.retriever.sources)
         data.pop("source_labels", None)
         data.pop("image", None)
         return data
@@ -98,5 +98,5 @@ def source_list(results, sources: dict | None = None) -> list[dict]:
 def draft_json(service: AskService, draft: Draft) -> dict:
     """What a streaming client gets first: the text, its sources and the stage times so far."""
     return {"question": draft.question, "segments": draft.segments,
-            "sources": source_list(draft.results, getattr(service.retriever, "sources", {})),
+            "sources": source_list(draft.results, service.retriever.sources),
             "timings_ms": {k: round(v * 1000, 1) for k, v in draft.timings.items()}}

@@ -52,6 +52,12 @@ class RetrieverTrainConfig:
 def section_pairs(ds: Dataset, split: str = "train", dev_fraction: float = 0.2, chunking: ChunkConfig = ChunkConfig()
                   ) -> list[dict]:
     """(title, chunk) pairs of the documents of ``split`` that have a heading path in the sources sidecar."""
+    return [pair for _, pair in _doc_pairs(ds, split, dev_fraction, chunking)]
+
+
+def _doc_pairs(ds: Dataset, split: str, dev_fraction: float, chunking: ChunkConfig = ChunkConfig()
+               ) -> list[tuple[str, dict]]:
+    """:func:`section_pairs`, each with the id of the document it comes from."""
     stripped, _ = strip_headings(ds)
     pairs = []
     for doc in stripped.documents:
@@ -66,7 +72,7 @@ def section_pairs(ds: Dataset, split: str = "train", dev_fraction: float = 0.2, 
         for n, chunk in enumerate(chunk_document(doc, chunking)):
             captions = [ds.images[i].caption if i in ds.images else "" for i in chunk.image_ids]
             text = embedding_text(chunk.text, captions, heading, n == 0)
-            pairs.append({"anchor": anchors[n % len(anchors)], "positive": text})
+            pairs.append((doc.id, {"anchor": anchors[n % len(anchors)], "positive": text}))
     return pairs
 
 
@@ -82,16 +88,6 @@ def add_hard_negatives(pairs: list[dict], doc_of: list[str]) -> list[dict]:
         if other is not None:
             out.append({**p, "negative": pairs[other]["positive"]})
     return out
-
-
-def _pairs_with_docs(ds: Dataset, split: str, dev_fraction: float) -> tuple[list[dict], list[str]]:
-    pairs, docs = [], []
-    for doc in ds.documents:
-        one = Dataset(ds.name, [doc], [], ds.images, sources={doc.id: ds.sources[doc.id]} if doc.id in ds.sources else {})
-        got = section_pairs(one, split, dev_fraction)
-        pairs += got
-        docs += [doc.id] * len(got)
-    return pairs, docs
 
 
 def train_retriever(datasets: list[Dataset], out: Path, config: RetrieverTrainConfig = RetrieverTrainConfig(),
@@ -111,13 +107,12 @@ def train_retriever(datasets: list[Dataset], out: Path, config: RetrieverTrainCo
 
     offline()
     start = time.perf_counter()
-    pairs = []
+    pairs, per_dataset = [], {}
     for ds in datasets:
-        if config.hard_negatives:
-            got, docs = _pairs_with_docs(ds, "train", config.dev_fraction)
-            pairs += add_hard_negatives(got, docs)
-        else:
-            pairs += section_pairs(ds, "train", config.dev_fraction)
+        tagged = _doc_pairs(ds, "train", config.dev_fraction)
+        per_dataset[ds.name] = len(tagged)
+        got = [pair for _, pair in tagged]
+        pairs += add_hard_negatives(got, [doc for doc, _ in tagged]) if config.hard_negatives else got
     if not pairs:
         raise ValueError("no training pairs: the datasets need a sources sidecar (build them with m2io corpus manual)")
     random.Random(config.seed).shuffle(pairs)
@@ -138,7 +133,7 @@ def train_retriever(datasets: list[Dataset], out: Path, config: RetrieverTrainCo
     out = Path(out)
     model.save(str(out))
     card = {"base_model": base_model or "all-MiniLM-L6-v2 (bundled)", "config": asdict(config),
-            "datasets": {ds.name: len(section_pairs(ds, "train", config.dev_fraction)) for ds in datasets},
+            "datasets": per_dataset,
             "pairs": len(pairs), "losses": losses, "seconds": round(time.perf_counter() - start, 1)}
     (out / CARD).write_text(json.dumps(card, indent=1) + "\n")
     return card

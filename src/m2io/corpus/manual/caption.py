@@ -16,7 +16,7 @@ A caption line is short text that is either all in one caption-like inline eleme
 >>> root = lxml.html.fromstring('<div><div align="center"><a href="v.png"><img src="v.png"></a><br>'
 ...                             '<i>Viewshed on shaded terrain</i></div></div>')
 >>> img = root.find('.//img')
->>> found = find_caption(img)
+>>> found = find_caption(img, {"div", "p", "br"})
 >>> found.text, found.source
 ('Viewshed on shaded terrain', 'caption_line')
 """
@@ -157,11 +157,8 @@ def _table_cell(img: etree._Element, cell: etree._Element) -> Caption | None:
     return None
 
 
-def find_caption(img: etree._Element, block_tags: set[str] | None = None) -> Caption | None:
-    """The caption of a stand-alone ``img`` by the conventions above, or None."""
-    from m2io.corpus.manual.page import BLOCK_TAGS
-
-    block_tags = block_tags or BLOCK_TAGS
+def find_caption(img: etree._Element, block_tags: set[str]) -> Caption | None:
+    """The caption of a stand-alone ``img`` by the conventions above (``block_tags``: the page's block tags)."""
     block = next((a for a in img.iterancestors() if a.tag in block_tags and a.tag != "br"), None)
     if block is None:
         return None

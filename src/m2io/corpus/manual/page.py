@@ -246,7 +246,6 @@ class _Walker:
                 caption, source = visible_text(dt), "term"
         if not caption:
             caption, source = _humanize_file(path), "file_name"
-        self.flush()
         self.current.blocks.append(FigureBlock(src=path, caption=caption, caption_source=source, alt=alt))
 
     def walk(self, el: etree._Element) -> None:
