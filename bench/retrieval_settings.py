@@ -38,8 +38,9 @@ def main() -> None:
         retriever.config = replace(RetrievalConfig(), **parse_setting(text))
         scores, _ = evaluate_retrieval(retriever, args.corpus, queries="text", progress=False)
         s = scores["text"]
-        row = {"setting": text or "default", "n": s["n"], **{k: round(s[k], 3) for k in (
-            "doc_recall@1", "doc_recall@10", "visual_recall@10", "mrr")}}
+        names = ("doc_recall@1", "doc_recall@10", "visual_recall@10", "mrr")
+        row = {"setting": text or "default", "n": s["n"], **{k: round(s[k], 3) for k in names},
+               **{f"{k}_ci95": [round(v, 3) for v in s[f"{k}_ci95"]] for k in names}}
         rows.append(row)
         print(json.dumps(row), flush=True)
     if args.json:
