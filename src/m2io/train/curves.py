@@ -19,6 +19,9 @@ PANELS = [
                            "dev/fallback_rate"]),
     ("validation (never-trained corpora)", ["val/image_f1", "val/ordering", "val/position_accuracy",
                                             "val/position_accuracy_soft"]),
+    ("held-out reconstruction", ["heldout/psnr"]),
+    ("warm-up loss by task", ["loss_interleaved", "loss_understanding", "loss_text_to_image", "dev/loss_interleaved",
+                              "dev/loss_understanding", "dev/loss_text_to_image"]),
     ("loss", ["loss"]),
 ]
 

@@ -1,0 +1,166 @@
+"""The interleaved benchmark: a unified model answers corpus questions with text steps and images.
+
+For every question of a dataset (questions of never-trained manuals), the reference is its
+section: the text (heading line dropped, figure marks removed) and its figures. Per item, in the
+JSONL: the generation (steps, damage, image codes), well-formed or not, and the scores of
+:mod:`m2io.metrics.interleaved`; images are scored at the tokenizer's resolution (reference
+figures shrunk to it too, so fidelity compares like with like). **Retrieve or generate**: each
+generated image's nearest figure in the corpus index; at ``snap_threshold`` or above the real
+figure is shown (the generated one kept beside it), and the alignment scores are given again for
+the answer as shown. The summary has every mean with its 95% bootstrap interval.
+
+    m2io eval data/kicad --task interleaved --index index/kicad --unified-model runs/unified-warmup
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+import numpy as np
+
+from m2io.evaluate.bootstrap import bootstrap_ci
+from m2io.metrics.interleaved import (best_match, caption_alignment, context_alignment, cosine, image_count_score,
+                                      neighbour_text)
+from m2io.types import PIC
+
+SCORES = ("well_formed", "image_count", "text_bertscore_f1", "text_question_cosine", "alignment_context",
+          "alignment_caption", "fidelity", "snapped_share", "alignment_context_shown", "alignment_caption_shown",
+          "judge_text_quality", "judge_perceptual_quality", "judge_image_coherence", "judge_text_image_coherence",
+          "judge_helpfulness")
+
+
+@dataclass
+class InterleavedConfig:
+    max_new_tokens: int = 384
+    temperature: float = 0.8
+    top_p: float = 0.95
+    batch_size: int = 8
+    snap_threshold: float = 0.8
+    """Visual cosine at or above which a generated image is shown as the corpus figure it matches."""
+    seed: int = 0
+
+
+def reference_of(content: str) -> str:
+    body = content.split("\n", 1)[1] if "\n" in content else content
+    return " ".join(body.replace(PIC, " ").split())
+
+
+def _mean(values) -> float | None:
+    values = [v for v in values if v is not None]
+    return float(np.mean(values)) if values else None
+
+
+def _image_scores(gen_visual, gen_text_vecs, context_vecs, ref_visual, ref_caption_vecs) -> dict:
+    """Per-image alignment and fidelity, averaged over the item's images."""
+    ctx, cap, fid = [], [], []
+    for j in range(len(gen_visual)):
+        match, sim = best_match(gen_visual[j], ref_visual)
+        ctx.append(context_alignment(gen_text_vecs[j], context_vecs[j]))
+        cap.append(caption_alignment(gen_text_vecs[j], ref_caption_vecs, match))
+        fid.append(sim)
+    return {"alignment_context": _mean(ctx), "alignment_caption": _mean(cap), "fidelity": _mean(fid)}
+
+
+def evaluate_interleaved(model, dataset, retriever, cfg: InterleavedConfig, bertscore=None, judge=None,
+                         progress: bool = True) -> list[dict]:
+    """One record per question of ``dataset`` (all of them)."""
+    from tqdm import tqdm
+
+    from m2io.encoders.image import load_image
+    from m2io.unified.tokenizer import to_square
+
+    models = retriever.models
+    docs = {d.id: d for d in dataset.documents}
+    items = [q for q in dataset.qa if q.provenance and q.provenance[0] in docs]
+    records = []
+    bar = tqdm(total=len(items), desc=f"interleaved {dataset.name}", unit="item", disable=not progress)
+    for start in range(0, len(items), cfg.batch_size):
+        batch = items[start:start + cfg.batch_size]
+        t0 = time.perf_counter()
+        generations = model.generate([q.question for q in batch], max_new_tokens=cfg.max_new_tokens,
+                                     temperature=cfg.temperature, top_p=cfg.top_p, seed=cfg.seed + start)
+        per_item_ms = (time.perf_counter() - t0) * 1000 / len(batch)
+        for q, (ids, traj) in zip(batch, generations):
+            doc = docs[q.provenance[0]]
+            figures = [dataset.images[i] for i in doc.image_ids if i in dataset.images and dataset.images[i].path]
+            ref_pics = []
+            for f in figures:
+                try:
+                    ref_pics.append(to_square(load_image(f.path), model.image_size))
+                except Exception:  # noqa: BLE001 - a broken reference figure is left out of the reference
+                    continue
+            ref_visual = models.image.encode(ref_pics).visual if ref_pics else np.zeros((0, 1))
+            ref_caption_vecs = models.text.encode([f.caption or "" for f in figures[:len(ref_pics)]]) \
+                if ref_pics else np.zeros((0, 1))
+            image_steps = [k for k, s in enumerate(traj.steps) if s.kind == "image"]
+            gen_images = [model.decode_image(traj.steps[k].codes) for k in image_steps]
+            text = " ".join(s.text for s in traj.texts)
+            scores: dict = {"well_formed": float(traj.well_formed),
+                            "image_count": image_count_score(len(gen_images), len(figures))}
+            vectors = models.text.encode([q.question, text or " "])
+            scores["text_question_cosine"] = cosine(vectors[0], vectors[1]) if text else 0.0
+            snaps, shown_ctx, shown_cap = [], [], []
+            if gen_images:
+                feats = models.image.encode(gen_images)
+                gen_text_vecs = models.image_text_vectors(feats)
+                contexts = [neighbour_text(traj.steps, k) for k in image_steps]
+                ctx_vecs = [v if c else None for c, v in zip(contexts, models.text.encode([c or " " for c in contexts]))]
+                if gen_text_vecs is not None:
+                    scores |= _image_scores(feats.visual, gen_text_vecs, ctx_vecs, ref_visual,
+                                            ref_caption_vecs)
+                for j, visual in enumerate(feats.visual):
+                    hits = retriever.store.search_images(visual, 1, "visual")
+                    rows = retriever.store.images([h.id for h in hits])
+                    hit = hits[0] if hits and hits[0].id in rows else None
+                    snapped = hit is not None and hit.score >= cfg.snap_threshold
+                    snaps.append({"image_id": rows[hit.id].image_id if hit else None,
+                                  "similarity": round(float(hit.score), 4) if hit else None, "snapped": snapped})
+                    shown_vec = gen_text_vecs[j] if gen_text_vecs is not None else None
+                    if snapped:
+                        real = models.image.encode([load_image(rows[hit.id].path)])
+                        shown_vec = models.image_text_vectors(real)[0]
+                    if shown_vec is not None:
+                        shown_ctx.append(context_alignment(shown_vec, ctx_vecs[j]))
+                        match = best_match(feats.visual[j], ref_visual)[0]
+                        shown_cap.append(caption_alignment(shown_vec, ref_caption_vecs, match))
+                scores["snapped_share"] = _mean([float(s["snapped"]) for s in snaps])
+                scores["alignment_context_shown"] = _mean(shown_ctx)
+                scores["alignment_caption_shown"] = _mean(shown_cap)
+            records.append({
+                "id": q.id, "dataset": dataset.name, "question": q.question,
+                "steps": [{"kind": s.kind, "text": s.text} if s.kind == "text" else {"kind": "image", "codes": s.codes}
+                          for s in traj.steps],
+                "damage": traj.damage, "reference_images": len(figures), "snaps": snaps,
+                "raw": model.tokenizer.decode(ids, skip_special_tokens=False)[:4000],
+                "tokens_generated": len(ids), "latency_ms": per_item_ms, "scores": scores,
+                "_reference": reference_of(doc.content), "_text": text,
+                "_gen_images": gen_images,
+            })
+            bar.update(1)
+    bar.close()
+    if bertscore is not None and records:
+        values = bertscore([r["_reference"] for r in records], [r["_text"] or " " for r in records])
+        for r, v in zip(records, values):
+            r["scores"]["text_bertscore_f1"] = v if r["_text"] else 0.0
+    if judge is not None:
+        for r in tqdm(records, desc="judge", unit="item", disable=not progress):
+            scores, raw = judge(r["question"], r["_reference"], r["steps"], r.pop("_gen_images"))
+            r["judge_raw"], r["judge_unparsed"] = raw, scores is None
+            r["scores"].update(scores or {})
+    return [{k: v for k, v in r.items() if not k.startswith("_")} for r in records]
+
+
+def summarize_interleaved(records: list[dict]) -> dict:
+    """Mean and 95% bootstrap interval of every score, how many items each rests on, latency and tokens."""
+    out: dict = {"n": len(records)}
+    for key in SCORES:
+        values = [r["scores"].get(key) for r in records if r["scores"].get(key) is not None]
+        if values:
+            out[key] = float(np.mean(values))
+            out[f"{key}_ci95"] = bootstrap_ci(values)
+            out[f"{key}_n"] = len(values)
+    out["images_mean"] = _mean([sum(s["kind"] == "image" for s in r["steps"]) for r in records]) or 0.0
+    out["latency_ms_p50"] = float(np.percentile([r["latency_ms"] for r in records], 50)) if records else 0.0
+    out["tokens_generated_mean"] = _mean([r["tokens_generated"] for r in records]) or 0.0
+    if any(r.get("judge_unparsed") for r in records):
+        out["judge_unparsed_rate"] = _mean([float(bool(r.get("judge_unparsed"))) for r in records])
+    return out

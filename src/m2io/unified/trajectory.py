@@ -1,0 +1,115 @@
+"""One unified trajectory: text steps and images in order, to token ids and back, damage reported.
+
+Parsing never fails: a generation cut inside an image span, a step left open, text outside any
+step, or no end token all leave a :class:`Trajectory` with the steps that could be read and a list
+of ``damage`` in words; ``well_formed`` is True only when there is none and at least one step.
+
+>>> from m2io.unified.vocab import UnifiedVocab
+>>> v = UnifiedVocab(think=0, end_think=1, vis=2, end_vis=3, image_ids=[4, 5], tokens_per_image=2, end_ids=[9])
+>>> t = parse_ids([0, 7, 1, 2, 4, 5, 3, 9], v, decode_text=lambda ids: "x" * len(ids))
+>>> [(s.kind, s.text or s.codes) for s in t.steps], t.well_formed
+([('text', 'x'), ('image', [0, 1])], True)
+>>> parse_ids([0, 7, 1, 2, 4], v, decode_text=str).damage
+['image 1 cut after 1 of 2 image tokens', 'no end token']
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from m2io.unified.vocab import UnifiedVocab
+
+
+@dataclass
+class Step:
+    kind: str
+    """``text`` or ``image``."""
+    text: str = ""
+    codes: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Trajectory:
+    steps: list[Step] = field(default_factory=list)
+    damage: list[str] = field(default_factory=list)
+
+    @property
+    def well_formed(self) -> bool:
+        return not self.damage and bool(self.steps)
+
+    @property
+    def images(self) -> list[Step]:
+        return [s for s in self.steps if s.kind == "image"]
+
+    @property
+    def texts(self) -> list[Step]:
+        return [s for s in self.steps if s.kind == "text"]
+
+
+def step_ids(step: Step, vocab: UnifiedVocab, encode_text: Callable[[str], list[int]]) -> list[int]:
+    if step.kind == "image":
+        if len(step.codes) != vocab.tokens_per_image:
+            raise ValueError(f"an image step needs {vocab.tokens_per_image} codes, not {len(step.codes)}")
+        return [vocab.vis, *[vocab.image_ids[c] for c in step.codes], vocab.end_vis]
+    return [vocab.think, *encode_text(step.text), vocab.end_think]
+
+
+def trajectory_ids(steps: list[Step], vocab: UnifiedVocab, encode_text: Callable[[str], list[int]]) -> list[int]:
+    return [t for s in steps for t in step_ids(s, vocab, encode_text)]
+
+
+def parse_ids(ids: list[int], vocab: UnifiedVocab, decode_text: Callable[[list[int]], str]) -> Trajectory:
+    """Read generated ids (the prompt excluded) into steps; what cannot be read becomes ``damage``."""
+    out = Trajectory()
+    mode, buf, ended, stray = None, [], False, []
+    n_images = 0
+
+    def close_text(complete: bool) -> None:
+        text = decode_text(buf).strip()
+        if text:
+            out.steps.append(Step("text", text=text))
+        if not complete:
+            out.damage.append("text step not closed")
+
+    for t in ids:
+        if t in vocab.end_ids:
+            ended = True
+            break
+        if mode == "image":
+            if vocab.is_image(t) and len(buf) < vocab.tokens_per_image:
+                buf.append(vocab.code_of(t))
+                continue
+            if t == vocab.end_vis and len(buf) == vocab.tokens_per_image:
+                out.steps.append(Step("image", codes=buf))
+            else:
+                out.damage.append(f"image {n_images} malformed ({len(buf)} image tokens, then token {t})")
+            mode, buf = None, []
+            continue
+        if t == vocab.vis:
+            if mode == "text":
+                close_text(False)
+            mode, buf = "image", []
+            n_images += 1
+        elif t == vocab.think:
+            if mode == "text":
+                close_text(False)
+            mode, buf = "text", []
+        elif t == vocab.end_think and mode == "text":
+            close_text(True)
+            mode, buf = None, []
+        elif mode == "text" and not vocab.is_image(t):
+            buf.append(t)
+        else:
+            stray.append(t)
+    if mode == "image":
+        out.damage.append(f"image {n_images} cut after {len(buf)} of {vocab.tokens_per_image} image tokens")
+    elif mode == "text":
+        close_text(False)
+    if stray:
+        text = decode_text([t for t in stray if not vocab.is_image(t)]).strip()
+        out.damage.append(f"{len(stray)} tokens outside any step")
+        if text:
+            out.steps.append(Step("text", text=text))
+    if not ended:
+        out.damage.append("no end token")
+    return out

@@ -1,0 +1,85 @@
+"""The modality grammar on a real (tiny, random) LM pushed towards image tokens: image tokens only
+inside <vis>, exactly a grid's worth, and never a span the budget would cut."""
+import pytest
+import torch
+from transformers import LogitsProcessorList
+
+from m2io.unified.grammar import ModalityGrammar, image_span_state
+from m2io.unified.model import UnifiedModel
+
+
+class PushTowardsImages:
+    """Adds a large bonus to <vis>, </vis> and image tokens, so unconstrained sampling would misuse them."""
+
+    def __init__(self, vocab, bonus=12.0):
+        self.ids = [vocab.end_vis] + vocab.image_ids
+        self.vis, self.bonus = vocab.vis, bonus
+
+    def __call__(self, input_ids, scores):
+        scores[:, self.ids] += self.bonus
+        scores[:, self.vis] += 2 * self.bonus  # one tag among 50k tokens needs the larger push
+        return scores
+
+
+def spans_are_legal(ids, vocab):
+    inside = None
+    for t in ids:
+        if t == vocab.vis:
+            if inside is not None:
+                return False
+            inside = 0
+        elif t == vocab.end_vis:
+            if inside != vocab.tokens_per_image:
+                return False
+            inside = None
+        elif vocab.is_image(t):
+            if inside is None or inside >= vocab.tokens_per_image:
+                return False
+            inside += 1
+        elif inside is not None:
+            return False
+    return inside is None
+
+
+def sample(model, grammar: bool, max_new: int, seed: int):
+    torch.manual_seed(seed)
+    prompt = model.prompt_ids("Show me")
+    ids = torch.tensor([prompt] * 4)
+    processors = LogitsProcessorList([PushTowardsImages(model.vocab)])
+    if grammar:
+        processors.append(ModalityGrammar(model.vocab, model.lm.get_output_embeddings().weight.shape[0], len(prompt),
+                                          max_new))
+    out = model.lm.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_new,
+                            min_new_tokens=max_new, do_sample=True, temperature=1.5, top_k=None, top_p=None,
+                            logits_processor=processors, pad_token_id=model.tokenizer.pad_token_id)
+    return [row[len(prompt):] for row in out.tolist()]
+
+
+@pytest.fixture(scope="module")
+def model(tiny_unified_dir):
+    return UnifiedModel.load(tiny_unified_dir)
+
+
+def test_without_the_grammar_image_tokens_go_astray(model):
+    rows = sample(model, grammar=False, max_new=150, seed=0)
+    assert not all(spans_are_legal(r, model.vocab) for r in rows)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_grammar_keeps_every_span_exact(model, seed):
+    max_new = 150  # room for two whole images (66 tokens each), not three
+    rows = sample(model, grammar=True, max_new=max_new, seed=seed)
+    v = model.vocab
+    for row in rows:
+        assert spans_are_legal(row, v), row
+        assert image_span_state(row, v) is None  # no span left open by the budget
+        assert row.count(v.vis) >= 1  # the push made it open images, and each one closed
+        images = [t for t in row if v.is_image(t)]
+        assert len(images) == row.count(v.vis) * v.tokens_per_image
+
+
+def test_generated_trajectory_parses_and_decodes(model):
+    _, traj = model.generate(["Show me"], max_new_tokens=40, temperature=1.0, seed=3)[0]
+    assert isinstance(traj.damage, list)
+    for step in traj.images:
+        assert model.decode_image(step.codes).size == (64, 64)
