@@ -5,7 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DATA   ?= data
 
-.PHONY: demo test setup browser clean train-r1 train-r1-lm r1-corpora train-retriever retrieval-stripped
+.PHONY: demo test setup browser clean train-r1 train-r1-lm r1-corpora train-retriever retrieval-stripped \
+        unified-tokenizer unified-warmup unified-bench
 
 # The venv is rebuilt when the pins change. torch comes first: 2.13.0 is a local CPU wheel,
 # and anything that pulled torch in later would fetch a CUDA build instead.
@@ -105,6 +106,28 @@ retrieval-stripped: train-retriever
 	  $(BIN)/m2io index $(DATA)/$$name-stripped --out $(INDEX)/$$name-stripped-ft --text-model $(INDEX)/retriever && \
 	  $(BIN)/m2io eval $(DATA)/$$name-stripped --task retrieval --queries text --index $(INDEX)/$$name-stripped-ft \
 	    --json bench/results/retrieval-stripped/$$name-stripped-e3hn.json || exit 1; done
+
+# Unified interleaved generation (issue 15): the image tokenizer (figures of the training manuals'
+# train split + Debian clip-art), the warm-up of SmolLM2 with its codes on the hybrid mix, and the
+# interleaved benchmark on every question of KiCad and the Debian Handbook, base and warmed-up.
+UNIFIED_TRAIN = $(foreach p,$(R1_TRAIN),$(DATA)/$(call r1_name,$(p)))
+WARMUP_STEPS ?= 150
+WARMUP_MIN   ?= 50
+
+unified-tokenizer: r1-corpora
+	$(BIN)/m2io unified tokenizer $(UNIFIED_TRAIN) --heldout-corpus $(DATA)/kicad --heldout-corpus $(DATA)/debhandbook \
+	  --out $(RUNS)/image-tokenizer --steps 1100 --max-minutes 16
+
+unified-warmup: r1-corpora
+	$(BIN)/m2io unified warmup $(UNIFIED_TRAIN) --tokenizer models/image-tokenizer --out $(RUNS)/unified-warmup \
+	  --steps $(WARMUP_STEPS) --max-minutes $(WARMUP_MIN) --lr 3e-4 --eval-every 25
+
+unified-bench: r1-corpora
+	@for name in kicad debhandbook; do \
+	  $(BIN)/m2io eval $(DATA)/$$name --task interleaved --index $(INDEX)/$$name --max-new-tokens 256 \
+	    --unified-model $(RUNS)/unified-warmup --json bench/results/unified/$$name-warmup.json && \
+	  $(BIN)/m2io eval $(DATA)/$$name --task interleaved --index $(INDEX)/$$name --max-new-tokens 256 \
+	    --base-with-tokenizer models/image-tokenizer --json bench/results/unified/$$name-base.json || exit 1; done
 
 # The main job on the embedded defaults: build the GIMP manual corpus, index it, search it, and
 # answer a question with its images in place (an HTML page).

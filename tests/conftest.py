@@ -237,3 +237,26 @@ def m2io_server(tiny_index, tiny_lm_dir) -> str:
                                "--max-body-mb", "0.125"], "/health")
     yield base
     stop_server(proc)
+
+
+@pytest.fixture(scope="session")
+def tiny_unified_dir(tmp_path_factory, tiny_lm_dir) -> Path:
+    """A unified model folder: the one-layer noise Llama with an untrained 8-channel image tokenizer's codes."""
+    import torch
+
+    from m2io.unified.model import UnifiedModel
+    from m2io.unified.tokenizer import ImageTokenizer, TokenizerConfig
+
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("tiny-unified")
+    UnifiedModel.from_base(tiny_lm_dir, ImageTokenizer(TokenizerConfig(channels=8))).save(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def unified_server(tiny_index, tiny_unified_dir) -> str:
+    """A real `m2io serve --unified-model` over the tiny index, with the tiny unified model (no token)."""
+    proc, base = start_server(["serve", "--index", str(tiny_index / "index"), "--default-inserter", "rule",
+                               "--unified-model", str(tiny_unified_dir)], "/health")
+    yield base
+    stop_server(proc)

@@ -89,6 +89,8 @@ def test_uploads_are_validated(server):
     ({"question": "x" * 2001}, "question over 2000"),
     ({"question": "hi", "inserter": "magic"}, "unknown inserter"),
     ({"question": "hi", "k": "0"}, "k must be between"),
+    ({"question": "hi", "generator": "dream"}, "generator: must be one of pipeline, unified"),
+    ({"question": "hi", "generator": "unified"}, "no unified model"),
 ])
 def test_bad_requests_are_422(server, data, detail):
     r = httpx.post(f"{server}/api/ask", data=data, headers=AUTH)

@@ -11,7 +11,7 @@ from m2io.cli.options import _components, _model_options
 
 @cli.command("eval")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--task", type=click.Choice(["retrieval", "insert", "e2e"]), required=True)
+@click.option("--task", type=click.Choice(["retrieval", "insert", "e2e", "interleaved"]), required=True)
 @click.option("--index", "index_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--queries", type=click.Choice(["text", "image", "both"]), default="both", show_default=True,
               help="retrieval: which queries.")
@@ -24,17 +24,32 @@ from m2io.cli.options import _components, _model_options
 @click.option("--judge-model", default="SmolLM2-135M-Instruct", show_default=True)
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None,
               help="Write scores here, and every item (prompt, candidates, raw output, scores) to <json>.items.jsonl.")
+@click.option("--unified-model", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="interleaved: a unified model folder (m2io unified warmup).")
+@click.option("--base-with-tokenizer", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="interleaved: score the base LM with this image tokenizer's codes added (no warm-up).")
+@click.option("--max-new-tokens", default=384, show_default=True, help="interleaved: generation budget.")
+@click.option("--snap-threshold", default=0.8, show_default=True,
+              help="interleaved: visual cosine at which a generated image is shown as the corpus figure it matches.")
 @_model_options
 def eval_cmd(folder: Path, task: str, index_dir: Path, queries: str, split: str, limit: int | None, seed: int,
-             no_bertscore: bool, judge_url: str | None, judge_model: str, json_out: Path | None, inserter: str,
-             answerer: str, lm: Path | None, lm_url: str | None, lm_model: str, rule_threshold: float | None,
-             think_tokens: int | None, unconstrained: bool, r1_policy: str, r1_adapter: str | None, k: int,
-             pg_dsn: str) -> None:
-    """Evaluate retrieval, an inserter alone (insert) or the whole pipeline (e2e) on a dataset folder."""
+             no_bertscore: bool, judge_url: str | None, judge_model: str, json_out: Path | None,
+             unified_model: Path | None, base_with_tokenizer: Path | None, max_new_tokens: int, snap_threshold: float,
+             inserter: str, answerer: str, lm: Path | None, lm_url: str | None, lm_model: str,
+             rule_threshold: float | None, think_tokens: int | None, unconstrained: bool, r1_policy: str,
+             r1_adapter: str | None, k: int, pg_dsn: str) -> None:
+    """Evaluate retrieval, an inserter alone (insert), the whole pipeline (e2e), or a unified model's interleaved
+    answers (interleaved: every question of the folder) on a dataset folder."""
     from m2io.retrieve import Retriever
 
     retriever = Retriever.open(index_dir, pg_dsn=pg_dsn)
     try:
+        if task == "interleaved":
+            from m2io.cli.interleaved import eval_interleaved
+
+            eval_interleaved(folder, retriever, unified_model, base_with_tokenizer, json_out, not no_bertscore,
+                             judge_url, judge_model, seed, max_new_tokens, snap_threshold, limit)
+            return
         if task == "retrieval":
             _eval_retrieval(retriever, folder, index_dir, queries, limit, seed, json_out)
             return
@@ -97,12 +112,21 @@ def _eval_retrieval(retriever, folder: Path, index_dir: Path, queries: str, limi
 @click.option("--format", "fmt", type=click.Choice(["md", "html", "json"]), default="md", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the answer here instead of printing it.")
+@click.option("--generator", type=click.Choice(["pipeline", "unified"]), default="pipeline", show_default=True,
+              help="pipeline: retrieve, answer, place retrieved images; unified: the unified model writes text and "
+                   "images, each image matched against the index's figures.")
+@click.option("--unified-model", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="unified: the model folder (m2io unified warmup).")
+@click.option("--snap-threshold", default=0.8, show_default=True,
+              help="unified: visual cosine at which the matching corpus figure is shown.")
 @_model_options
-def ask_cmd(question: str, image: Path | None, index_dir: Path, fmt: str, out: Path | None, inserter: str,
+def ask_cmd(question: str, image: Path | None, index_dir: Path, fmt: str, out: Path | None, generator: str,
+            unified_model: Path | None, snap_threshold: float, inserter: str,
             answerer: str, lm: Path | None, lm_url: str | None, lm_model: str, rule_threshold: float | None,
             think_tokens: int | None, unconstrained: bool, r1_policy: str, r1_adapter: str | None, k: int,
             pg_dsn: str) -> None:
-    """Answer a question (text, image or both) with the retrieved images placed in the answer."""
+    """Answer a question (text, image or both) with the retrieved images placed in the answer, or with the
+    unified model's own images (--generator unified)."""
     from m2io.atomic import atomic_write_text
     from m2io.pipeline import Pipeline, PipelineConfig
     from m2io.render import render
@@ -110,6 +134,11 @@ def ask_cmd(question: str, image: Path | None, index_dir: Path, fmt: str, out: P
 
     if not question.strip() and image is None:
         raise click.UsageError("give a question, an --image, or both")
+    if generator == "unified":
+        from m2io.cli.interleaved import ask_unified
+
+        ask_unified(question, image, index_dir, fmt, out, unified_model, snap_threshold, pg_dsn)
+        return
     components = _components(inserter, answerer, lm, lm_url, lm_model, rule_threshold, think_tokens, unconstrained,
                              r1_adapter, r1_policy)
     retriever = Retriever.open(index_dir, pg_dsn=pg_dsn)

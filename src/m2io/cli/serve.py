@@ -29,10 +29,15 @@ from m2io.components import INSERTERS, ComponentConfig
 @_r1_policy_option
 @_r1_adapter_option
 @click.option("--pg-dsn", default="", help="PostgreSQL connection string for a pgvector index.")
+@click.option("--unified-model", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="A unified model folder (m2io unified warmup): the page then offers unified answers.")
+@click.option("--snap-threshold", default=0.8, show_default=True,
+              help="unified: visual cosine at which the matching corpus figure is shown.")
 def serve_cmd(index_dir: Path, host: str, port: int, token: str | None, max_body_mb: float, max_upload_mb: float,
               max_image_pixels: int,
               default_inserter: str, answerer: str, lm: Path | None, lm_url: str | None, lm_model: str,
-              r1_policy: str, r1_adapter: str | None, pg_dsn: str) -> None:
+              r1_policy: str, r1_adapter: str | None, pg_dsn: str, unified_model: Path | None,
+              snap_threshold: float) -> None:
     """Serve the HTTP API (/api/ask, /api/images, /health, docs at /docs) and the web page at /."""
     import uvicorn
 
@@ -41,9 +46,15 @@ def serve_cmd(index_dir: Path, host: str, port: int, token: str | None, max_body
     from m2io.server.service import AskService
 
     retriever = Retriever.open(index_dir, pg_dsn=pg_dsn)
+    unified = None
+    if unified_model is not None:
+        from m2io.unified.answer import UnifiedAnswerer
+        from m2io.unified.model import UnifiedModel
+
+        unified = UnifiedAnswerer(UnifiedModel.load(unified_model), retriever, snap_threshold)
     service = AskService(retriever, ComponentConfig(answerer=answerer, inserter=default_inserter,
                                                     lm_dir=str(lm) if lm else None, lm_url=lm_url, lm_model=lm_model,
-                                                    r1_adapter=r1_adapter, r1_policy=r1_policy))
+                                                    r1_adapter=r1_adapter, r1_policy=r1_policy), unified=unified)
     service.warm_up()
     config = ServeConfig(token=token, max_body_bytes=int(max_body_mb * 2 ** 20),
                          max_upload_bytes=int(max_upload_mb * 2 ** 20), max_image_pixels=max_image_pixels,

@@ -1,9 +1,11 @@
 """The HTTP API and the web page (FastAPI). OpenAPI docs at ``/docs``.
 
-- ``POST /api/ask`` (a JSON object ``{question, inserter, k, stream, image_b64}``, or a form with
-  ``question``, an ``image`` upload, ``inserter``, ``k``, ``stream``): the interleaved answer as
-  JSON, or with ``stream`` (or ``Accept: text/event-stream``) as server-sent events: ``text``
-  (segments, sources), then ``placements``, then ``done`` (the whole answer).
+- ``POST /api/ask`` (a JSON object ``{question, inserter, k, stream, image_b64, generator}``, or a
+  form with ``question``, an ``image`` upload, ``inserter``, ``k``, ``stream``, ``generator``): the
+  interleaved answer as JSON, or with ``stream`` (or ``Accept: text/event-stream``) as server-sent
+  events: ``text`` (segments, sources), then ``placements``, then ``done`` (the whole answer).
+  ``generator: unified`` answers with the unified model (text steps and generated images, each
+  with its nearest corpus figure) as one JSON object; a server without one answers 422.
 - Bad requests are 4xx with a ``detail`` naming the field; an image over ``max_image_pixels`` (by
   its header, before decoding) is a 413; any other failure a 500 with a JSON body and a request id
   that the server log names (``X-Request-ID`` on every response).
@@ -58,7 +60,8 @@ class ServeConfig:
 FORM_SCHEMA = {"type": "object", "properties": {
     "question": {"type": "string"}, "inserter": {"type": "string", "enum": list(INSERTERS)},
     "k": {"type": "integer", "default": 5}, "stream": {"type": "boolean", "default": False},
-    "image": {"type": "string", "format": "binary", "description": "A query image file."}}}
+    "image": {"type": "string", "format": "binary", "description": "A query image file."},
+    "generator": {"type": "string", "enum": ["pipeline", "unified"], "default": "pipeline"}}}
 ASK_OPENAPI = {"requestBody": {"required": True, "content": {
     "application/json": {"schema": AskJSON.model_json_schema()},
     "multipart/form-data": {"schema": FORM_SCHEMA},
@@ -150,6 +153,14 @@ def create_app(service: AskService, config: ServeConfig = ServeConfig()):
         if not req.question.strip() and upload is None:
             raise HTTPException(422, "give a question, an image, or both")
         image_path = Path(upload.name) if upload else None
+        if req.generator == "unified":  # one JSON answer (no stream): the images come with the text
+            try:
+                return JSONResponse(await run_in_threadpool(service.ask_unified, req.question, image_path))
+            except M2IOError as e:
+                raise HTTPException(422, str(e)) from e
+            finally:
+                if image_path:
+                    image_path.unlink(missing_ok=True)
         if req.stream or "text/event-stream" in request.headers.get("accept", ""):
             return StreamingResponse(_events(service, req.question, image_path, req.inserter, req.k,
                                              request_id(request)),

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
 
-FIELDS = {"question", "inserter", "k", "stream", "image_b64"}
+FIELDS = {"question", "inserter", "k", "stream", "image_b64", "generator"}
+GENERATORS = ("pipeline", "unified")
 
 
 class AskJSON(BaseModel):
@@ -35,6 +36,8 @@ class AskJSON(BaseModel):
     k: int = Field(5, description="How many chunks to retrieve.")
     stream: bool = Field(False, description="Answer as server-sent events: text, placements, done.")
     image_b64: str | None = Field(None, description="A query image, base64-encoded (PNG, JPEG, ...).")
+    generator: str = Field("pipeline", description="pipeline (retrieve, answer, place) or unified (the unified model "
+                                                   "writes text and images; needs a server started with one).")
 
 
 @dataclass
@@ -44,6 +47,7 @@ class AskRequest:
     k: int
     stream: bool
     image: bytes | None
+    generator: str = "pipeline"
 
 
 class AskRequestError(ValueError):
@@ -62,6 +66,14 @@ def _bool(value, name: str) -> bool:
     if isinstance(value, str) and value.strip().lower() in ("true", "1", "yes", "on", "false", "0", "no", "off", ""):
         return value.strip().lower() in ("true", "1", "yes", "on")
     raise AskRequestError(422, f"{name}: must be true or false, got {value!r}"[:200])
+
+
+def _generator(value) -> str:
+    if value is None or value == "":
+        return "pipeline"
+    if not isinstance(value, str) or value not in GENERATORS:
+        raise AskRequestError(422, f"generator: must be one of {', '.join(GENERATORS)}, got {value!r}"[:200])
+    return value
 
 
 def _int(value, name: str) -> int:
@@ -108,7 +120,7 @@ def parse_json(body: bytes, default_inserter: str) -> AskRequest:
         except (binascii.Error, ValueError) as e:
             raise AskRequestError(422, f"image_b64: not valid base64 ({e})") from e
     return AskRequest(question, inserter, _int(data.get("k", 5), "k"), _bool(data.get("stream", False), "stream"),
-                      image)
+                      image, _generator(data.get("generator")))
 
 
 def parse_form(form, default_inserter: str) -> tuple[AskRequest, object]:
@@ -131,4 +143,7 @@ def parse_form(form, default_inserter: str) -> tuple[AskRequest, object]:
     stream = form.get("stream", "false")
     if not isinstance(k, str) or not isinstance(stream, str):
         raise AskRequestError(422, "k and stream must be text, not files")
-    return AskRequest(question, inserter, _int(k, "k"), _bool(stream, "stream"), None), upload
+    generator = form.get("generator", "pipeline")
+    if not isinstance(generator, str):
+        raise AskRequestError(422, "generator: must be text, not a file")
+    return AskRequest(question, inserter, _int(k, "k"), _bool(stream, "stream"), None, _generator(generator)), upload

@@ -30,8 +30,9 @@ def image_key(dataset: str, image_id: str) -> str:
 
 
 class AskService:
-    def __init__(self, retriever, config: ComponentConfig = ComponentConfig(), max_k: int = 20):
-        self.retriever, self.max_k = retriever, max_k
+    def __init__(self, retriever, config: ComponentConfig = ComponentConfig(), max_k: int = 20, unified=None):
+        """``unified``: a :class:`m2io.unified.answer.UnifiedAnswerer`, or None (no unified answers)."""
+        self.retriever, self.max_k, self.unified = retriever, max_k, unified
         self.components = Components(config)
         self.lock = threading.Lock()
         self.image_files: dict[str, Path] = {}
@@ -65,6 +66,22 @@ class AskService:
     def pipeline(self, inserter: str, k: int) -> Pipeline:
         self._answerer = self._answerer or self.components.answerer()
         return Pipeline(self.retriever, self._answerer, self._inserter(inserter), PipelineConfig(k=k))
+
+    def ask_unified(self, question: str, image_path: Path | None) -> dict:
+        """The unified model's answer as JSON: generated images inline, corpus figures by URL."""
+        from m2io.unified.render import to_json as unified_json
+
+        if self.unified is None:
+            raise M2IOError("this server has no unified model (start it with m2io serve --unified-model DIR)")
+        with self.lock:
+            data = unified_json(self.unified.ask(question, image_path))
+        for step in data["steps"]:
+            figure = step.get("figure")
+            if figure:
+                key = self._key_of.get((figure["dataset"], figure["image_id"]))
+                figure.pop("file", None)
+                figure["url"] = f"/api/images/{key}" if key else None
+        return data
 
     def key_of(self, result: AskResult | Draft, image_id: str) -> str | None:
         datasets = [r.dataset for r in result.results if any(im.image_id == image_id for im in r.images)]

@@ -107,6 +107,62 @@ async function* events(response) {
   }
 }
 
+// A unified answer: text steps and generated images; where a corpus figure matched, it is shown
+// with the generated image beside it.
+function renderUnified(answer) {
+  const article = $("answer");
+  article.replaceChildren();
+  for (const step of answer.steps) {
+    if (step.kind === "text") {
+      const p = document.createElement("p");
+      p.textContent = step.text;
+      article.append(p);
+      continue;
+    }
+    if (!step.png) {
+      const p = document.createElement("p");
+      p.className = "missing";
+      p.textContent = `an image of ${step.codes.length} codes that cannot be decoded`;
+      article.append(p);
+      continue;
+    }
+    const figure = document.createElement("figure");
+    const caption = document.createElement("figcaption");
+    const generated = document.createElement("img");
+    generated.src = step.png;
+    generated.className = "generated";
+    generated.alt = "generated image";
+    const f = step.figure;
+    if (f && f.shown && f.url) {
+      const real = document.createElement("img");
+      real.alt = f.caption || f.image_id;
+      figure.append(real);
+      loadImage(real, f.url).catch((e) => { caption.textContent += " (" + e.message + ")"; });
+      caption.textContent = `corpus figure: ${f.caption || f.image_id} (similarity ${f.similarity.toFixed(2)}); generated image beside it`;
+    } else {
+      caption.textContent = f ? `generated; nearest corpus figure: ${f.caption || f.image_id} (similarity ${f.similarity.toFixed(2)})` : "generated";
+    }
+    figure.prepend(generated);
+    figure.append(caption);
+    article.append(figure);
+  }
+  if (answer.damage.length) {
+    const note = document.createElement("p");
+    note.className = "pending";
+    note.textContent = "The generation was damaged: " + answer.damage.join("; ");
+    article.append(note);
+  }
+  $("status").textContent = `unified model: ${answer.tokens_generated} tokens, ${Math.round(answer.timings_ms.total)} ms`;
+}
+
+async function askUnified(form) {
+  form.append("generator", "unified");
+  const response = await fetch("/api/ask", { method: "POST", body: form, headers: authHeaders() });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(response.status + ": " + (typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail)));
+  renderUnified(body);
+}
+
 async function ask(event) {
   event.preventDefault();
   const form = new FormData();
@@ -120,6 +176,7 @@ async function ask(event) {
   $("answer").replaceChildren();
   $("details").hidden = true;
   try {
+    if ($("generator").value === "unified") { await askUnified(form); return; }
     const response = await fetch("/api/ask", { method: "POST", body: form, headers: authHeaders() });
     if (!response.ok) {
       const body = await response.json().catch(() => ({}));
