@@ -28,13 +28,15 @@ from m2io.cli.options import _components, _model_options
               help="interleaved: a unified model folder (m2io unified warmup).")
 @click.option("--base-with-tokenizer", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="interleaved: score the base LM with this image tokenizer's codes added (no warm-up).")
-@click.option("--max-new-tokens", default=384, show_default=True, help="interleaved: generation budget.")
+@click.option("--max-new-tokens", default=256, show_default=True, help="interleaved: generation budget.")
+@click.option("--gen-batch", default=16, show_default=True, help="interleaved: questions generated together.")
 @click.option("--snap-threshold", default=0.8, show_default=True,
               help="interleaved: visual cosine at which a generated image is shown as the corpus figure it matches.")
 @_model_options
 def eval_cmd(folder: Path, task: str, index_dir: Path, queries: str, split: str, limit: int | None, seed: int,
              no_bertscore: bool, judge_url: str | None, judge_model: str, json_out: Path | None,
-             unified_model: Path | None, base_with_tokenizer: Path | None, max_new_tokens: int, snap_threshold: float,
+             unified_model: Path | None, base_with_tokenizer: Path | None, max_new_tokens: int, gen_batch: int,
+             snap_threshold: float,
              inserter: str, answerer: str, lm: Path | None, lm_url: str | None, lm_model: str,
              rule_threshold: float | None, think_tokens: int | None, unconstrained: bool, r1_policy: str,
              r1_adapter: str | None, k: int, pg_dsn: str) -> None:
@@ -48,7 +50,7 @@ def eval_cmd(folder: Path, task: str, index_dir: Path, queries: str, split: str,
             from m2io.cli.interleaved import eval_interleaved
 
             eval_interleaved(folder, retriever, unified_model, base_with_tokenizer, json_out, not no_bertscore,
-                             judge_url, judge_model, seed, max_new_tokens, snap_threshold, limit)
+                             judge_url, judge_model, seed, max_new_tokens, snap_threshold, limit, gen_batch)
             return
         if task == "retrieval":
             _eval_retrieval(retriever, folder, index_dir, queries, limit, seed, json_out)

@@ -8,7 +8,7 @@ import click
 
 def eval_interleaved(folder: Path, retriever, unified_model: Path | None, base_unified: Path | None,
                      json_out: Path | None, bertscore: bool, judge_url: str | None, judge_model: str, seed: int,
-                     max_new_tokens: int, snap_threshold: float, limit: int | None) -> dict:
+                     max_new_tokens: int, snap_threshold: float, limit: int | None, gen_batch: int = 16) -> dict:
     from m2io.corpus.mramg import dataset_names, read_dataset
     from m2io.corpus.problems import Problems
     from m2io.evaluate.finish import write_run
@@ -26,7 +26,8 @@ def eval_interleaved(folder: Path, retriever, unified_model: Path | None, base_u
         from m2io.unified.judge import AspectJudge
 
         judge = AspectJudge(OpenAIChatModel(judge_url, judge_model))
-    cfg = InterleavedConfig(max_new_tokens=max_new_tokens, snap_threshold=snap_threshold, seed=seed)
+    cfg = InterleavedConfig(max_new_tokens=max_new_tokens, snap_threshold=snap_threshold, seed=seed,
+                            batch_size=gen_batch)
     records = []
     for name in dataset_names(folder):
         ds = read_dataset(folder, name, Problems(strict=False))
@@ -59,6 +60,9 @@ def _load(unified_model: Path | None, base_unified: Path | None):
     if base_unified is None:
         raise click.UsageError("--task interleaved needs --unified-model (a warmed-up model folder) or "
                                "--base-with-tokenizer (the base LM with an image tokenizer's codes added, no warm-up)")
+    import torch
+
+    torch.manual_seed(0)  # the new embedding rows are drawn: the same base model every run
     return UnifiedModel.from_base(None, ImageTokenizer.load(base_unified))
 
 
