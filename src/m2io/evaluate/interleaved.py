@@ -30,10 +30,10 @@ SCORES = ("well_formed", "image_count", "text_bertscore_f1", "text_question_cosi
 
 @dataclass
 class InterleavedConfig:
-    max_new_tokens: int = 384
+    max_new_tokens: int = 256
     temperature: float = 0.8
     top_p: float = 0.95
-    batch_size: int = 8
+    batch_size: int = 16
     snap_threshold: float = 0.8
     """Visual cosine at or above which a generated image is shown as the corpus figure it matches."""
     seed: int = 0
