@@ -58,7 +58,7 @@ def test_openapi_shows_json_and_form_bodies(server):
     content = spec["paths"]["/api/ask"]["post"]["requestBody"]["content"]
     assert {"application/json", "multipart/form-data"} <= set(content)
     assert set(content["application/json"]["schema"]["properties"]) == {"question", "inserter", "k", "stream",
-                                                                         "image_b64"}
+                                                                         "image_b64", "generator"}
 
 
 @pytest.mark.parametrize("name", sorted(BAD_IMAGES))

@@ -8,7 +8,7 @@ or a form (``multipart/form-data`` with an ``image`` file, or ``application/x-ww
 Every problem is an :class:`AskRequestError` naming the field, answered with a 4xx.
 
 >>> parse_json(b'{"question": "How?", "k": 3}', default_inserter="rule")
-AskRequest(question='How?', inserter='rule', k=3, stream=False, image=None)
+AskRequest(question='How?', inserter='rule', k=3, stream=False, image=None, generator='pipeline')
 >>> try:
 ...     parse_json(b'{"question": 7}', default_inserter="rule")
 ... except AskRequestError as e:
