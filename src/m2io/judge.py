@@ -44,14 +44,20 @@ def _score(value, low: int = 1, high: int = 5) -> float | None:
     return float(value)
 
 
-def parse_judgement(text: str, n_images: int) -> dict | None:
-    """Judge scores on a 0-100 scale, or None if the reply is not the JSON asked for."""
+def json_object(text: str) -> dict | None:
+    """The JSON object in a judge's reply (text around it allowed), or None."""
     m = re.search(r"\{.*\}", text, re.S)
     try:
         data = json.loads(m.group(0)) if m else None
     except ValueError:
         return None
-    if not isinstance(data, dict) or _score(data.get("overall")) is None:
+    return data if isinstance(data, dict) else None
+
+
+def parse_judgement(text: str, n_images: int) -> dict | None:
+    """Judge scores on a 0-100 scale, or None if the reply is not the JSON asked for."""
+    data = json_object(text)
+    if data is None or _score(data.get("overall")) is None:
         return None
     out = {"judge_overall": _score(data["overall"]) / 5 * 100}
     if n_images:

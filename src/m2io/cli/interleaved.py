@@ -32,10 +32,9 @@ def eval_interleaved(folder: Path, retriever, unified_model: Path | None, base_u
     for name in dataset_names(folder):
         ds = read_dataset(folder, name, Problems(strict=False))
         if limit is not None:
-            import random
+            from m2io.corpus.split import select_items
 
-            keep = set(q.id for q in random.Random(seed).sample(ds.qa, min(limit, len(ds.qa))))
-            ds.qa = [q for q in ds.qa if q.id in keep]
+            ds.qa = select_items(ds.qa, "all", limit=limit, seed=seed)
         records += evaluate_interleaved(model, ds, retriever, cfg, bertscore=scorer, judge=judge)
     summary = summarize_interleaved(records)
     for key, value in summary.items():

@@ -18,9 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from m2io.evaluate.bootstrap import bootstrap_ci
+from m2io.evaluate.summary import _mean
 from m2io.metrics.interleaved import (best_match, caption_alignment, context_alignment, cosine, image_count_score,
                                       neighbour_text)
 from m2io.types import PIC
+from m2io.unified.mix import section_body
 
 SCORES = ("well_formed", "image_count", "text_bertscore_f1", "text_question_cosine", "alignment_context",
           "alignment_caption", "fidelity", "snapped_share", "alignment_context_shown", "alignment_caption_shown",
@@ -40,24 +42,37 @@ class InterleavedConfig:
 
 
 def reference_of(content: str) -> str:
-    body = content.split("\n", 1)[1] if "\n" in content else content
+    body = section_body(content)
     return " ".join(body.replace(PIC, " ").split())
 
 
-def _mean(values) -> float | None:
-    values = [v for v in values if v is not None]
-    return float(np.mean(values)) if values else None
+def _image_scores(retriever, visual, text_vecs, context_vecs, ref_visual, ref_caption_vecs,
+                  threshold: float) -> tuple[dict, list[dict]]:
+    """Per generated image: alignment (as generated, and as shown after retrieve-or-generate), fidelity and
+    its nearest corpus figure; the item's scores are their means."""
+    from m2io.encoders.image import load_image
+    from m2io.unified.answer import nearest_figure
 
-
-def _image_scores(gen_visual, gen_text_vecs, context_vecs, ref_visual, ref_caption_vecs) -> dict:
-    """Per-image alignment and fidelity, averaged over the item's images."""
-    ctx, cap, fid = [], [], []
-    for j in range(len(gen_visual)):
-        match, sim = best_match(gen_visual[j], ref_visual)
-        ctx.append(context_alignment(gen_text_vecs[j], context_vecs[j]))
-        cap.append(caption_alignment(gen_text_vecs[j], ref_caption_vecs, match))
-        fid.append(sim)
-    return {"alignment_context": _mean(ctx), "alignment_caption": _mean(cap), "fidelity": _mean(fid)}
+    models = retriever.models
+    rows: dict[str, list] = {k: [] for k in ("alignment_context", "alignment_caption", "fidelity", "snapped_share",
+                                              "alignment_context_shown", "alignment_caption_shown")}
+    snaps = []
+    for j in range(len(visual)):
+        match, sim = best_match(visual[j], ref_visual)
+        rows["fidelity"].append(sim)
+        figure = nearest_figure(retriever, visual[j], threshold)
+        snaps.append({"image_id": figure.image_id if figure else None,
+                      "similarity": figure.similarity if figure else None, "snapped": bool(figure and figure.shown)})
+        rows["snapped_share"].append(float(snaps[-1]["snapped"]))
+        if text_vecs is None:
+            continue
+        shown = text_vecs[j]
+        if figure is not None and figure.shown:
+            shown = models.image_text_vectors(models.image.encode([load_image(figure.path)]))[0]
+        for suffix, vec in (("", text_vecs[j]), ("_shown", shown)):
+            rows["alignment_context" + suffix].append(context_alignment(vec, context_vecs[j]))
+            rows["alignment_caption" + suffix].append(caption_alignment(vec, ref_caption_vecs, match))
+    return {k: _mean(v) for k, v in rows.items()}, snaps
 
 
 def evaluate_interleaved(model, dataset, retriever, cfg: InterleavedConfig, bertscore=None, judge=None,
@@ -98,33 +113,14 @@ def evaluate_interleaved(model, dataset, retriever, cfg: InterleavedConfig, bert
                             "image_count": image_count_score(len(gen_images), len(figures))}
             vectors = models.text.encode([q.question, text or " "])
             scores["text_question_cosine"] = cosine(vectors[0], vectors[1]) if text else 0.0
-            snaps, shown_ctx, shown_cap = [], [], []
+            snaps = []
             if gen_images:
                 feats = models.image.encode(gen_images)
-                gen_text_vecs = models.image_text_vectors(feats)
                 contexts = [neighbour_text(traj.steps, k) for k in image_steps]
                 ctx_vecs = [v if c else None for c, v in zip(contexts, models.text.encode([c or " " for c in contexts]))]
-                if gen_text_vecs is not None:
-                    scores |= _image_scores(feats.visual, gen_text_vecs, ctx_vecs, ref_visual,
-                                            ref_caption_vecs)
-                for j, visual in enumerate(feats.visual):
-                    hits = retriever.store.search_images(visual, 1, "visual")
-                    rows = retriever.store.images([h.id for h in hits])
-                    hit = hits[0] if hits and hits[0].id in rows else None
-                    snapped = hit is not None and hit.score >= cfg.snap_threshold
-                    snaps.append({"image_id": rows[hit.id].image_id if hit else None,
-                                  "similarity": round(float(hit.score), 4) if hit else None, "snapped": snapped})
-                    shown_vec = gen_text_vecs[j] if gen_text_vecs is not None else None
-                    if snapped:
-                        real = models.image.encode([load_image(rows[hit.id].path)])
-                        shown_vec = models.image_text_vectors(real)[0]
-                    if shown_vec is not None:
-                        shown_ctx.append(context_alignment(shown_vec, ctx_vecs[j]))
-                        match = best_match(feats.visual[j], ref_visual)[0]
-                        shown_cap.append(caption_alignment(shown_vec, ref_caption_vecs, match))
-                scores["snapped_share"] = _mean([float(s["snapped"]) for s in snaps])
-                scores["alignment_context_shown"] = _mean(shown_ctx)
-                scores["alignment_caption_shown"] = _mean(shown_cap)
+                image_scores, snaps = _image_scores(retriever, feats.visual, models.image_text_vectors(feats), ctx_vecs,
+                                                    ref_visual, ref_caption_vecs, cfg.snap_threshold)
+                scores |= image_scores
             records.append({
                 "id": q.id, "dataset": dataset.name, "question": q.question,
                 "steps": [{"kind": s.kind, "text": s.text} if s.kind == "text" else {"kind": "image", "codes": s.codes}

@@ -52,9 +52,8 @@ class UnifiedAnswer:
     snap_threshold: float
 
 
-def nearest_figure(retriever, image, threshold: float) -> Figure | None:
-    """The index's figure most like ``image`` (a PIL image), by the image encoder's visual vectors."""
-    visual = retriever.models.image.encode([image]).visual[0]
+def nearest_figure(retriever, visual, threshold: float) -> Figure | None:
+    """The index's figure nearest ``visual`` (an image's unit visual vector from the index's image encoder)."""
     hits = retriever.store.search_images(visual, 1, "visual")
     rows = retriever.store.images([h.id for h in hits])
     if not hits or hits[0].id not in rows:
@@ -90,7 +89,10 @@ class UnifiedAnswerer:
                 damage.append(f"image {len(steps)} not decoded: {e}")
                 steps.append(AnswerStep("image", codes=s.codes))
                 continue
-            figure = nearest_figure(self.retriever, picture, self.snap_threshold) if self.retriever else None
+            figure = None
+            if self.retriever:
+                visual = self.retriever.models.image.encode([picture]).visual[0]
+                figure = nearest_figure(self.retriever, visual, self.snap_threshold)
             steps.append(AnswerStep("image", png=png_bytes(picture), codes=s.codes, figure=figure))
         t2 = time.perf_counter()
         return UnifiedAnswer(question, steps, damage, not damage and traj.well_formed, len(ids),

@@ -15,9 +15,8 @@ True
 from __future__ import annotations
 
 import base64
-import json
-import re
 
+from m2io.judge import _score, json_object
 from m2io.lm.base import LMError
 
 ASPECTS = ("text_quality", "perceptual_quality", "image_coherence", "text_image_coherence", "helpfulness")
@@ -43,20 +42,9 @@ def aspect_messages(question: str, reference: str, steps: list[dict], images: li
 
 
 def parse_aspects(text: str) -> dict | None:
-    m = re.search(r"\{.*\}", text, re.S)
-    try:
-        data = json.loads(m.group(0)) if m else None
-    except ValueError:
-        return None
-    if not isinstance(data, dict):
-        return None
-    out = {}
-    for a in ASPECTS:
-        v = data.get(a)
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 3:
-            return None
-        out[f"judge_{a}"] = float(v)
-    return out
+    data = json_object(text)
+    scores = {f"judge_{a}": _score(data.get(a), 0, 3) for a in ASPECTS} if data is not None else {}
+    return scores if scores and None not in scores.values() else None
 
 
 class AspectJudge:

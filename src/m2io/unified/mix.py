@@ -58,11 +58,15 @@ def _first_words(text: str, n: int) -> str:
     return cut[:end + 1] if end > len(cut) // 2 else cut + " …"
 
 
+def section_body(content: str) -> str:
+    """A section's text without its first line (the heading path the manual builder writes there)."""
+    return content.split("\n", 1)[1] if "\n" in content else content
+
+
 def section_steps(content: str, codes: list[list[int] | None], words_per_step: int = 40,
                   max_images: int = 2) -> list[Step]:
     """A section's text (its first line, the heading path, dropped) as text steps and image steps."""
-    body = content.split("\n", 1)[1] if "\n" in content else content
-    parts = body.split(PIC)
+    parts = section_body(content).split(PIC)
     steps, images = [], 0
     for k, part in enumerate(parts):
         text = _first_words(part, words_per_step)

@@ -32,8 +32,9 @@ class Picture:
 
 
 def _hash_split(key: str, heldout: float = 0.05) -> str:
-    h = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) / 2 ** 32
-    return "heldout" if h < heldout else "train"
+    from m2io.corpus.split import split_of_doc
+
+    return "heldout" if split_of_doc(key, dev_fraction=heldout) == "dev" else "train"
 
 
 def openclipart_title(path: Path) -> str:

@@ -48,7 +48,7 @@ class TokenizerTrainConfig:
     seed: int = 0
 
 
-def _batch(pixels: np.ndarray, idx) -> torch.Tensor:
+def pixel_batch(pixels: np.ndarray, idx) -> torch.Tensor:
     return torch.from_numpy(pixels[idx]).permute(0, 3, 1, 2).float() / 255.0
 
 
@@ -59,7 +59,7 @@ def _psnr_ssim(tok: ImageTokenizer, pixels: np.ndarray, batch: int = 64) -> tupl
     tok.eval()
     with torch.no_grad():
         for i in range(0, len(pixels), batch):
-            x = _batch(pixels, slice(i, i + batch))
+            x = pixel_batch(pixels, slice(i, i + batch))
             r = tok(x)[0].clamp(0, 1)
             mse = ((r - x) ** 2).flatten(1).mean(1).clamp_min(1e-10)
             psnr.append((10 * torch.log10(1 / mse)).numpy())
@@ -155,7 +155,7 @@ def train_tokenizer(cfg: TokenizerTrainConfig, out: Path, cache: Path) -> dict:
         lr = cfg.lr * min(1.0, (step + 1) / 100) * 0.5 * (1 + np.cos(np.pi * step / cfg.steps))
         for group in opt.param_groups:
             group["lr"] = lr
-        x = _batch(pixels, rng.choice(train_idx, cfg.batch_size))
+        x = pixel_batch(pixels, rng.choice(train_idx, cfg.batch_size))
         recon, codes = tok(x)
         l1 = (recon - x).abs().mean()
         s = ssim(recon.clamp(0, 1), x, data_range=1.0)

@@ -55,9 +55,10 @@ class WarmupConfig:
 
 def _codes(model: UnifiedModel, pictures, pixels, batch: int = 256) -> dict[str, list[int]]:
     out = {}
+    from m2io.unified.train_tokenizer import pixel_batch
+
     for i in range(0, len(pictures), batch):
-        x = torch.from_numpy(pixels[i:i + batch]).permute(0, 3, 1, 2).float() / 255.0
-        for p, c in zip(pictures[i:i + batch], model.codec.encode(x).tolist()):
+        for p, c in zip(pictures[i:i + batch], model.codec.encode(pixel_batch(pixels, slice(i, i + batch))).tolist()):
             out[str(p.path)] = c
     return out
 
