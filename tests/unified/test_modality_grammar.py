@@ -83,3 +83,43 @@ def test_generated_trajectory_parses_and_decodes(model):
     assert isinstance(traj.damage, list)
     for step in traj.images:
         assert model.decode_image(step.codes).size == (64, 64)
+
+
+def test_each_modality_sampled_at_its_own_temperature(model):
+    """Text at temperature 0 is the model's most likely token every time; image tokens are still drawn."""
+    v = model.vocab
+    g = ModalityGrammar(v, model.lm.get_output_embeddings().weight.shape[0], None, 150,
+                        text_temperature=0.0, image_temperature=2.0)
+    prompt = torch.tensor([model.prompt_ids("Show me")] * 2)
+    scores = torch.randn(2, g.images.numel())
+    text = g(prompt, scores.clone())
+    assert g.prompt_len == prompt.shape[1]  # learnt from the first call
+    finite = torch.isfinite(text)
+    assert finite.sum(1).tolist() == [1, 1]  # greedy: one token left per row
+    masked = scores.masked_fill(~g.outside, -torch.inf)
+    assert finite.nonzero()[:, 1].tolist() == masked.argmax(1).tolist()
+    opened = torch.cat([prompt, torch.tensor([[v.vis, v.image_ids[3]]] * 2)], 1)
+    image = g(opened, scores.clone())
+    assert torch.isfinite(image).sum(1).tolist() == [len(v.image_ids)] * 2
+    assert image[0, v.image_ids].tolist() == pytest.approx((scores[0, v.image_ids] / 2.0).tolist())
+
+
+def test_greedy_text_with_sampled_images_varies_only_the_images(model):
+    v = model.vocab
+    prompt = model.prompt_ids("Show me")
+    runs = []
+    for seed in (0, 1, 2):
+        torch.manual_seed(seed)
+        grammar = ModalityGrammar(v, model.lm.get_output_embeddings().weight.shape[0], None, 150,
+                                  text_temperature=0.0, image_temperature=1.5)
+        ids = torch.tensor([prompt])
+        out = model.lm.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=150,
+                                do_sample=True, temperature=1.0, top_k=None, top_p=None,
+                                logits_processor=LogitsProcessorList([PushTowardsImages(v), grammar]),
+                                pad_token_id=model.tokenizer.pad_token_id)
+        runs.append(out[0, len(prompt):].tolist())
+    texts = [[t for t in r if not v.is_image(t)] for r in runs]
+    images = [tuple(t for t in r if v.is_image(t)) for r in runs]
+    assert texts[0].count(v.vis) >= 1 and all(spans_are_legal(r, v) for r in runs)
+    assert texts[1] == texts[0] and texts[2] == texts[0]  # greedy text (tags included): the same every run
+    assert len(set(images)) == 3  # image tokens drawn: a different picture every run

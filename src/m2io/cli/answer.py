@@ -30,13 +30,17 @@ from m2io.cli.options import _components, _model_options
               help="interleaved: score the base LM with this image tokenizer's codes added (no warm-up).")
 @click.option("--max-new-tokens", default=256, show_default=True, help="interleaved: generation budget.")
 @click.option("--gen-batch", default=16, show_default=True, help="interleaved: questions generated together.")
+@click.option("--gen-temperature", default=0.0, show_default=True,
+              help="interleaved: sampling temperature (0: greedy); of the text alone with --gen-image-temperature.")
+@click.option("--gen-image-temperature", type=float, default=1.0, show_default=True,
+              help="interleaved: image tokens' own sampling temperature (negative: the text's).")
 @click.option("--snap-threshold", default=0.8, show_default=True,
               help="interleaved: visual cosine at which a generated image is shown as the corpus figure it matches.")
 @_model_options
 def eval_cmd(folder: Path, task: str, index_dir: Path, queries: str, split: str, limit: int | None, seed: int,
              no_bertscore: bool, judge_url: str | None, judge_model: str, json_out: Path | None,
              unified_model: Path | None, base_with_tokenizer: Path | None, max_new_tokens: int, gen_batch: int,
-             snap_threshold: float,
+             gen_temperature: float, gen_image_temperature: float | None, snap_threshold: float,
              inserter: str, answerer: str, lm: Path | None, lm_url: str | None, lm_model: str,
              rule_threshold: float | None, think_tokens: int | None, unconstrained: bool, r1_policy: str,
              r1_adapter: str | None, k: int, pg_dsn: str) -> None:
@@ -48,9 +52,14 @@ def eval_cmd(folder: Path, task: str, index_dir: Path, queries: str, split: str,
     try:
         if task == "interleaved":
             from m2io.cli.interleaved import eval_interleaved
+            from m2io.evaluate.interleaved import InterleavedConfig
 
+            cfg = InterleavedConfig(max_new_tokens=max_new_tokens, temperature=gen_temperature,
+                                    image_temperature=gen_image_temperature if gen_image_temperature >= 0 else None,
+                                    batch_size=gen_batch,
+                                    snap_threshold=snap_threshold, seed=seed)
             eval_interleaved(folder, retriever, unified_model, base_with_tokenizer, json_out, not no_bertscore,
-                             judge_url, judge_model, seed, max_new_tokens, snap_threshold, limit, gen_batch)
+                             judge_url, judge_model, cfg, limit)
             return
         if task == "retrieval":
             _eval_retrieval(retriever, folder, index_dir, queries, limit, seed, json_out)

@@ -7,12 +7,12 @@ import click
 
 
 def eval_interleaved(folder: Path, retriever, unified_model: Path | None, base_unified: Path | None,
-                     json_out: Path | None, bertscore: bool, judge_url: str | None, judge_model: str, seed: int,
-                     max_new_tokens: int, snap_threshold: float, limit: int | None, gen_batch: int = 16) -> dict:
+                     json_out: Path | None, bertscore: bool, judge_url: str | None, judge_model: str,
+                     cfg, limit: int | None = None) -> dict:
     from m2io.corpus.mramg import dataset_names, read_dataset
     from m2io.corpus.problems import Problems
     from m2io.evaluate.finish import write_run
-    from m2io.evaluate.interleaved import InterleavedConfig, evaluate_interleaved, summarize_interleaved
+    from m2io.evaluate.interleaved import evaluate_interleaved, summarize_interleaved
 
     model = _load(unified_model, base_unified)
     scorer = None
@@ -26,15 +26,13 @@ def eval_interleaved(folder: Path, retriever, unified_model: Path | None, base_u
         from m2io.unified.judge import AspectJudge
 
         judge = AspectJudge(OpenAIChatModel(judge_url, judge_model))
-    cfg = InterleavedConfig(max_new_tokens=max_new_tokens, snap_threshold=snap_threshold, seed=seed,
-                            batch_size=gen_batch)
     records = []
     for name in dataset_names(folder):
         ds = read_dataset(folder, name, Problems(strict=False))
         if limit is not None:
             from m2io.corpus.split import select_items
 
-            ds.qa = select_items(ds.qa, "all", limit=limit, seed=seed)
+            ds.qa = select_items(ds.qa, "all", limit=limit, seed=cfg.seed)
         records += evaluate_interleaved(model, ds, retriever, cfg, bertscore=scorer, judge=judge)
     summary = summarize_interleaved(records)
     for key, value in summary.items():

@@ -33,7 +33,11 @@ SCORES = ("well_formed", "image_count", "text_bertscore_f1", "text_question_cosi
 @dataclass
 class InterleavedConfig:
     max_new_tokens: int = 256
-    temperature: float = 0.8
+    temperature: float = 0.0
+    """Sampling temperature (0: greedy); of the text alone when ``image_temperature`` is set."""
+    image_temperature: float | None = 1.0
+    """Image tokens' own temperature (top-p then off); None: one temperature for both. Greedy text with
+    images drawn at 1.0 was chosen on the Debian Handbook (bench/RESULTS.md, decoding)."""
     top_p: float = 0.95
     batch_size: int = 16
     snap_threshold: float = 0.8
@@ -92,7 +96,8 @@ def evaluate_interleaved(model, dataset, retriever, cfg: InterleavedConfig, bert
         batch = items[start:start + cfg.batch_size]
         t0 = time.perf_counter()
         generations = model.generate([q.question for q in batch], max_new_tokens=cfg.max_new_tokens,
-                                     temperature=cfg.temperature, top_p=cfg.top_p, seed=cfg.seed + start)
+                                     temperature=cfg.temperature, top_p=cfg.top_p, seed=cfg.seed + start,
+                                     image_temperature=cfg.image_temperature)
         per_item_ms = (time.perf_counter() - t0) * 1000 / len(batch)
         for q, (ids, traj) in zip(batch, generations):
             doc = docs[q.provenance[0]]

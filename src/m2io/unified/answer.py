@@ -64,9 +64,12 @@ def nearest_figure(retriever, visual, threshold: float) -> Figure | None:
 
 class UnifiedAnswerer:
     def __init__(self, model: UnifiedModel, retriever=None, snap_threshold: float = 0.8, max_new_tokens: int = 256,
-                 temperature: float = 0.8, seed: int | None = 0):
+                 temperature: float = 0.0, image_temperature: float | None = 1.0, seed: int | None = 0):
+        """Defaults as the benchmark's (:class:`~m2io.evaluate.interleaved.InterleavedConfig`): greedy text, images
+        drawn at temperature 1."""
         self.model, self.retriever, self.snap_threshold = model, retriever, snap_threshold
         self.max_new_tokens, self.temperature, self.seed = max_new_tokens, temperature, seed
+        self.image_temperature = image_temperature
 
     def ask(self, question: str, image: str | Path | None = None) -> UnifiedAnswer:
         from m2io.encoders.image import load_image
@@ -76,7 +79,7 @@ class UnifiedAnswerer:
         if image is not None:
             user = self.model.image_text(self.model.image_codes([load_image(image)])[0]) + "\n" + question
         ids, traj = self.model.generate([user], max_new_tokens=self.max_new_tokens, temperature=self.temperature,
-                                        seed=self.seed)[0]
+                                        seed=self.seed, image_temperature=self.image_temperature)[0]
         t1 = time.perf_counter()
         steps, damage = [], list(traj.damage)
         for s in traj.steps:

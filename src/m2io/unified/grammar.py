@@ -9,6 +9,11 @@ and this grammar is a counter, so it works on ids with precomputed masks (one ve
 - outside: never an image token nor ``</vis>``; ``<vis>`` only while N + 1 more tokens still fit in
   ``max_new_tokens`` (so the budget never cuts an image in half).
 
+With ``text_temperature``/``image_temperature`` set (generation sampling at temperature 1), each
+modality is sampled at its own temperature: text at 0 keeps only its most likely token (greedy
+text, whose structure tags the warmed-up model places reliably) while image tokens are still
+drawn (greedy images collapse onto one picture for every prompt).
+
 >>> import torch
 >>> from m2io.unified.vocab import UnifiedVocab
 >>> v = UnifiedVocab(think=0, end_think=1, vis=2, end_vis=3, image_ids=[4, 5], tokens_per_image=2, end_ids=[6])
@@ -41,8 +46,11 @@ def image_span_state(ids: list[int], vocab: UnifiedVocab) -> int | None:
 class ModalityGrammar:
     """Masks logits so every generated row stays inside the modality grammar."""
 
-    def __init__(self, vocab: UnifiedVocab, vocab_size: int, prompt_len: int, max_new_tokens: int):
+    def __init__(self, vocab: UnifiedVocab, vocab_size: int, prompt_len: int | None, max_new_tokens: int,
+                 text_temperature: float | None = None, image_temperature: float | None = None):
+        """``prompt_len`` None: the width of the first ids seen (the left-padded prompts)."""
         self.vocab, self.prompt_len, self.max_new = vocab, prompt_len, max_new_tokens
+        self.temperatures = (text_temperature, image_temperature)
         n = vocab_size
         self.images = torch.zeros(n, dtype=torch.bool)
         self.images[vocab.image_ids] = True
@@ -60,13 +68,25 @@ class ModalityGrammar:
         left = self.max_new - len(generated)
         return self.outside if left >= self.vocab.tokens_per_image + 2 else self.outside_no_vis
 
+    def _temper(self, kept: torch.Tensor, generated: list[int]) -> torch.Tensor:
+        in_image = image_span_state(generated, self.vocab) is not None
+        t = self.temperatures[1 if in_image else 0]
+        if t is None or t == 1.0:
+            return kept
+        if t <= 0:
+            return torch.where(kept == kept.max(), 0.0, -torch.inf)
+        return kept / t
+
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        if self.prompt_len is None:
+            self.prompt_len = input_ids.shape[1]
         for row in range(input_ids.shape[0]):
-            mask = self.allowed(input_ids[row, self.prompt_len:].tolist())
+            generated = input_ids[row, self.prompt_len:].tolist()
+            mask = self.allowed(generated)
             width = min(mask.numel(), scores.shape[1])
             kept = scores[row, :width].masked_fill(~mask[:width], -torch.inf)
             if kept.max() < torch.finfo(kept.dtype).min / 2:  # the model itself ruled out every allowed token
                 kept = torch.where(mask[:width], 0.0, -torch.inf)  # (Chameleon's image logits): draw uniformly
-            scores[row, :width] = kept
+            scores[row, :width] = self._temper(kept, generated)
             scores[row, width:] = -torch.inf  # padded rows of the embedding matrix are never tokens
         return scores

@@ -124,8 +124,12 @@ class UnifiedModel:
     # --- generation ------------------------------------------------------------------------------
     @torch.no_grad()
     def generate(self, users: list[str], max_new_tokens: int = 256, temperature: float = 0.8, top_p: float = 0.95,
-                 seed: int | None = 0, grammar: bool = True) -> list[tuple[list[int], Trajectory]]:
-        """Generated ids and their trajectory for each user message (rows batched, left-padded)."""
+                 seed: int | None = 0, grammar: bool = True,
+                 image_temperature: float | None = None) -> list[tuple[list[int], Trajectory]]:
+        """Generated ids and their trajectory for each user message (rows batched, left-padded).
+
+        ``image_temperature`` set: text at ``temperature`` (0: greedy) and image tokens at this one,
+        each under the grammar (top-p off)."""
         from transformers import LogitsProcessorList
 
         if seed is not None:
@@ -136,9 +140,12 @@ class UnifiedModel:
         ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts])
         mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])
         processors = LogitsProcessorList()
+        split = grammar and image_temperature is not None
         if grammar:
             processors.append(ModalityGrammar(self.vocab, self.lm.get_output_embeddings().weight.shape[0], width,
-                                              max_new_tokens))
+                                              max_new_tokens, *((temperature, image_temperature) if split else ())))
+        if split:
+            temperature, top_p = 1.0, None
         self.lm.eval()
         out = self.lm.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens,
                                do_sample=temperature > 0, temperature=temperature or None,
