@@ -14,9 +14,12 @@ from pathlib import Path
 PANELS = [
     ("reward", ["reward", "rewards/format/mean", "rewards/selection/mean", "rewards/order/mean",
                 "rewards/position/mean", "rewards/exact/mean"]),
+    ("unified rewards", ["rewards/text/mean", "rewards/visual/mean", "rewards/structure/mean"]),
     ("KL, completion length, plan size", ["kl", "completions/mean_length", "images_placed", "tied_groups"]),
     ("dev (insert task)", ["dev/image_f1", "dev/ordering", "dev/position_accuracy", "dev/position_accuracy_soft",
                            "dev/fallback_rate"]),
+    ("interleaved benchmark (dev)", ["dev/well_formed", "dev/text_bertscore_f1", "dev/text_question_cosine",
+                                     "dev/alignment_context", "dev/alignment_caption", "dev/fidelity"]),
     ("validation (never-trained corpora)", ["val/image_f1", "val/ordering", "val/position_accuracy",
                                             "val/position_accuracy_soft"]),
     ("held-out reconstruction", ["heldout/psnr"]),

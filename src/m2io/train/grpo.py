@@ -75,7 +75,28 @@ class MetricsLog(TrainerCallback):
             append_metrics(self.path, {"step": state.global_step, **logs})
 
 
-class DevEval(TrainerCallback):
+class PeriodicEval(TrainerCallback):
+    """``evaluate(model, step)`` at step 0 (the starting policy, for comparison), every ``every`` steps and at the end."""
+
+    every: int = 0
+
+    def evaluate(self, model, step: int) -> dict:
+        raise NotImplementedError
+
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        if self.every and state.global_step == 0:
+            self.evaluate(model, 0)
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        if self.every and state.global_step % self.every == 0:
+            self.evaluate(model, state.global_step)
+
+    def on_train_end(self, args, state, control, model=None, **kwargs):
+        if not self.every or state.global_step % self.every:
+            self.evaluate(model, state.global_step)
+
+
+class DevEval(PeriodicEval):
     """The insert evaluation of the policy on dev tasks: at step 0, every ``every`` steps and at the end."""
 
     def __init__(self, path: Path, dataset, retriever, every: int, items: int, tokenizer, fallback,
@@ -102,17 +123,6 @@ class DevEval(TrainerCallback):
         append_metrics(self.path, row)
         return row
 
-    def on_train_begin(self, args, state, control, model=None, **kwargs):
-        if self.every and state.global_step == 0:  # the starting policy (e.g. SFT-only), for comparison
-            self.evaluate(model, 0)
-
-    def on_step_end(self, args, state, control, model=None, **kwargs):
-        if self.every and state.global_step % self.every == 0:
-            self.evaluate(model, state.global_step)
-
-    def on_train_end(self, args, state, control, model=None, **kwargs):
-        if not self.every or state.global_step % self.every:
-            self.evaluate(model, state.global_step)
 
 
 def _policy(config: GRPORunConfig, base: Path):

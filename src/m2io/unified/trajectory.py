@@ -7,8 +7,8 @@ of ``damage`` in words; ``well_formed`` is True only when there is none and at l
 >>> from m2io.unified.vocab import UnifiedVocab
 >>> v = UnifiedVocab(think=0, end_think=1, vis=2, end_vis=3, image_ids=[4, 5], tokens_per_image=2, end_ids=[9])
 >>> t = parse_ids([0, 7, 1, 2, 4, 5, 3, 9], v, decode_text=lambda ids: "x" * len(ids))
->>> [(s.kind, s.text or s.codes) for s in t.steps], t.well_formed
-([('text', 'x'), ('image', [0, 1])], True)
+>>> [(s.kind, s.text or s.codes, s.span) for s in t.steps], t.well_formed
+([('text', 'x', (0, 3)), ('image', [0, 1], (3, 7))], True)
 >>> parse_ids([0, 7, 1, 2, 4], v, decode_text=str).damage
 ['image 1 cut after 1 of 2 image tokens', 'no end token']
 """
@@ -26,6 +26,8 @@ class Step:
     """``text`` or ``image``."""
     text: str = ""
     codes: list[int] = field(default_factory=list)
+    span: tuple[int, int] | None = field(default=None, repr=False, compare=False)
+    """Token positions [start, end) of the step in the parsed ids (tags included; None: stray text)."""
 
 
 @dataclass
@@ -62,16 +64,16 @@ def parse_ids(ids: list[int], vocab: UnifiedVocab, decode_text: Callable[[list[i
     """Read generated ids (the prompt excluded) into steps; what cannot be read becomes ``damage``."""
     out = Trajectory()
     mode, buf, ended, stray = None, [], False, []
-    n_images = 0
+    n_images, start = 0, 0
 
-    def close_text(complete: bool) -> None:
+    def close_text(complete: bool, end: int) -> None:
         text = decode_text(buf).strip()
         if text:
-            out.steps.append(Step("text", text=text))
+            out.steps.append(Step("text", text=text, span=(start, end)))
         if not complete:
             out.damage.append("text step not closed")
 
-    for t in ids:
+    for i, t in enumerate(ids):
         if t in vocab.end_ids:
             ended = True
             break
@@ -80,22 +82,22 @@ def parse_ids(ids: list[int], vocab: UnifiedVocab, decode_text: Callable[[list[i
                 buf.append(vocab.code_of(t))
                 continue
             if t == vocab.end_vis and len(buf) == vocab.tokens_per_image:
-                out.steps.append(Step("image", codes=buf))
+                out.steps.append(Step("image", codes=buf, span=(start, i + 1)))
             else:
                 out.damage.append(f"image {n_images} malformed ({len(buf)} image tokens, then token {t})")
             mode, buf = None, []
             continue
         if t == vocab.vis:
             if mode == "text":
-                close_text(False)
-            mode, buf = "image", []
+                close_text(False, i)
+            mode, buf, start = "image", [], i
             n_images += 1
         elif t == vocab.think:
             if mode == "text":
-                close_text(False)
-            mode, buf = "text", []
+                close_text(False, i)
+            mode, buf, start = "text", [], i
         elif t == vocab.end_think and mode == "text":
-            close_text(True)
+            close_text(True, i + 1)
             mode, buf = None, []
         elif mode == "text" and not vocab.is_image(t):
             buf.append(t)
@@ -104,7 +106,7 @@ def parse_ids(ids: list[int], vocab: UnifiedVocab, decode_text: Callable[[list[i
     if mode == "image":
         out.damage.append(f"image {n_images} cut after {len(buf)} of {vocab.tokens_per_image} image tokens")
     elif mode == "text":
-        close_text(False)
+        close_text(False, len(ids))
     if stray:
         text = decode_text([t for t in stray if not vocab.is_image(t)]).strip()
         out.damage.append(f"{len(stray)} tokens outside any step")

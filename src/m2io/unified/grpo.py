@@ -1,0 +1,154 @@
+"""Unified GRPO: the warmed-up model writes text steps and images, and learns from hybrid rewards.
+
+One run, top to bottom: the prompts are the training manuals' train-split questions whose section has
+a figure (the reference: the section's text and figures); the policy is the warmed-up unified model
+(full fine-tuning, as its warm-up); completions are sampled under the modality grammar; the rewards
+are :mod:`m2io.unified.rewards`'s ``text``, ``visual`` and ``structure`` terms weighted by
+:class:`~m2io.unified.rewards.HybridWeights`, with process-level advantages at ``weights.process``.
+Every ``eval_every`` steps (and at step 0) the interleaved benchmark runs on a dev dataset; TRL's log
+lines (every reward term, KL, lengths) and the benchmark go to ``metrics.jsonl`` and ``curves.png``.
+An interrupted run resumes from its last checkpoint. The result is a unified model folder.
+
+    m2io unified grpo data/gimp data/grass --model runs/unified-warmup --index index/gimp \\
+        --dev data/debhandbook --dev-index index/debhandbook --out runs/unified-grpo
+"""
+from __future__ import annotations
+
+import json
+import random
+import resource
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from m2io.train.curves import append_metrics, plot_curves
+from m2io.train.grpo import MetricsLog, PeriodicEval
+from m2io.unified.rewards import HybridWeights
+from m2io.unified.scorer import Reference
+
+
+@dataclass
+class UnifiedGRPOConfig:
+    model: Path = Path("runs/unified-warmup")
+    """The warmed-up unified model folder."""
+    corpora: list[Path] = field(default_factory=list)
+    split: str = "train"
+    """Which questions of the corpora prompt (train, dev or all)."""
+    index: Path = Path("index/gimp")
+    """An index whose encoders (text, image, adapter) score the rewards."""
+    steps: int = 40
+    group: int = 4
+    """Completions per prompt (GRPO's group)."""
+    prompts_per_step: int = 2
+    max_completion: int = 200
+    learning_rate: float = 5e-6
+    temperature: float = 1.0
+    text_temperature: float | None = None
+    """Text and image tokens at their own temperatures (None: TRL's ``temperature`` for both)."""
+    image_temperature: float | None = None
+    beta: float = 0.04
+    """KL coefficient against the warmed-up model (0: no KL, no reference model)."""
+    weights: HybridWeights = field(default_factory=HybridWeights)
+    eval_every: int = 10
+    eval_max_new_tokens: int = 256
+    save_steps: int = 10
+    seed: int = 0
+
+
+def training_references(corpora: list[Path], split: str = "train") -> dict[str, Reference]:
+    """``dataset/question id`` -> its reference, for every question of ``split`` whose section has a figure."""
+    from m2io.corpus.mramg import read_dataset
+    from m2io.corpus.split import select_items
+    from m2io.evaluate.interleaved import reference_of
+
+    out = {}
+    for root in corpora:
+        ds = read_dataset(Path(root))
+        docs = {d.id: d for d in ds.documents}
+        for q in select_items(ds.qa, split):
+            doc = docs.get(q.provenance[0]) if q.provenance else None
+            figures = tuple(str(ds.images[i].path) for i in (doc.image_ids if doc else [])
+                            if i in ds.images and ds.images[i].path)
+            if figures:
+                out[f"{ds.name}/{q.id}"] = Reference(q.question, reference_of(doc.content), figures)
+    return out
+
+
+class BenchEval(PeriodicEval):
+    """The interleaved benchmark on every question of a dev dataset: at step 0, every ``every`` steps, at the end."""
+
+    def __init__(self, path: Path, unified, dataset, retriever, every: int, max_new_tokens: int = 256):
+        from m2io.metrics.text import BertScore
+
+        self.path, self.unified, self.dataset, self.retriever, self.every = path, unified, dataset, retriever, every
+        self.max_new_tokens = max_new_tokens
+        self.bertscore = BertScore()
+
+    def evaluate(self, model, step: int) -> dict:
+        from m2io.evaluate.interleaved import InterleavedConfig, evaluate_interleaved, summarize_interleaved
+        from m2io.unified.model import UnifiedModel
+
+        u = self.unified
+        was_training = model.training
+        try:
+            current = UnifiedModel(model, u.tokenizer, u.codec, u.vocab, u.image_size)
+            records = evaluate_interleaved(current, self.dataset, self.retriever,
+                                           InterleavedConfig(max_new_tokens=self.max_new_tokens),
+                                           bertscore=self.bertscore, progress=False)
+        finally:
+            model.train(was_training)
+        summary = summarize_interleaved(records)
+        row = {"step": step, **{f"dev/{k}": v for k, v in summary.items() if isinstance(v, float)}}
+        append_metrics(self.path, row)
+        return row
+
+
+def run_unified_grpo(config: UnifiedGRPOConfig, out: Path, dev=None, command: str | None = None) -> dict:
+    """Train into ``out`` (resuming from its newest checkpoint); ``dev``: (dataset, retriever) for the
+    benchmark every ``eval_every`` steps. Returns the run record (also ``out/m2io-train.json``)."""
+    from datasets import Dataset
+    from trl import GRPOConfig
+
+    from m2io.index.models import ADAPTER_FILE, IndexModels
+    from m2io.index.manifest import IndexManifest
+    from m2io.train.resumable import train_resumable
+    from m2io.unified.grpo_trainer import UnifiedGRPOTrainer
+    from m2io.unified.model import SYSTEM, UnifiedModel
+    from m2io.unified.scorer import TrajectoryScorer, reward_functions
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    unified = UnifiedModel.load(config.model)
+    unified.lm.train()
+    references = training_references(config.corpora, config.split)
+    if not references:
+        raise ValueError(f"no {config.split}-split question with a figure in {[str(c) for c in config.corpora]}")
+    manifest = IndexManifest.load(Path(config.index))
+    scorer = TrajectoryScorer(unified, IndexModels(manifest.text_model or None, manifest.image_model,
+                                                   Path(config.index) / ADAPTER_FILE), references)
+    items = sorted(references)
+    random.Random(config.seed).shuffle(items)
+    rows = [{"prompt": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": references[i].question}],
+             "item": i} for i in items]
+    w = config.weights
+    args = GRPOConfig(output_dir=str(out), max_steps=config.steps, learning_rate=config.learning_rate,
+                      per_device_train_batch_size=config.group * config.prompts_per_step,
+                      num_generations=config.group, max_completion_length=config.max_completion,
+                      temperature=config.temperature, beta=config.beta, seed=config.seed, report_to=[],
+                      logging_steps=1, use_cpu=True, gradient_checkpointing=False, save_steps=config.save_steps,
+                      save_total_limit=2, reward_weights=w.outcome(), disable_tqdm=False)
+    metrics = out / "metrics.jsonl"
+    callbacks = [MetricsLog(metrics)]
+    if dev is not None:
+        callbacks.append(BenchEval(metrics, unified, dev[0], dev[1], config.eval_every, config.eval_max_new_tokens))
+    trainer = UnifiedGRPOTrainer(model=unified.lm, processing_class=unified.tokenizer, args=args,
+                                 train_dataset=Dataset.from_list(rows), reward_funcs=reward_functions(scorer),
+                                 callbacks=callbacks, scorer=scorer, vocab=unified.vocab, process_weight=w.process,
+                                 text_temperature=config.text_temperature, image_temperature=config.image_temperature)
+    record = train_resumable(trainer, unified.tokenizer, out,
+                             {"kind": "unified-grpo", "base": str(config.model), "rows": len(rows),
+                              "config": asdict(config), "command": command})
+    unified.save(out)  # the policy as a unified model folder (LM, tokenizer, image tokenizer, vocabulary)
+    record["peak_rss_gib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)
+    (out / "m2io-train.json").write_text(json.dumps(record, indent=1, default=str) + "\n")
+    plot_curves(metrics, out / "curves.png")
+    return record

@@ -1,0 +1,49 @@
+"""TRL's GRPOTrainer for one text-and-image trajectory, extended as narrowly as Inserter-R1's.
+
+Two overrides, nothing else: completions are sampled under the modality grammar (a
+:class:`~m2io.unified.grammar.ModalityGrammar` handed to ``generate`` for the one call TRL makes),
+and after TRL has scored and normalised the outcome advantages (B,), they become per-token (B, T)
+with :func:`m2io.unified.process.process_advantages` from the scorer's step rewards. The per-token
+ratio, clipping, KL and loss are TRL's own for every token of either modality. Rows carry an
+``item`` column naming the :class:`~m2io.unified.scorer.Reference`.
+
+    trainer = UnifiedGRPOTrainer(model=lm, processing_class=tok, args=GRPOConfig(...), train_dataset=rows,
+                                 reward_funcs=reward_functions(scorer), scorer=scorer, vocab=vocab,
+                                 process_weight=0.5)                                    # doctest: +SKIP
+"""
+from __future__ import annotations
+
+from functools import partial
+
+from transformers import LogitsProcessorList
+from trl import GRPOTrainer
+
+from m2io.unified.grammar import ModalityGrammar
+from m2io.unified.process import process_advantages
+
+
+class UnifiedGRPOTrainer(GRPOTrainer):
+    def __init__(self, *args, scorer, vocab, process_weight: float = 0.0, text_temperature: float | None = None,
+                 image_temperature: float | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.scorer, self.vocab, self.process_weight = scorer, vocab, process_weight
+        self.modality_temperatures = (text_temperature, image_temperature)
+
+    def _generate_single_turn(self, prompt_ids, *args, **kwargs):
+        model = self.accelerator.unwrap_model(self.model)
+        grammar = ModalityGrammar(self.vocab, model.get_output_embeddings().weight.shape[0], None,
+                                  self.max_completion_length, *self.modality_temperatures)
+        model.generate = partial(type(model).generate, model, logits_processor=LogitsProcessorList([grammar]))
+        try:
+            return super()._generate_single_turn(prompt_ids, *args, **kwargs)
+        finally:
+            del model.generate  # the class's own generate again
+
+    def _generate_and_score_completions(self, inputs):
+        out = super()._generate_and_score_completions(inputs)
+        ids, mask = out["completion_ids"].tolist(), out["completion_mask"].tolist()
+        steps = [self.scorer.score([t for t, m in zip(row, keep) if m], x["item"]).steps
+                 for row, keep, x in zip(ids, mask, inputs)]
+        out["advantages"] = process_advantages(out["advantages"], steps, self.num_generations, self.process_weight,
+                                               length=out["completion_ids"].shape[1]).to(out["advantages"].device)
+        return out

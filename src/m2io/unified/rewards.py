@@ -1,0 +1,73 @@
+"""Hybrid rewards of one unified trajectory (text steps and images), and the reward of each step.
+
+Plain functions over the vectors the interleaved benchmark computes (:mod:`m2io.metrics.interleaved`),
+so the reward is the benchmark's metric at training time:
+
+- ``text``: relevance of the text steps, the mean of their cosine to the question and to the reference
+  section (MiniLM vectors; the benchmark's question cosine, and a cheap stand-in for its BERTScore
+  on the same MiniLM);
+- ``visual``: for each image, half its alignment with the text steps around it (image encoder and
+  adapter into text space) and half its fidelity (visual cosine to the nearest reference figure);
+  the mean over images, 0 without images;
+- ``structure``: half for a well-formed trajectory, half for the image count against the reference's.
+
+Each text step and each image is also a step with its own reward (:func:`text_step_reward`,
+:func:`image_step_reward`) for the process-level advantages (:mod:`m2io.unified.process`).
+
+>>> import numpy as np
+>>> q, ref = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+>>> text_reward([np.array([1.0, 1.0])], q, ref)
+0.7071
+>>> structure_reward(True, 1, 2), structure_reward(False, 0, 0), visual_reward([], [])
+(0.75, 0.5, 0.0)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from m2io.metrics.interleaved import cosine, image_count_score
+
+TERMS = ("text", "visual", "structure")
+
+
+@dataclass(frozen=True)
+class HybridWeights:
+    text: float = 1.0
+    visual: float = 1.0
+    structure: float = 1.0
+    process: float = 0.0
+    """Weight of the process-level (per step) advantages; 0 is outcome GRPO."""
+
+    def outcome(self) -> list[float]:
+        return [self.text, self.visual, self.structure]
+
+
+def text_step_reward(step_vec, question_vec, reference_vec) -> float:
+    """One text step: the mean of its cosine to the question and to the reference section."""
+    return 0.5 * cosine(step_vec, question_vec) + 0.5 * cosine(step_vec, reference_vec)
+
+
+def image_step_reward(alignment: float | None, fidelity: float | None) -> float:
+    """One image: half its alignment with the text around it, half its fidelity (a missing part counts 0)."""
+    return 0.5 * (alignment or 0.0) + 0.5 * (fidelity or 0.0)
+
+
+def text_reward(step_vecs, question_vec, reference_vec) -> float:
+    """The text steps' relevance, their mean :func:`text_step_reward`; 0 without text."""
+    if not len(step_vecs):
+        return 0.0
+    return round(float(np.mean([text_step_reward(v, question_vec, reference_vec) for v in step_vecs])), 4)
+
+
+def visual_reward(alignments: list[float | None], fidelities: list[float | None]) -> float:
+    """The images' mean :func:`image_step_reward`; 0 without images."""
+    if not fidelities:
+        return 0.0
+    return round(float(np.mean([image_step_reward(a, f) for a, f in zip(alignments, fidelities)])), 4)
+
+
+def structure_reward(well_formed: bool, n_images: int, n_reference: int) -> float:
+    """Half for well-formed steps and image spans, half for an image count close to the reference's."""
+    return 0.5 * float(well_formed) + 0.5 * image_count_score(n_images, n_reference)

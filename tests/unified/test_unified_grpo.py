@@ -1,0 +1,121 @@
+"""Unified GRPO on the tiny unified model: hybrid rewards of hand-made trajectories, TRL's loss at
+process weight 0, completions under the modality grammar, and a run that logs, benchmarks and resumes."""
+from pathlib import Path
+
+import pytest
+import torch
+
+from m2io.index.manifest import IndexManifest
+from m2io.index.models import ADAPTER_FILE, IndexModels
+from m2io.train.curves import read_metrics
+from m2io.unified.grpo import UnifiedGRPOConfig, run_unified_grpo, training_references
+from m2io.unified.model import SYSTEM, UnifiedModel
+from m2io.unified.rewards import HybridWeights
+from m2io.unified.scorer import TrajectoryScorer, reward_functions
+from m2io.unified.trajectory import Step
+
+
+@pytest.fixture(scope="module")
+def parts(tiny_unified_dir, tiny_index):
+    model = UnifiedModel.load(tiny_unified_dir)
+    index = tiny_index / "index"
+    manifest = IndexManifest.load(index)
+    models = IndexModels(manifest.text_model or None, manifest.image_model, index / ADAPTER_FILE)
+    references = training_references([tiny_index / "tiny"], "all")
+    return model, TrajectoryScorer(model, models, references), references
+
+
+def test_hybrid_rewards_of_hand_made_trajectories(parts):
+    model, scorer, references = parts
+    item, ref = sorted(references.items())[0]
+    v = model.vocab
+    codes = [3] * v.tokens_per_image
+    good = model.answer_ids([Step("text", text=ref.text), Step("image", codes=codes)] +
+                            [Step("image", codes=codes)] * (len(ref.figures) - 1))
+    off_topic = model.answer_ids([Step("text", text="Bananas grow in warm countries."), Step("image", codes=codes)])
+    cut = good[:good.index(v.vis) + 10]
+    s_good, s_off, s_cut = (scorer.score(ids, item) for ids in (good, off_topic, cut))
+    assert s_good.well_formed and s_good.terms["structure"] == 1.0
+    assert s_good.terms["text"] > s_off.terms["text"] + 0.1
+    assert not s_cut.well_formed and s_cut.images == 0 and s_cut.terms["structure"] <= 0.5
+    assert s_cut.terms["visual"] == 0.0 and 0.0 < s_good.terms["visual"] <= 1.0
+    first = s_good.steps[0]
+    assert first[:2] == (0, good.index(v.end_think) + 1)  # the text step's tokens, tags included
+    assert s_good.steps[1][:2] == (first[1], first[1] + v.tokens_per_image + 2)
+    assert scorer.score(list(good), item) is s_good  # computed once per completion, shared by every term
+    text, visual, structure = reward_functions(scorer)
+    assert text(completion_ids=[good, off_topic], item=[item, item]) == [s_good.terms["text"], s_off.terms["text"]]
+    assert structure(completion_ids=[cut], item=[item]) == [s_cut.terms["structure"]]
+
+
+def test_process_weight_zero_gives_trl_loss_and_grammar_holds(parts, tmp_path, monkeypatch):
+    from datasets import Dataset
+    from trl import GRPOConfig
+
+    from m2io.unified import grpo_trainer
+    from m2io.unified.grammar import ModalityGrammar
+    from m2io.unified.grpo_trainer import UnifiedGRPOTrainer
+
+    model, scorer, references = parts
+    v = model.vocab
+
+    class PushedGrammar(ModalityGrammar):  # steer the noise model to <vis> wherever the grammar allows one
+        def __call__(self, input_ids, scores):
+            scores[:, v.vis] += 30.0
+            return super().__call__(input_ids, scores)
+
+    monkeypatch.setattr(grpo_trainer, "ModalityGrammar", PushedGrammar)
+    items = sorted(references)[:2]
+    rows = [{"prompt": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": references[i].question}],
+             "item": i} for i in items]
+    args = GRPOConfig(output_dir=str(tmp_path), per_device_train_batch_size=4, num_generations=2,
+                      max_completion_length=80, max_steps=1, report_to=[], use_cpu=True, logging_steps=1, seed=0)
+    trainer = UnifiedGRPOTrainer(model=model.lm, processing_class=model.tokenizer, reward_funcs=reward_functions(scorer),
+                                 args=args, train_dataset=Dataset.from_list(rows), scorer=scorer, vocab=model.vocab,
+                                 process_weight=0.0)
+    torch.manual_seed(0)
+    out = trainer._generate_and_score_completions([rows[0], rows[0], rows[1], rows[1]])
+    for row, mask in zip(out["completion_ids"].tolist(), out["completion_mask"].tolist()):
+        ids = [t for t, m in zip(row, mask) if m]
+        assert not any("image" in d for d in model.parse(ids).damage), ids  # no cut or malformed image span
+        assert ids.count(v.vis) == 1  # pushed to <vis> at every token, yet one whole image (a second would not fit)
+        assert sum(v.is_image(t) for t in ids) == v.tokens_per_image
+    assert not hasattr(model.lm, "generate") or "generate" not in vars(model.lm)  # the patch is undone
+    per_sequence = dict(out, advantages=out["advantages"][:, 0])
+    assert torch.equal(out["advantages"], per_sequence["advantages"][:, None].expand_as(out["advantages"]))
+    assert torch.allclose(trainer._compute_loss(trainer.model, out), trainer._compute_loss(trainer.model, per_sequence))
+    trainer.process_weight = 1.0
+    torch.manual_seed(0)
+    shaped = trainer._generate_and_score_completions([rows[0], rows[0], rows[1], rows[1]])
+    adv = shaped["advantages"]  # each completion's image is a step: its tokens differ from the end token's
+    assert not torch.equal(adv, adv[:, -1:].expand_as(adv))
+
+
+def test_grpo_run_logs_benchmarks_and_resumes(tiny_unified_dir, tiny_index, tmp_path: Path):
+    from m2io.corpus.mramg import read_dataset
+    from m2io.retrieve import Retriever
+
+    retriever = Retriever.open(tiny_index / "index")
+    try:
+        dev = (read_dataset(tiny_index / "tiny"), retriever)
+        cfg = UnifiedGRPOConfig(model=tiny_unified_dir, corpora=[tiny_index / "tiny"], split="all",
+                                index=tiny_index / "index", steps=2, group=2, prompts_per_step=1, max_completion=80,
+                                eval_every=2, eval_max_new_tokens=16, save_steps=1,
+                                weights=HybridWeights(process=0.5))
+        out = tmp_path / "grpo"
+        record = run_unified_grpo(cfg, out, dev)
+        logged = read_metrics(out / "metrics.jsonl")
+        train = [r for r in logged if "reward" in r]
+        assert [r["step"] for r in train] == [1, 2]
+        assert {"rewards/text/mean", "rewards/visual/mean", "rewards/structure/mean", "kl",
+                "completions/mean_length"} <= set(train[0])
+        bench = [r for r in logged if "dev/well_formed" in r]
+        assert [r["step"] for r in bench] == [0, 2] and all(0.0 <= r["dev/well_formed"] <= 1.0 for r in bench)
+        assert (out / "curves.png").stat().st_size > 10_000 and record["peak_rss_gib"] > 0
+        assert UnifiedModel.load(out).vocab == UnifiedModel.load(tiny_unified_dir).vocab
+        run_unified_grpo(UnifiedGRPOConfig(**{**cfg.__dict__, "steps": 3}), out, dev)
+    finally:
+        retriever.close()
+    logged = read_metrics(out / "metrics.jsonl")
+    assert [r["step"] for r in logged if "reward" in r] == [1, 2, 3]  # on from checkpoint-2
+    assert [r["step"] for r in logged if "dev/well_formed" in r] == [0, 2, 3]
