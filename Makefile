@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DATA   ?= data
 
 .PHONY: demo test setup browser clean train-r1 train-r1-lm r1-corpora train-retriever retrieval-stripped \
-        unified-tokenizer unified-warmup unified-bench
+        unified-tokenizer unified-warmup unified-bench unified-grpo
 
 # The venv is rebuilt when the pins change. torch comes first: 2.13.0 is a local CPU wheel,
 # and anything that pulled torch in later would fetch a CUDA build instead.
@@ -128,6 +128,16 @@ unified-bench: r1-corpora
 	    --unified-model $(RUNS)/unified-warmup --json bench/results/unified/$$name-warmup.json && \
 	  $(BIN)/m2io eval $(DATA)/$$name --task interleaved --index $(INDEX)/$$name --max-new-tokens 256 \
 	    --base-with-tokenizer models/image-tokenizer --json bench/results/unified/$$name-base.json || exit 1; done
+
+# Unified GRPO (issue 17): the warmed-up model, hybrid rewards (text, visual, structure) and process
+# rewards, scored with GIMP's index encoders, benchmarked on every Debian Handbook question as it trains.
+GRPO_STEPS   ?= 40
+GRPO_PROCESS ?= 0.5
+
+unified-grpo: r1-corpora
+	$(BIN)/m2io unified grpo $(UNIFIED_TRAIN) --model $(RUNS)/unified-warmup --index $(INDEX)/gimp \
+	  --dev $(DATA)/debhandbook --dev-index $(INDEX)/debhandbook --out $(RUNS)/unified-grpo \
+	  --steps $(GRPO_STEPS) --process-weight $(GRPO_PROCESS)
 
 # The main job on the embedded defaults: build the GIMP manual corpus, index it, search it, and
 # answer a question with its images in place (an HTML page).

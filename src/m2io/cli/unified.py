@@ -101,17 +101,19 @@ def warmup_cmd(corpora: tuple[Path, ...], tokenizer_dir: Path, out: Path, base: 
 @click.option("--max-completion", default=200, show_default=True, help="Token budget of a completion.")
 @click.option("--lr", default=5e-6, show_default=True)
 @click.option("--beta", default=0.04, show_default=True, help="KL coefficient (0: no KL).")
-@click.option("--temperature", default=1.0, show_default=True)
+@click.option("--temperature", default=0.7, show_default=True, help="Sampling temperature of the completions.")
 @click.option("--w-text", default=1.0, show_default=True)
 @click.option("--w-visual", default=1.0, show_default=True)
 @click.option("--w-structure", default=1.0, show_default=True)
 @click.option("--process-weight", default=0.0, show_default=True, help="Weight of the per-step advantages.")
 @click.option("--eval-every", default=10, show_default=True)
+@click.option("--eval-at-start/--no-eval-at-start", default=True, show_default=True,
+              help="Benchmark the warmed-up model at step 0 too.")
 @click.option("--seed", default=0, show_default=True)
 def grpo_cmd(corpora: tuple[Path, ...], model_dir: Path, index_dir: Path, out: Path, dev_folder: Path | None,
              dev_index: Path | None, steps: int, group: int, prompts_per_step: int, max_completion: int, lr: float,
              beta: float, temperature: float, w_text: float, w_visual: float, w_structure: float,
-             process_weight: float, eval_every: int, seed: int) -> None:
+             process_weight: float, eval_every: int, eval_at_start: bool, seed: int) -> None:
     """GRPO of the unified model with hybrid (text, visual, structure) and process rewards; resumes from OUT."""
     import sys
 
@@ -131,6 +133,7 @@ def grpo_cmd(corpora: tuple[Path, ...], model_dir: Path, index_dir: Path, out: P
     cfg = UnifiedGRPOConfig(model=model_dir, corpora=list(corpora), index=index_dir, steps=steps, group=group,
                             prompts_per_step=prompts_per_step, max_completion=max_completion, learning_rate=lr,
                             temperature=temperature, beta=beta, eval_every=eval_every, save_steps=eval_every,
+                            eval_at_start=eval_at_start,
                             seed=seed, weights=HybridWeights(w_text, w_visual, w_structure, process_weight))
     record = run_unified_grpo(cfg, out, dev, command=" ".join(["m2io", *sys.argv[1:]]))
     click.echo(f"{steps} steps in {record['train_seconds']} s (peak RSS {record['peak_rss_gib']} GiB); wrote {out}")

@@ -79,12 +79,13 @@ class PeriodicEval(TrainerCallback):
     """``evaluate(model, step)`` at step 0 (the starting policy, for comparison), every ``every`` steps and at the end."""
 
     every: int = 0
+    at_start: bool = True
 
     def evaluate(self, model, step: int) -> dict:
         raise NotImplementedError
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
-        if self.every and state.global_step == 0:
+        if self.every and self.at_start and state.global_step == 0:
             self.evaluate(model, 0)
 
     def on_step_end(self, args, state, control, model=None, **kwargs):
