@@ -5,7 +5,7 @@
 # below; the all-rewards + process row is also benchmarked on every KiCad question.
 #   STEPS=12 SEEDS="0" bash bench/unified_grpo_ablation.sh
 set -euo pipefail
-STEPS=${STEPS:-12}; SEEDS=${SEEDS:-0}; LR=${LR:-1e-5}; RUNS=${RUNS:-runs/unified-grpo-ablation}
+STEPS=${STEPS:-12}; SEEDS=${SEEDS:-0}; LR=${LR:-3e-6}; RUNS=${RUNS:-runs/unified-grpo-ablation}
 TRAIN="data/gimp data/drgeo data/grass data/hugin data/tuxpaint data/openshot"
 row() {  # name, then extra options
   local name=$1; shift

@@ -1,5 +1,5 @@
 """Markdown tables of interleaved-benchmark runs (``m2io eval --task interleaved --json``): every
-metric with its 95% interval and item count, and the share of generated images that would be
+metric with its 95% interval and item count, the share of distinct generated pictures, and the share of generated images that would be
 shown as corpus figures at several snap thresholds (from the per-item similarities).
 
     .venv/bin/python bench/unified_table.py bench/results/unified/kicad-base.json bench/results/unified/kicad-warmup.json
@@ -22,6 +22,17 @@ def cell(s: dict, key: str) -> str:
     return f"{s[key]:.3f} [{lo:.3f}, {hi:.3f}]" + (f" n={n}" if n != s["n"] else "")
 
 
+def items_of(path: str) -> list[dict]:
+    p = Path(path)
+    return [json.loads(line) for line in p.with_name(f"{p.stem}.items.jsonl").read_text().splitlines() if line.strip()]
+
+
+def distinct_images(items: list[dict]) -> str:
+    """Distinct generated pictures over all generated pictures (1.0: no two answers share an image)."""
+    codes = [tuple(s["codes"]) for r in items for s in r["steps"] if s["kind"] == "image"]
+    return f"{len(set(codes)) / len(codes):.2f} of {len(codes)}" if codes else "-"
+
+
 def main(paths: list[str]) -> None:
     runs = [(Path(p).stem, json.loads(Path(p).read_text())) for p in paths]
     print("| metric | " + " | ".join(f"{name} (n={r['scores']['n']})" for name, r in runs) + " |")
@@ -30,15 +41,14 @@ def main(paths: list[str]) -> None:
         print(f"| {key} | " + " | ".join(cell(r["scores"], key) for _, r in runs) + " |")
     for key in ("images_mean", "tokens_generated_mean", "latency_ms_p50"):
         print(f"| {key} | " + " | ".join(f"{r['scores'].get(key, 0):.1f}" for _, r in runs) + " |")
+    print("| distinct_images | " + " | ".join(distinct_images(items_of(p)) for p in paths) + " |")
     print()
     print("| snap threshold | " + " | ".join(name for name, _ in runs) + " |")
     print("| --- |" + " --- |" * len(runs))
     for t in (0.5, 0.6, 0.7, 0.8, 0.9):
         cells = []
-        for name, _ in runs:
-            items = Path(paths[[n for n, _ in runs].index(name)]).with_name(f"{name}.items.jsonl")
-            sims = [s["similarity"] for line in items.read_text().splitlines() if line.strip()
-                    for s in json.loads(line)["snaps"] if s["similarity"] is not None]
+        for path in paths:
+            sims = [s["similarity"] for r in items_of(path) for s in r["snaps"] if s["similarity"] is not None]
             cells.append(f"{sum(x >= t for x in sims) / len(sims):.3f} of {len(sims)}" if sims else "-")
         print(f"| {t} | " + " | ".join(cells) + " |")
 

@@ -34,6 +34,8 @@ def test_hybrid_rewards_of_hand_made_trajectories(parts):
                             [Step("image", codes=codes)] * (len(ref.figures) - 1))
     off_topic = model.answer_ids([Step("text", text="Bananas grow in warm countries."), Step("image", codes=codes)])
     cut = good[:good.index(v.vis) + 10]
+    images_only = model.answer_ids([Step("image", codes=codes)] * len(ref.figures))
+    assert scorer.score(images_only, item).well_formed and scorer.score(images_only, item).terms["structure"] == 0.5
     s_good, s_off, s_cut = (scorer.score(ids, item) for ids in (good, off_topic, cut))
     assert s_good.well_formed and s_good.terms["structure"] == 1.0
     assert s_good.terms["text"] > s_off.terms["text"] + 0.1
@@ -119,3 +121,9 @@ def test_grpo_run_logs_benchmarks_and_resumes(tiny_unified_dir, tiny_index, tmp_
     logged = read_metrics(out / "metrics.jsonl")
     assert [r["step"] for r in logged if "reward" in r] == [1, 2, 3]  # on from checkpoint-2
     assert [r["step"] for r in logged if "dev/well_formed" in r] == [0, 2, 3]
+    from m2io.unified.card import export_unified
+
+    shipped = export_unified(out, tmp_path / "model")
+    card = (shipped / "README.md").read_text()
+    assert "unified-grpo" in card and "| 0 |" in card and "| 3 |" in card and (shipped / "curves.png").is_file()
+    assert not (shipped / "model.safetensors").exists()

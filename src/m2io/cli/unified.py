@@ -99,9 +99,9 @@ def warmup_cmd(corpora: tuple[Path, ...], tokenizer_dir: Path, out: Path, base: 
 @click.option("--group", default=4, show_default=True, help="Completions per prompt.")
 @click.option("--prompts-per-step", default=2, show_default=True)
 @click.option("--max-completion", default=200, show_default=True, help="Token budget of a completion.")
-@click.option("--lr", default=5e-6, show_default=True)
+@click.option("--lr", default=3e-6, show_default=True)
 @click.option("--beta", default=0.04, show_default=True, help="KL coefficient (0: no KL).")
-@click.option("--temperature", default=0.7, show_default=True, help="Sampling temperature of the completions.")
+@click.option("--temperature", default=0.5, show_default=True, help="Sampling temperature of the completions.")
 @click.option("--w-text", default=1.0, show_default=True)
 @click.option("--w-visual", default=1.0, show_default=True)
 @click.option("--w-structure", default=1.0, show_default=True)
@@ -137,3 +137,14 @@ def grpo_cmd(corpora: tuple[Path, ...], model_dir: Path, index_dir: Path, out: P
                             seed=seed, weights=HybridWeights(w_text, w_visual, w_structure, process_weight))
     record = run_unified_grpo(cfg, out, dev, command=" ".join(["m2io", *sys.argv[1:]]))
     click.echo(f"{steps} steps in {record['train_seconds']} s (peak RSS {record['peak_rss_gib']} GiB); wrote {out}")
+
+
+@unified.command("export")
+@click.argument("run", type=_folder)
+@click.option("--out", required=True, type=click.Path(path_type=Path))
+@click.option("--note", default=None, help="A paragraph the records cannot say, placed under the title.")
+def export_cmd(run: Path, out: Path, note: str | None) -> None:
+    """Write OUT with a unified GRPO run's records, curves and card (the weights stay in RUN)."""
+    from m2io.unified.card import export_unified
+
+    click.echo(f"wrote {export_unified(run, out, note)}")

@@ -12,6 +12,7 @@ parse (cut inside an image span, a step left open) is rendered as far as it goes
 from __future__ import annotations
 
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,8 +79,10 @@ class UnifiedAnswerer:
         user = question
         if image is not None:
             user = self.model.image_text(self.model.image_codes([load_image(image)])[0]) + "\n" + question
+        # the seed is offset by the question, so an answer repeats itself but two questions draw different images
+        seed = None if self.seed is None else (self.seed + zlib.crc32(user.encode())) % 2**31
         ids, traj = self.model.generate([user], max_new_tokens=self.max_new_tokens, temperature=self.temperature,
-                                        seed=self.seed, image_temperature=self.image_temperature)[0]
+                                        seed=seed, image_temperature=self.image_temperature)[0]
         t1 = time.perf_counter()
         steps, damage = [], list(traj.damage)
         for s in traj.steps:

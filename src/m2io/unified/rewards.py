@@ -9,7 +9,9 @@ so the reward is the benchmark's metric at training time:
 - ``visual``: for each image, half its alignment with the text steps around it (image encoder and
   adapter into text space) and half its fidelity (visual cosine to the nearest reference figure);
   the mean over images, 0 without images;
-- ``structure``: half for a well-formed trajectory, half for the image count against the reference's.
+- ``structure``: half for a well-formed trajectory that has a text step (an answer of images alone is
+  well formed by the benchmark's count, but it answers nothing: a first GRPO run without this
+  condition learned to drop its text), half for the image count against the reference's.
 
 Each text step and each image is also a step with its own reward (:func:`text_step_reward`,
 :func:`image_step_reward`) for the process-level advantages (:mod:`m2io.unified.process`).
@@ -18,8 +20,10 @@ Each text step and each image is also a step with its own reward (:func:`text_st
 >>> q, ref = np.array([1.0, 0.0]), np.array([0.0, 1.0])
 >>> text_reward([np.array([1.0, 1.0])], q, ref)
 0.7071
->>> structure_reward(True, 1, 2), structure_reward(False, 0, 0), visual_reward([], [])
-(0.75, 0.5, 0.0)
+>>> structure_reward(True, 1, 1, 2), structure_reward(True, 0, 1, 1), structure_reward(False, 2, 0, 0)
+(0.75, 0.5, 0.5)
+>>> visual_reward([], [])
+0.0
 """
 from __future__ import annotations
 
@@ -68,6 +72,6 @@ def visual_reward(alignments: list[float | None], fidelities: list[float | None]
     return round(float(np.mean([image_step_reward(a, f) for a, f in zip(alignments, fidelities)])), 4)
 
 
-def structure_reward(well_formed: bool, n_images: int, n_reference: int) -> float:
-    """Half for well-formed steps and image spans, half for an image count close to the reference's."""
-    return 0.5 * float(well_formed) + 0.5 * image_count_score(n_images, n_reference)
+def structure_reward(well_formed: bool, n_texts: int, n_images: int, n_reference: int) -> float:
+    """Half for well-formed steps and image spans with some text, half for an image count close to the reference's."""
+    return 0.5 * float(well_formed and n_texts > 0) + 0.5 * image_count_score(n_images, n_reference)

@@ -84,7 +84,8 @@ class TrajectoryScorer:
         reward_of = {k: text_step_reward(v, q_vec, ref_vec) for k, v in zip(texts, text_vecs)}
         reward_of |= {k: image_step_reward(a, f) for k, a, f in zip(images, alignments, fidelities)}
         terms = {"text": text_reward(text_vecs, q_vec, ref_vec), "visual": visual_reward(alignments, fidelities),
-                 "structure": structure_reward(traj.well_formed, len(images), len(self.references[item].figures))}
+                 "structure": structure_reward(traj.well_formed, len(texts), len(images),
+                                               len(self.references[item].figures))}
         spans = [(*s.span, round(reward_of[k], 4)) for k, s in enumerate(steps) if s.span is not None]
         return Scored(terms, spans, traj.well_formed, len(images))
 

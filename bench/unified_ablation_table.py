@@ -1,0 +1,64 @@
+"""The unified GRPO ablation as a Markdown table: one row per run, the benchmark at the run's last step.
+
+Each run folder's ``metrics.jsonl`` holds the interleaved benchmark (every question of the dev
+dataset) with its 95% intervals; ``--warmup`` adds the warm-up-only row from an eval JSON
+(``m2io eval --task interleaved --json``). ``--copy DIR`` keeps each run's records (metrics, run
+record, curves) under DIR for the repository, since the run folders hold 540 MB of weights.
+
+    .venv/bin/python bench/unified_ablation_table.py runs/unified-grpo-ablation/*-s0 \\
+        --warmup bench/results/unified/debhandbook-warmup.json --copy bench/results/unified/ablation
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+METRICS = ("well_formed", "image_count", "text_bertscore_f1", "text_question_cosine", "alignment_context",
+           "alignment_caption", "fidelity")
+
+
+def cell(s: dict, key: str, prefix: str = "") -> str:
+    value, ci = s.get(prefix + key), s.get(f"{prefix}{key}_ci95")
+    if value is None:
+        return "-"
+    return f"{value:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else f"{value:.3f}"
+
+
+def last_bench(run: Path) -> dict | None:
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    bench = [r for r in rows if "dev/well_formed" in r]
+    return bench[-1] if bench else None
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("runs", nargs="+", type=Path)
+    ap.add_argument("--warmup", type=Path, default=None)
+    ap.add_argument("--copy", type=Path, default=None)
+    args = ap.parse_args()
+    print("| run | steps | train s | " + " | ".join(METRICS) + " |")
+    print("| --- " * (len(METRICS) + 3) + "|")
+    if args.warmup:
+        s = json.loads(args.warmup.read_text())["scores"]
+        print("| warm-up only | 0 | - | " + " | ".join(cell(s, k) for k in METRICS) + " |")
+    for run in args.runs:
+        bench = last_bench(run) if (run / "metrics.jsonl").is_file() else None
+        record_path = run / "m2io-train.json"
+        record = json.loads(record_path.read_text()) if record_path.is_file() else {}
+        if bench is None:
+            print(f"| {run.name} | not finished |")
+            continue
+        print(f"| {run.name} | {bench['step']} | {record.get('train_seconds', '-')} | "
+              + " | ".join(cell(bench, k, "dev/") for k in METRICS) + " |")
+        if args.copy:
+            keep = args.copy / run.name
+            keep.mkdir(parents=True, exist_ok=True)
+            for name in ("metrics.jsonl", "m2io-train.json", "curves.png"):
+                if (run / name).is_file():
+                    shutil.copy2(run / name, keep / name)
+
+
+if __name__ == "__main__":
+    main()
