@@ -113,6 +113,8 @@ def test_grpo_run_logs_benchmarks_and_resumes(tiny_unified_dir, tiny_index, tmp_
                 "completions/mean_length"} <= set(train[0])
         bench = [r for r in logged if "dev/well_formed" in r]
         assert [r["step"] for r in bench] == [0, 2] and all(0.0 <= r["dev/well_formed"] <= 1.0 for r in bench)
+        lo, hi = bench[-1]["dev/well_formed_ci95"]
+        assert lo <= bench[-1]["dev/well_formed"] <= hi and bench[-1]["dev/well_formed_n"] == 4
         assert (out / "curves.png").stat().st_size > 10_000 and record["peak_rss_gib"] > 0
         assert UnifiedModel.load(out).vocab == UnifiedModel.load(tiny_unified_dir).vocab
         run_unified_grpo(UnifiedGRPOConfig(**{**cfg.__dict__, "steps": 3}), out, dev)

@@ -104,7 +104,8 @@ class BenchEval(PeriodicEval):
         finally:
             model.train(was_training)
         summary = summarize_interleaved(records)
-        row = {"step": step, **{f"dev/{k}": v for k, v in summary.items() if isinstance(v, (int, float, list))}}
+        kept = {k: v for k, v in summary.items() if isinstance(v, (int, float, list, tuple))}  # intervals too
+        row = {"step": step, **{f"dev/{k}": v for k, v in kept.items()}}
         append_metrics(self.path, row)
         return row
 
