@@ -2,7 +2,8 @@
 
 Each run folder's ``metrics.jsonl`` holds the interleaved benchmark (every question of the dev
 dataset) with its 95% intervals; ``--warmup`` adds the warm-up-only row from an eval JSON
-(``m2io eval --task interleaved --json``). ``--copy DIR`` keeps each run's records (metrics, run
+(``m2io eval --task interleaved --json``). A run whose log lacks intervals (runs before they were
+logged) is read from ``DIR/<run>/debhandbook.json`` when that eval of its final model exists. ``--copy DIR`` keeps each run's records (metrics, run
 record, curves) under DIR for the repository, since the run folders hold 540 MB of weights.
 
     .venv/bin/python bench/unified_ablation_table.py runs/unified-grpo-ablation/*-s0 \\
@@ -50,8 +51,12 @@ def main() -> None:
         if bench is None:
             print(f"| {run.name} | not finished |")
             continue
+        scores, prefix = bench, "dev/"
+        evaluated = args.copy / run.name / "debhandbook.json" if args.copy else None
+        if "dev/well_formed_ci95" not in bench and evaluated and evaluated.is_file():
+            scores, prefix = json.loads(evaluated.read_text())["scores"], ""
         print(f"| {run.name} | {bench['step']} | {record.get('train_seconds', '-')} | "
-              + " | ".join(cell(bench, k, "dev/") for k in METRICS) + " |")
+              + " | ".join(cell(scores, k, prefix) for k in METRICS) + " |")
         if args.copy:
             keep = args.copy / run.name
             keep.mkdir(parents=True, exist_ok=True)

@@ -50,6 +50,27 @@ def reference_of(content: str) -> str:
     return " ".join(body.replace(PIC, " ").split())
 
 
+def section_figures(dataset, doc) -> list:
+    """The figures of a section that have an image file, in order."""
+    return [dataset.images[i] for i in doc.image_ids if i in dataset.images and dataset.images[i].path]
+
+
+def square_pictures(paths, size: int) -> tuple[list[int], list]:
+    """The pictures at ``paths`` fitted in ``size`` squares, and which of ``paths`` they are: a broken
+    reference figure is left out of the reference."""
+    from m2io.encoders.image import load_image
+    from m2io.unified.tokenizer import to_square
+
+    kept, pictures = [], []
+    for k, path in enumerate(paths):
+        try:
+            pictures.append(to_square(load_image(path), size))
+        except Exception:  # noqa: BLE001 - any unreadable figure counts as missing
+            continue
+        kept.append(k)
+    return kept, pictures
+
+
 def _image_scores(retriever, visual, text_vecs, context_vecs, ref_visual, ref_caption_vecs,
                   threshold: float) -> tuple[dict, list[dict]]:
     """Per generated image: alignment (as generated, and as shown after retrieve-or-generate), fidelity and
@@ -84,9 +105,6 @@ def evaluate_interleaved(model, dataset, retriever, cfg: InterleavedConfig, bert
     """One record per question of ``dataset`` (all of them)."""
     from tqdm import tqdm
 
-    from m2io.encoders.image import load_image
-    from m2io.unified.tokenizer import to_square
-
     models = retriever.models
     docs = {d.id: d for d in dataset.documents}
     items = [q for q in dataset.qa if q.provenance and q.provenance[0] in docs]
@@ -101,15 +119,10 @@ def evaluate_interleaved(model, dataset, retriever, cfg: InterleavedConfig, bert
         per_item_ms = (time.perf_counter() - t0) * 1000 / len(batch)
         for q, (ids, traj) in zip(batch, generations):
             doc = docs[q.provenance[0]]
-            figures = [dataset.images[i] for i in doc.image_ids if i in dataset.images and dataset.images[i].path]
-            ref_pics = []
-            for f in figures:
-                try:
-                    ref_pics.append(to_square(load_image(f.path), model.image_size))
-                except Exception:  # noqa: BLE001 - a broken reference figure is left out of the reference
-                    continue
+            figures = section_figures(dataset, doc)
+            kept, ref_pics = square_pictures([f.path for f in figures], model.image_size)
             ref_visual = models.image.encode(ref_pics).visual if ref_pics else np.zeros((0, 1))
-            ref_caption_vecs = models.text.encode([f.caption or "" for f in figures[:len(ref_pics)]]) \
+            ref_caption_vecs = models.text.encode([figures[k].caption or "" for k in kept]) \
                 if ref_pics else np.zeros((0, 1))
             image_steps = [k for k, s in enumerate(traj.steps) if s.kind == "image"]
             gen_images = [model.decode_image(traj.steps[k].codes) for k in image_steps]

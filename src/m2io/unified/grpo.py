@@ -65,7 +65,7 @@ def training_references(corpora: list[Path], split: str = "train") -> dict[str, 
     """``dataset/question id`` -> its reference, for every question of ``split`` whose section has a figure."""
     from m2io.corpus.mramg import read_dataset
     from m2io.corpus.split import select_items
-    from m2io.evaluate.interleaved import reference_of
+    from m2io.evaluate.interleaved import reference_of, section_figures
 
     out = {}
     for root in corpora:
@@ -73,8 +73,7 @@ def training_references(corpora: list[Path], split: str = "train") -> dict[str, 
         docs = {d.id: d for d in ds.documents}
         for q in select_items(ds.qa, split):
             doc = docs.get(q.provenance[0]) if q.provenance else None
-            figures = tuple(str(ds.images[i].path) for i in (doc.image_ids if doc else [])
-                            if i in ds.images and ds.images[i].path)
+            figures = tuple(str(f.path) for f in section_figures(ds, doc)) if doc else ()
             if figures:
                 out[f"{ds.name}/{q.id}"] = Reference(q.question, reference_of(doc.content), figures)
     return out
@@ -83,11 +82,12 @@ def training_references(corpora: list[Path], split: str = "train") -> dict[str, 
 class BenchEval(PeriodicEval):
     """The interleaved benchmark on every question of a dev dataset: at step 0, every ``every`` steps, at the end."""
 
-    def __init__(self, path: Path, unified, dataset, retriever, every: int, max_new_tokens: int = 256):
+    def __init__(self, path: Path, unified, dataset, retriever, every: int, max_new_tokens: int = 256,
+                 at_start: bool = True):
         from m2io.metrics.text import BertScore
 
         self.path, self.unified, self.dataset, self.retriever, self.every = path, unified, dataset, retriever, every
-        self.max_new_tokens = max_new_tokens
+        self.max_new_tokens, self.at_start = max_new_tokens, at_start
         self.bertscore = BertScore()
 
     def evaluate(self, model, step: int) -> dict:
@@ -119,7 +119,7 @@ def run_unified_grpo(config: UnifiedGRPOConfig, out: Path, dev=None, command: st
     from m2io.index.models import ADAPTER_FILE, IndexModels
     from m2io.index.manifest import IndexManifest
     from m2io.train.device import trainer_device_args
-    from m2io.train.resumable import train_resumable
+    from m2io.train.resumable import RECORD, train_resumable
     from m2io.unified.grpo_trainer import UnifiedGRPOTrainer
     from m2io.unified.model import SYSTEM, UnifiedModel
     from m2io.unified.scorer import TrajectoryScorer, reward_functions
@@ -143,14 +143,13 @@ def run_unified_grpo(config: UnifiedGRPOConfig, out: Path, dev=None, command: st
                       per_device_train_batch_size=config.group * config.prompts_per_step,
                       num_generations=config.group, max_completion_length=config.max_completion,
                       temperature=config.temperature, beta=config.beta, seed=config.seed, report_to=[],
-                      logging_steps=1, **trainer_device_args(config.precision), gradient_checkpointing=False, save_steps=config.save_steps,
-                      save_total_limit=2, reward_weights=w.outcome(), disable_tqdm=False)
+                      logging_steps=1, **trainer_device_args(config.precision), gradient_checkpointing=False,
+                      save_steps=config.save_steps, save_total_limit=2, reward_weights=w.outcome(), disable_tqdm=False)
     metrics = out / "metrics.jsonl"
     callbacks = [MetricsLog(metrics)]
     if dev is not None:
-        bench = BenchEval(metrics, unified, dev[0], dev[1], config.eval_every, config.eval_max_new_tokens)
-        bench.at_start = config.eval_at_start
-        callbacks.append(bench)
+        callbacks.append(BenchEval(metrics, unified, dev[0], dev[1], config.eval_every, config.eval_max_new_tokens,
+                                   config.eval_at_start))
     trainer = UnifiedGRPOTrainer(model=unified.lm, processing_class=unified.tokenizer, args=args,
                                  train_dataset=Dataset.from_list(rows), reward_funcs=reward_functions(scorer),
                                  callbacks=callbacks, scorer=scorer, vocab=unified.vocab, process_weight=w.process,
@@ -160,6 +159,6 @@ def run_unified_grpo(config: UnifiedGRPOConfig, out: Path, dev=None, command: st
                               "config": asdict(config), "command": command})
     unified.save(out)  # the policy as a unified model folder (LM, tokenizer, image tokenizer, vocabulary)
     record["peak_rss_gib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)
-    (out / "m2io-train.json").write_text(json.dumps(record, indent=1, default=str) + "\n")
+    (out / RECORD).write_text(json.dumps(record, indent=1, default=str) + "\n")
     plot_curves(metrics, out / "curves.png")
     return record

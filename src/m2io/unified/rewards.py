@@ -45,7 +45,8 @@ class HybridWeights:
     """Weight of the process-level (per step) advantages; 0 is outcome GRPO."""
 
     def outcome(self) -> list[float]:
-        return [self.text, self.visual, self.structure]
+        """The outcome terms' weights in :data:`TERMS` order (TRL's ``reward_weights``)."""
+        return [getattr(self, t) for t in TERMS]
 
 
 def text_step_reward(step_vec, question_vec, reference_vec) -> float:

@@ -16,7 +16,7 @@ from functools import lru_cache
 import numpy as np
 
 from m2io.metrics.interleaved import best_match, context_alignment, neighbour_text
-from m2io.unified.rewards import (image_step_reward, structure_reward, text_reward, text_step_reward,
+from m2io.unified.rewards import (TERMS, image_step_reward, structure_reward, text_reward, text_step_reward,
                                   visual_reward)
 
 
@@ -50,17 +50,11 @@ class TrajectoryScorer:
         return self._score(tuple(int(t) for t in ids), item)
 
     def _reference_uncached(self, item: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        from m2io.encoders.image import load_image
-        from m2io.unified.tokenizer import to_square
+        from m2io.evaluate.interleaved import square_pictures
 
         ref = self.references[item]
         q_vec, ref_vec = self.models.text.encode([ref.question, ref.text or " "])
-        pictures = []
-        for path in ref.figures:
-            try:
-                pictures.append(to_square(load_image(path), self.model.image_size))
-            except Exception:  # noqa: BLE001 - a broken reference figure is left out, as in the benchmark
-                continue
+        _, pictures = square_pictures(ref.figures, self.model.image_size)
         visual = self.models.image.encode(pictures).visual if pictures else np.zeros((0, 1))
         return q_vec, ref_vec, visual
 
@@ -99,4 +93,4 @@ def reward_functions(scorer: TrajectoryScorer) -> list:
         reward.__name__ = term
         return reward
 
-    return [make(t) for t in ("text", "visual", "structure")]
+    return [make(t) for t in TERMS]
