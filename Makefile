@@ -131,13 +131,16 @@ unified-bench: r1-corpora
 
 # Unified GRPO (issue 17): the warmed-up model, hybrid rewards (text, visual, structure) and process
 # rewards, scored with GIMP's index encoders, benchmarked on every Debian Handbook question as it trains.
-GRPO_STEPS   ?= 40
-GRPO_PROCESS ?= 0.5
+# The full run: 4 prompts x a group of 4 a step, stopped when its steps have taken UNIFIED_MINUTES.
+UNIFIED_STEPS   ?= 80
+UNIFIED_MINUTES ?= 55
+UNIFIED_PROCESS ?= 0.5
 
 unified-grpo: r1-corpora
 	$(BIN)/m2io unified grpo $(UNIFIED_TRAIN) --model $(RUNS)/unified-warmup --index $(INDEX)/gimp \
 	  --dev $(DATA)/debhandbook --dev-index $(INDEX)/debhandbook --out $(RUNS)/unified-grpo \
-	  --steps $(GRPO_STEPS) --process-weight $(GRPO_PROCESS)
+	  --steps $(UNIFIED_STEPS) --max-minutes $(UNIFIED_MINUTES) --prompts-per-step 4 --group 4 \
+	  --process-weight $(UNIFIED_PROCESS) --eval-every 20
 
 # The main job on the embedded defaults: build the GIMP manual corpus, index it, search it, and
 # answer a question with its images in place (an HTML page).

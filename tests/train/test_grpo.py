@@ -42,3 +42,22 @@ def test_grpo_logs_evaluates_plots_and_resumes(tiny_corpus: Path, tiny_lm_dir: P
     logged = read_metrics(resumed / "metrics.jsonl")
     assert [r["step"] for r in logged if "reward" in r] == [1, 2, 3]  # step 3 only: on from checkpoint-2
     assert [r["step"] for r in logged if "dev/image_f1" in r] == [0, 2, 3]  # no second step-0 evaluation
+
+
+def test_time_budget_counts_step_time_only_and_stops_with_a_save():
+    import time
+
+    from transformers import TrainerControl, TrainerState
+
+    from m2io.train.grpo import TimeBudget
+
+    budget, state, control = TimeBudget(minutes=0.3 / 60), TrainerState(), TrainerControl()
+    budget.on_step_begin(None, state, control)
+    time.sleep(0.1)
+    budget.on_step_end(None, state, control)
+    time.sleep(0.4)  # between steps (the benchmark): not counted
+    assert not control.should_training_stop and 0.1 <= budget.spent < 0.3
+    budget.on_step_begin(None, state, control)
+    time.sleep(0.25)
+    budget.on_step_end(None, state, control)
+    assert control.should_training_stop and control.should_save

@@ -117,7 +117,9 @@ def test_grpo_run_logs_benchmarks_and_resumes(tiny_unified_dir, tiny_index, tmp_
         assert lo <= bench[-1]["dev/well_formed"] <= hi and bench[-1]["dev/well_formed_n"] == 4
         assert (out / "curves.png").stat().st_size > 10_000 and record["peak_rss_gib"] > 0
         assert UnifiedModel.load(out).vocab == UnifiedModel.load(tiny_unified_dir).vocab
-        run_unified_grpo(UnifiedGRPOConfig(**{**cfg.__dict__, "steps": 3}), out, dev)
+        # resumed with room for 5 steps, but a time budget that the first step already spends
+        record = run_unified_grpo(UnifiedGRPOConfig(**{**cfg.__dict__, "steps": 5, "max_minutes": 1e-6}), out, dev)
+        assert record["steps"] == 3
     finally:
         retriever.close()
     logged = read_metrics(out / "metrics.jsonl")

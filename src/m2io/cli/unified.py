@@ -96,6 +96,7 @@ def warmup_cmd(corpora: tuple[Path, ...], tokenizer_dir: Path, out: Path, base: 
               help="A dataset folder benchmarked (every question) every --eval-every steps.")
 @click.option("--dev-index", type=_folder, default=None, help="The dev dataset's index (nearest figures).")
 @click.option("--steps", default=40, show_default=True)
+@click.option("--max-minutes", type=float, default=None, help="Stop once the training steps took this long.")
 @click.option("--group", default=4, show_default=True, help="Completions per prompt.")
 @click.option("--prompts-per-step", default=2, show_default=True)
 @click.option("--max-completion", default=200, show_default=True, help="Token budget of a completion.")
@@ -111,9 +112,9 @@ def warmup_cmd(corpora: tuple[Path, ...], tokenizer_dir: Path, out: Path, base: 
               help="Benchmark the warmed-up model at step 0 too.")
 @click.option("--seed", default=0, show_default=True)
 def grpo_cmd(corpora: tuple[Path, ...], model_dir: Path, index_dir: Path, out: Path, dev_folder: Path | None,
-             dev_index: Path | None, steps: int, group: int, prompts_per_step: int, max_completion: int, lr: float,
-             beta: float, temperature: float, w_text: float, w_visual: float, w_structure: float,
-             process_weight: float, eval_every: int, eval_at_start: bool, seed: int) -> None:
+             dev_index: Path | None, steps: int, max_minutes: float | None, group: int, prompts_per_step: int,
+             max_completion: int, lr: float, beta: float, temperature: float, w_text: float, w_visual: float,
+             w_structure: float, process_weight: float, eval_every: int, eval_at_start: bool, seed: int) -> None:
     """GRPO of the unified model with hybrid (text, visual, structure) and process rewards; resumes from OUT."""
     import sys
 
@@ -130,13 +131,14 @@ def grpo_cmd(corpora: tuple[Path, ...], model_dir: Path, index_dir: Path, out: P
         from m2io.retrieve import Retriever
 
         dev = (read_dataset(dev_folder), Retriever.open(dev_index))
-    cfg = UnifiedGRPOConfig(model=model_dir, corpora=list(corpora), index=index_dir, steps=steps, group=group,
-                            prompts_per_step=prompts_per_step, max_completion=max_completion, learning_rate=lr,
-                            temperature=temperature, beta=beta, eval_every=eval_every, save_steps=eval_every,
-                            eval_at_start=eval_at_start,
+    cfg = UnifiedGRPOConfig(model=model_dir, corpora=list(corpora), index=index_dir, steps=steps,
+                            max_minutes=max_minutes, group=group, prompts_per_step=prompts_per_step,
+                            max_completion=max_completion, learning_rate=lr, temperature=temperature, beta=beta,
+                            eval_every=eval_every, save_steps=eval_every, eval_at_start=eval_at_start,
                             seed=seed, weights=HybridWeights(w_text, w_visual, w_structure, process_weight))
     record = run_unified_grpo(cfg, out, dev, command=" ".join(["m2io", *sys.argv[1:]]))
-    click.echo(f"{steps} steps in {record['train_seconds']} s (peak RSS {record['peak_rss_gib']} GiB); wrote {out}")
+    click.echo(f"{record['steps']} steps in {record['train_seconds']} s (peak RSS {record['peak_rss_gib']} GiB); "
+               f"wrote {out}")
 
 
 @unified.command("export")

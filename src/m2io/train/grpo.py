@@ -11,6 +11,7 @@ runs the ``insert`` evaluation on dev tasks; everything goes to ``<out>/metrics.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -73,6 +74,28 @@ class MetricsLog(TrainerCallback):
     def on_log(self, args, state, control, logs=None, **kwargs):
         if logs:
             append_metrics(self.path, {"step": state.global_step, **logs})
+
+
+class TimeBudget(TrainerCallback):
+    """Stops training once its steps have taken ``minutes`` (evaluation between steps not counted when this
+    callback comes before the evaluating ones); the trainer then saves and ends as at ``max_steps``.
+
+    >>> TimeBudget(60.0).seconds
+    3600.0
+    """
+
+    def __init__(self, minutes: float):
+        self.seconds, self.spent, self._began = minutes * 60.0, 0.0, None
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        self._began = time.monotonic()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self._began is not None:
+            self.spent += time.monotonic() - self._began
+        if self.spent >= self.seconds:
+            control.should_training_stop = True
+            control.should_save = True
 
 
 class PeriodicEval(TrainerCallback):

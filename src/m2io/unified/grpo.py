@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from m2io.train.curves import append_metrics, plot_curves
-from m2io.train.grpo import MetricsLog, PeriodicEval
+from m2io.train.grpo import MetricsLog, PeriodicEval, TimeBudget
 from m2io.unified.rewards import HybridWeights
 from m2io.unified.scorer import Reference
 
@@ -36,6 +36,8 @@ class UnifiedGRPOConfig:
     index: Path = Path("index/gimp")
     """An index whose encoders (text, image, adapter) score the rewards."""
     steps: int = 40
+    max_minutes: float | None = None
+    """Stop once the training steps have taken this long (benchmarking between steps not counted)."""
     group: int = 4
     """Completions per prompt (GRPO's group)."""
     prompts_per_step: int = 2
@@ -147,6 +149,8 @@ def run_unified_grpo(config: UnifiedGRPOConfig, out: Path, dev=None, command: st
                       save_steps=config.save_steps, save_total_limit=2, reward_weights=w.outcome(), disable_tqdm=False)
     metrics = out / "metrics.jsonl"
     callbacks = [MetricsLog(metrics)]
+    if config.max_minutes:
+        callbacks.insert(0, TimeBudget(config.max_minutes))  # before the benchmark, so its time is not counted
     if dev is not None:
         callbacks.append(BenchEval(metrics, unified, dev[0], dev[1], config.eval_every, config.eval_max_new_tokens,
                                    config.eval_at_start))
