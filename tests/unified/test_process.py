@@ -33,3 +33,15 @@ def test_weight_zero_is_the_outcome_broadcast():
     outcome = torch.tensor([0.3, -0.3])
     adv = process_advantages(outcome, [[(0, 2, 1.0)], []], group=2, weight=0.0, length=4)
     assert torch.equal(adv, outcome[:, None].expand(2, 4))
+
+
+def test_per_kind_normalisation_keeps_images_off_the_text_scale():
+    # two completions, each a text step then an image: text rewards ~0.5, image rewards ~0.15
+    steps = [[(0, 4, 0.6), (4, 10, 0.10)], [(0, 4, 0.4), (4, 10, 0.20)]]
+    kinds = [["text", "image"], ["text", "image"]]
+    pooled, apart = group_normalised(steps, 2), group_normalised(steps, 2, kinds)
+    assert pooled[1][1] < 0 and pooled[0][1] < 0  # pooled: the better image still reads as a bad step
+    assert apart[0] + apart[1] == pytest.approx([1.0, -1.0, -1.0, 1.0], abs=5e-3)  # apart: the better image gains
+    adv = process_advantages(torch.zeros(2), steps, group=2, weight=1.0, length=10, kinds=kinds)
+    assert adv[1, 4:].tolist() == pytest.approx([1.0] * 6, abs=5e-3) and adv[0, 4:].tolist() == pytest.approx([-1.0] * 6, abs=5e-3)
+    assert adv[0, :4].tolist() == pytest.approx([0.0] * 4, abs=5e-3)  # +1 text, -1 later image

@@ -66,6 +66,9 @@ def test_process_weight_zero_gives_trl_loss_and_grammar_holds(parts, tmp_path, m
             scores[:, v.vis] += 30.0
             return super().__call__(input_ids, scores)
 
+    for bad in ({"image_credit": "all"}, {"step_norm": "both"}):  # refused before TRL builds anything
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            UnifiedGRPOTrainer(scorer=None, vocab=None, **bad)
     monkeypatch.setattr(grpo_trainer, "ModalityGrammar", PushedGrammar)
     items = sorted(references)[:2]
     rows = [{"prompt": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": references[i].question}],
@@ -91,6 +94,15 @@ def test_process_weight_zero_gives_trl_loss_and_grammar_holds(parts, tmp_path, m
     shaped = trainer._generate_and_score_completions([rows[0], rows[0], rows[1], rows[1]])
     adv = shaped["advantages"]  # each completion's image is a step: its tokens differ from the end token's
     assert not torch.equal(adv, adv[:, -1:].expand_as(adv))
+    trainer.process_weight, trainer.image_credit = 0.0, "own"
+    torch.manual_seed(0)
+    own = trainer._generate_and_score_completions([rows[0], rows[0], rows[1], rows[1]])
+    codes = torch.tensor([[v.is_image(t) for t in row] for row in own["completion_ids"].tolist()])
+    adv, outcome = own["advantages"], own["advantages"][:, -1]  # the end is no image code: outcome alone
+    assert torch.equal(adv[~codes], outcome[:, None].expand_as(adv)[~codes])  # text and tags keep the outcome
+    image = torch.stack([adv[b][codes[b]].unique() for b in range(4)]).squeeze(1)  # one value per image's codes
+    assert image[0] == pytest.approx(-image[1].item()) and image[2] == pytest.approx(-image[3].item())
+    assert not torch.allclose(image, outcome)  # each image's own reward, not the completion's
 
 
 def test_grpo_run_logs_benchmarks_and_resumes(tiny_unified_dir, tiny_index, tmp_path: Path):
@@ -117,8 +129,11 @@ def test_grpo_run_logs_benchmarks_and_resumes(tiny_unified_dir, tiny_index, tmp_
         assert lo <= bench[-1]["dev/well_formed"] <= hi and bench[-1]["dev/well_formed_n"] == 4
         assert (out / "curves.png").stat().st_size > 10_000 and record["peak_rss_gib"] > 0
         assert UnifiedModel.load(out).vocab == UnifiedModel.load(tiny_unified_dir).vocab
-        # resumed with room for 5 steps, but a time budget that the first step already spends
-        record = run_unified_grpo(UnifiedGRPOConfig(**{**cfg.__dict__, "steps": 5, "max_minutes": 1e-6}), out, dev)
+        # resumed with room for 5 steps, but a time budget that the first step already spends; from here the
+        # terms normalised one by one (GDPO, TRL's own code path), steps per kind, images their own credit
+        resumed = UnifiedGRPOConfig(**{**cfg.__dict__, "steps": 5, "max_minutes": 1e-6, "step_norm": "per_kind",
+                                       "aggregation": "normalize_then_sum", "image_credit": "own"})
+        record = run_unified_grpo(resumed, out, dev)
         assert record["steps"] == 3
     finally:
         retriever.close()

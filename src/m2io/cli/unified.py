@@ -107,6 +107,13 @@ def warmup_cmd(corpora: tuple[Path, ...], tokenizer_dir: Path, out: Path, base: 
 @click.option("--w-visual", default=1.0, show_default=True)
 @click.option("--w-structure", default=1.0, show_default=True)
 @click.option("--process-weight", default=0.0, show_default=True, help="Weight of the per-step advantages.")
+@click.option("--aggregation", type=click.Choice(["sum_then_normalize", "normalize_then_sum"]),
+              default="sum_then_normalize", show_default=True,
+              help="Sum the reward terms then normalise over the group, or normalise each first (GDPO).")
+@click.option("--image-credit", type=click.Choice(["outcome", "own"]), default="outcome", show_default=True,
+              help="Image codes take the completion's advantage, or their own image's reward alone.")
+@click.option("--step-norm", type=click.Choice(["joint", "per_kind"]), default="joint", show_default=True,
+              help="Normalise process step rewards over all steps, or text steps and images apart.")
 @click.option("--eval-every", default=10, show_default=True)
 @click.option("--eval-at-start/--no-eval-at-start", default=True, show_default=True,
               help="Benchmark the warmed-up model at step 0 too.")
@@ -114,7 +121,8 @@ def warmup_cmd(corpora: tuple[Path, ...], tokenizer_dir: Path, out: Path, base: 
 def grpo_cmd(corpora: tuple[Path, ...], model_dir: Path, index_dir: Path, out: Path, dev_folder: Path | None,
              dev_index: Path | None, steps: int, max_minutes: float | None, group: int, prompts_per_step: int,
              max_completion: int, lr: float, beta: float, temperature: float, w_text: float, w_visual: float,
-             w_structure: float, process_weight: float, eval_every: int, eval_at_start: bool, seed: int) -> None:
+             w_structure: float, process_weight: float, aggregation: str, image_credit: str, step_norm: str,
+             eval_every: int, eval_at_start: bool, seed: int) -> None:
     """GRPO of the unified model with hybrid (text, visual, structure) and process rewards; resumes from OUT."""
     import sys
 
@@ -135,7 +143,8 @@ def grpo_cmd(corpora: tuple[Path, ...], model_dir: Path, index_dir: Path, out: P
                             max_minutes=max_minutes, group=group, prompts_per_step=prompts_per_step,
                             max_completion=max_completion, learning_rate=lr, temperature=temperature, beta=beta,
                             eval_every=eval_every, save_steps=eval_every, eval_at_start=eval_at_start,
-                            seed=seed, weights=HybridWeights(w_text, w_visual, w_structure, process_weight))
+                            seed=seed, weights=HybridWeights(w_text, w_visual, w_structure, process_weight),
+                            aggregation=aggregation, image_credit=image_credit, step_norm=step_norm)
     record = run_unified_grpo(cfg, out, dev, command=" ".join(["m2io", *sys.argv[1:]]))
     click.echo(f"{record['steps']} steps in {record['train_seconds']} s (peak RSS {record['peak_rss_gib']} GiB); "
                f"wrote {out}")

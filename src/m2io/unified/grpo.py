@@ -53,6 +53,16 @@ class UnifiedGRPOConfig:
     beta: float = 0.04
     """KL coefficient against the warmed-up model (0: no KL, no reference model)."""
     weights: HybridWeights = field(default_factory=HybridWeights)
+    image_credit: str = "outcome"
+    """``outcome``: every token takes the completion's advantage (plus the process terms); ``own``: the codes of
+    an image take that image's group-normalised reward alone (:func:`m2io.unified.process.own_image_credit`)."""
+    step_norm: str = "joint"
+    """Process step rewards normalised over all steps of a group (``joint``, the paper's form) or over its text
+    steps and its images apart (``per_kind``: the two live on different scales)."""
+    aggregation: str = "sum_then_normalize"
+    """TRL's ``multi_objective_aggregation``: sum the weighted terms then normalise over the group, or
+    ``normalize_then_sum`` (GDPO: each term normalised over the group first, so a term with little spread,
+    as ``visual``'s ~0.05 beside ``structure``'s ~0.3, still moves the advantages)."""
     eval_every: int = 10
     eval_max_new_tokens: int = 256
     eval_at_start: bool = True
@@ -146,7 +156,8 @@ def run_unified_grpo(config: UnifiedGRPOConfig, out: Path, dev=None, command: st
                       num_generations=config.group, max_completion_length=config.max_completion,
                       temperature=config.temperature, beta=config.beta, seed=config.seed, report_to=[],
                       logging_steps=1, **trainer_device_args(config.precision), gradient_checkpointing=False,
-                      save_steps=config.save_steps, save_total_limit=2, reward_weights=w.outcome(), disable_tqdm=False)
+                      save_steps=config.save_steps, save_total_limit=2, reward_weights=w.outcome(), disable_tqdm=False,
+                      multi_objective_aggregation=config.aggregation)
     metrics = out / "metrics.jsonl"
     callbacks = [MetricsLog(metrics)]
     if config.max_minutes:
@@ -157,7 +168,8 @@ def run_unified_grpo(config: UnifiedGRPOConfig, out: Path, dev=None, command: st
     trainer = UnifiedGRPOTrainer(model=unified.lm, processing_class=unified.tokenizer, args=args,
                                  train_dataset=Dataset.from_list(rows), reward_funcs=reward_functions(scorer),
                                  callbacks=callbacks, scorer=scorer, vocab=unified.vocab, process_weight=w.process,
-                                 text_temperature=config.text_temperature, image_temperature=config.image_temperature)
+                                 text_temperature=config.text_temperature, image_temperature=config.image_temperature,
+                                 image_credit=config.image_credit, step_norm=config.step_norm)
     record = train_resumable(trainer, unified.tokenizer, out,
                              {"kind": "unified-grpo", "base": str(config.model), "rows": len(rows),
                               "config": asdict(config), "command": command})

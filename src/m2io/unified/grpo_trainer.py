@@ -3,7 +3,10 @@
 Two overrides, nothing else: completions are sampled under the modality grammar (a
 :class:`~m2io.unified.grammar.ModalityGrammar` handed to ``generate`` for the one call TRL makes),
 and after TRL has scored and normalised the outcome advantages (B,), they become per-token (B, T)
-with :func:`m2io.unified.process.process_advantages` from the scorer's step rewards. The per-token
+with :func:`m2io.unified.process.process_advantages` from the scorer's step rewards (normalised per
+kind of step with ``step_norm="per_kind"``; and, with
+``image_credit="own"``, image codes take their own image's reward alone:
+:func:`~m2io.unified.process.own_image_credit`). The per-token
 ratio, clipping, KL and loss are TRL's own for every token of either modality. Rows carry an
 ``item`` column naming the :class:`~m2io.unified.scorer.Reference`.
 
@@ -19,14 +22,20 @@ from transformers import LogitsProcessorList
 from trl import GRPOTrainer
 
 from m2io.unified.grammar import ModalityGrammar
-from m2io.unified.process import process_advantages
+from m2io.unified.process import own_image_credit, process_advantages
 
 
 class UnifiedGRPOTrainer(GRPOTrainer):
     def __init__(self, *args, scorer, vocab, process_weight: float = 0.0, text_temperature: float | None = None,
-                 image_temperature: float | None = None, **kwargs):
+                 image_temperature: float | None = None, image_credit: str = "outcome", step_norm: str = "joint",
+                 **kwargs):
+        if image_credit not in ("outcome", "own"):
+            raise ValueError(f"image_credit must be 'outcome' or 'own', not {image_credit!r}")
+        if step_norm not in ("joint", "per_kind"):
+            raise ValueError(f"step_norm must be 'joint' or 'per_kind', not {step_norm!r}")
         super().__init__(*args, **kwargs)
         self.scorer, self.vocab, self.process_weight = scorer, vocab, process_weight
+        self.image_credit, self.step_norm = image_credit, step_norm
         self.modality_temperatures = (text_temperature, image_temperature)
 
     def _generate_single_turn(self, prompt_ids, *args, **kwargs):
@@ -44,6 +53,14 @@ class UnifiedGRPOTrainer(GRPOTrainer):
         ids, mask = out["completion_ids"].tolist(), out["completion_mask"].tolist()
         steps = [self.scorer.score([t for t, m in zip(row, keep) if m], x["item"]).steps
                  for row, keep, x in zip(ids, mask, inputs)]
-        out["advantages"] = process_advantages(out["advantages"], steps, self.num_generations, self.process_weight,
-                                               length=out["completion_ids"].shape[1]).to(out["advantages"].device)
+        kinds = [["image" if s < len(row) and row[s] == self.vocab.vis else "text" for s, _, _ in row_steps]
+                 for row_steps, row in zip(steps, ids)]
+        adv = process_advantages(out["advantages"], steps, self.num_generations, self.process_weight,
+                                 length=out["completion_ids"].shape[1],
+                                 kinds=kinds if self.step_norm == "per_kind" else None)
+        if self.image_credit == "own":
+            images = [[s for s, k in zip(row_steps, row_kinds) if k == "image"]
+                      for row_steps, row_kinds in zip(steps, kinds)]
+            adv = own_image_credit(adv, images, self.num_generations)
+        out["advantages"] = adv.to(out["advantages"].device)
         return out
