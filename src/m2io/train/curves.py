@@ -15,7 +15,8 @@ PANELS = [
     ("reward", ["reward", "rewards/format/mean", "rewards/selection/mean", "rewards/order/mean",
                 "rewards/position/mean", "rewards/exact/mean"]),
     ("unified rewards", ["rewards/text/mean", "rewards/visual/mean", "rewards/structure/mean"]),
-    ("KL, completion length, plan size", ["kl", "completions/mean_length", "images_placed", "tied_groups"]),
+    ("KL to the reference model", ["kl"]),  # its own axis: beside lengths of ~100 tokens a KL of 1 is flat
+    ("completion length, plan size", ["completions/mean_length", "images_placed", "tied_groups"]),
     ("dev (insert task)", ["dev/image_f1", "dev/ordering", "dev/position_accuracy", "dev/position_accuracy_soft",
                            "dev/fallback_rate"]),
     ("interleaved benchmark (dev)", ["dev/well_formed", "dev/text_bertscore_f1", "dev/text_question_cosine",
