@@ -131,15 +131,17 @@ unified-bench: r1-corpora
 
 # Unified GRPO (issue 17): the warmed-up model, hybrid rewards (text, visual, structure) and process
 # rewards, scored with GIMP's index encoders, benchmarked on every Debian Handbook question as it trains.
-# The full run: 4 prompts x a group of 4 a step, stopped when its steps have taken UNIFIED_MINUTES.
+# The full run (bench/RESULTS.md): 4 prompts x a group of 4 a step at lr 1e-6 (3e-6 drove the KL past 1.5 in
+# 12 steps), backward in passes of 8 completions (all 16 in one pass peaked at 14 GiB), stopped when its steps
+# have taken UNIFIED_MINUTES.
 UNIFIED_STEPS   ?= 80
-UNIFIED_MINUTES ?= 55
+UNIFIED_MINUTES ?= 48
 UNIFIED_PROCESS ?= 0.5
 
 unified-grpo: r1-corpora
 	$(BIN)/m2io unified grpo $(UNIFIED_TRAIN) --model $(RUNS)/unified-warmup --index $(INDEX)/gimp \
 	  --dev $(DATA)/debhandbook --dev-index $(INDEX)/debhandbook --out $(RUNS)/unified-grpo \
-	  --steps $(UNIFIED_STEPS) --max-minutes $(UNIFIED_MINUTES) --prompts-per-step 4 --group 4 \
+	  --steps $(UNIFIED_STEPS) --max-minutes $(UNIFIED_MINUTES) --prompts-per-step 4 --group 4 --micro-batch 8 --lr 1e-6 \
 	  --process-weight $(UNIFIED_PROCESS) --eval-every 20
 
 # The main job on the embedded defaults: build the GIMP manual corpus, index it, search it, and

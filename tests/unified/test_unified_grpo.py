@@ -1,5 +1,6 @@
 """Unified GRPO on the tiny unified model: hybrid rewards of hand-made trajectories, TRL's loss at
 process weight 0, completions under the modality grammar, and a run that logs, benchmarks and resumes."""
+import json
 from pathlib import Path
 
 import pytest
@@ -113,7 +114,8 @@ def test_grpo_run_logs_benchmarks_and_resumes(tiny_unified_dir, tiny_index, tmp_
     try:
         dev = (read_dataset(tiny_index / "tiny"), retriever)
         cfg = UnifiedGRPOConfig(model=tiny_unified_dir, corpora=[tiny_index / "tiny"], split="all",
-                                index=tiny_index / "index", steps=2, group=2, prompts_per_step=1, max_completion=80,
+                                index=tiny_index / "index", steps=2, group=2, prompts_per_step=2, micro_batch=2,
+                                max_completion=80,
                                 eval_every=2, eval_max_new_tokens=16, save_steps=1,
                                 weights=HybridWeights(process=0.5))
         out = tmp_path / "grpo"
@@ -129,6 +131,10 @@ def test_grpo_run_logs_benchmarks_and_resumes(tiny_unified_dir, tiny_index, tmp_
         assert lo <= bench[-1]["dev/well_formed"] <= hi and bench[-1]["dev/well_formed_n"] == 4
         assert (out / "curves.png").stat().st_size > 10_000 and record["peak_rss_gib"] > 0
         assert UnifiedModel.load(out).vocab == UnifiedModel.load(tiny_unified_dir).vocab
+        state = json.loads((out / "checkpoint-2" / "trainer_state.json").read_text())
+        assert state["train_batch_size"] == 2  # 4 completions a step, backward in passes of 2
+        with pytest.raises(ValueError, match="micro_batch 3 must divide the 4"):
+            run_unified_grpo(UnifiedGRPOConfig(**{**cfg.__dict__, "micro_batch": 3}), tmp_path / "bad", dev)
         # resumed with room for 5 steps, but a time budget that the first step already spends; from here the
         # terms normalised one by one (GDPO, TRL's own code path), steps per kind, images their own credit
         resumed = UnifiedGRPOConfig(**{**cfg.__dict__, "steps": 5, "max_minutes": 1e-6, "step_norm": "per_kind",

@@ -41,6 +41,10 @@ class UnifiedGRPOConfig:
     group: int = 4
     """Completions per prompt (GRPO's group)."""
     prompts_per_step: int = 2
+    micro_batch: int | None = None
+    """Completions per forward and backward pass (TRL's ``per_device_train_batch_size``; the rest by gradient
+    accumulation): a step still samples, scores and normalises all ``group * prompts_per_step`` together.
+    None: all in one pass. At 4 prompts x 4 one pass peaked at 14 GiB; passes of 8 keep under 12."""
     max_completion: int = 200
     learning_rate: float = 3e-6
     """At 1e-5 the KL reached 0.58 in 12 steps and greedy answers lost their text (bench/RESULTS.md)."""
@@ -137,6 +141,9 @@ def run_unified_grpo(config: UnifiedGRPOConfig, out: Path, dev=None, command: st
     from m2io.unified.scorer import TrajectoryScorer, reward_functions
 
     out = Path(out)
+    completions = config.group * config.prompts_per_step
+    if config.micro_batch is not None and (config.micro_batch < 1 or completions % config.micro_batch):
+        raise ValueError(f"micro_batch {config.micro_batch} must divide the {completions} completions of a step")
     out.mkdir(parents=True, exist_ok=True)
     unified = UnifiedModel.load(config.model)
     unified.lm.train()
@@ -151,8 +158,9 @@ def run_unified_grpo(config: UnifiedGRPOConfig, out: Path, dev=None, command: st
     rows = [{"prompt": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": references[i].question}],
              "item": i} for i in items]
     w = config.weights
+    micro = config.micro_batch or completions
     args = GRPOConfig(output_dir=str(out), max_steps=config.steps, learning_rate=config.learning_rate,
-                      per_device_train_batch_size=config.group * config.prompts_per_step,
+                      per_device_train_batch_size=micro, gradient_accumulation_steps=completions // micro,
                       num_generations=config.group, max_completion_length=config.max_completion,
                       temperature=config.temperature, beta=config.beta, seed=config.seed, report_to=[],
                       logging_steps=1, **trainer_device_args(config.precision), gradient_checkpointing=False,
