@@ -142,7 +142,7 @@ unified-grpo: r1-corpora
 	$(BIN)/m2io unified grpo $(UNIFIED_TRAIN) --model $(RUNS)/unified-warmup --index $(INDEX)/gimp \
 	  --dev $(DATA)/debhandbook --dev-index $(INDEX)/debhandbook --out $(RUNS)/unified-grpo \
 	  --steps $(UNIFIED_STEPS) --max-minutes $(UNIFIED_MINUTES) --prompts-per-step 4 --group 4 --micro-batch 8 --lr 1e-6 \
-	  --process-weight $(UNIFIED_PROCESS) --eval-every 20
+	  --process-weight $(UNIFIED_PROCESS) --image-credit own --step-norm per_kind --eval-every 20
 
 # The main job on the embedded defaults: build the GIMP manual corpus, index it, search it, and
 # answer a question with its images in place (an HTML page).

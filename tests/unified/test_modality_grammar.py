@@ -1,5 +1,5 @@
 """The modality grammar on a real (tiny, random) LM pushed towards image tokens: image tokens only
-inside <vis>, exactly a grid's worth, and never a span the budget would cut."""
+inside <vis>, exactly a grid's worth, and never a span the budget would cut; every token in a step."""
 import pytest
 import torch
 from transformers import LogitsProcessorList
@@ -41,11 +41,11 @@ def spans_are_legal(ids, vocab):
     return inside is None
 
 
-def sample(model, grammar: bool, max_new: int, seed: int):
+def sample(model, grammar: bool, max_new: int, seed: int, push: bool = True):
     torch.manual_seed(seed)
     prompt = model.prompt_ids("Show me")
     ids = torch.tensor([prompt] * 4)
-    processors = LogitsProcessorList([PushTowardsImages(model.vocab)])
+    processors = LogitsProcessorList([PushTowardsImages(model.vocab)] if push else [])
     if grammar:
         processors.append(ModalityGrammar(model.vocab, model.lm.get_output_embeddings().weight.shape[0], len(prompt),
                                           max_new))
@@ -96,7 +96,7 @@ def test_each_modality_sampled_at_its_own_temperature(model):
     assert g.prompt_len == prompt.shape[1]  # learnt from the first call
     finite = torch.isfinite(text)
     assert finite.sum(1).tolist() == [1, 1]  # greedy: one token left per row
-    masked = scores.masked_fill(~g.outside, -torch.inf)
+    masked = scores.masked_fill(~g.allowed([]), -torch.inf)  # the first token: <think> or <vis>
     assert finite.nonzero()[:, 1].tolist() == masked.argmax(1).tolist()
     opened = torch.cat([prompt, torch.tensor([[v.vis, v.image_ids[3]]] * 2)], 1)
     image = g(opened, scores.clone())
@@ -123,3 +123,16 @@ def test_greedy_text_with_sampled_images_varies_only_the_images(model):
     assert texts[0].count(v.vis) >= 1 and all(spans_are_legal(r, v) for r in runs)
     assert texts[1] == texts[0] and texts[2] == texts[0]  # greedy text (tags included): the same every run
     assert len(set(images)) == 3  # image tokens drawn: a different picture every run
+
+
+@pytest.mark.parametrize("push", [False, True])
+def test_every_token_lies_inside_a_whole_step(model, push):
+    v = model.vocab
+    loose = [model.parse(r) for r in sample(model, grammar=False, max_new=120, seed=0, push=False)]
+    assert not any(t.well_formed for t in loose)  # a random LM alone writes no trajectory
+    for row in sample(model, grammar=True, max_new=120, seed=0, push=push):
+        t = model.parse(row)
+        assert t.well_formed and t.damage == [], (t.damage, row)
+        assert row[-1] in v.end_ids and len(row) == 120  # the end exactly where the budget ran out
+        assert row[0] in (v.think, v.vis) and all(row[i + 1] in (v.think, v.vis, *v.end_ids)
+                                                   for i, tok in enumerate(row[:-1]) if tok in (v.end_think, v.end_vis))

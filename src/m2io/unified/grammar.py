@@ -1,13 +1,20 @@
-"""The modality grammar: image tokens only inside ``<vis>``, and exactly a grid's worth of them.
+"""The modality grammar: image tokens only inside ``<vis>``, exactly a grid's worth of them, and
+every token inside a step.
 
 A transformers ``LogitsProcessor`` over token ids. The text-level machinery of
 :mod:`m2io.lm.constrain` checks decoded strings against a text grammar; image tokens have no text,
 and this grammar is a counter, so it works on ids with precomputed masks (one vector op per step):
 
-- inside an image span with k < N image tokens: only image tokens;
-- after the N-th: only ``</vis>``;
-- outside: never an image token nor ``</vis>``; ``<vis>`` only while N + 1 more tokens still fit in
-  ``max_new_tokens`` (so the budget never cuts an image in half).
+- inside an image span with k < N image tokens: only image tokens; after the N-th: only ``</vis>``;
+- inside a text step (after ``<think>``): text, or ``</think>``; only ``</think>`` once just it and
+  the end of turn still fit in ``max_new_tokens``;
+- between steps: ``<think>`` (while a whole text step and the end still fit), ``<vis>`` (while
+  N + 3 more tokens fit), or the end of turn once there is a step; nothing else, so no token lies
+  outside a step and the budget never cuts a step in half.
+
+Why between steps too: after GRPO the model wrote text straight after ``</vis>`` without opening
+``<think>`` (14 of 38 Debian Handbook answers, bench/RESULTS.md); the grammar makes that impossible
+instead of hoping the policy unlearns it.
 
 With ``text_temperature``/``image_temperature`` set (generation sampling at temperature 1), each
 modality is sampled at its own temperature: text at 0 keeps only its most likely token (greedy
@@ -17,11 +24,14 @@ drawn (greedy images collapse onto one picture for every prompt).
 >>> import torch
 >>> from m2io.unified.vocab import UnifiedVocab
 >>> v = UnifiedVocab(think=0, end_think=1, vis=2, end_vis=3, image_ids=[4, 5], tokens_per_image=2, end_ids=[6])
->>> g = ModalityGrammar(v, vocab_size=7, prompt_len=0, max_new_tokens=10)
->>> g.allowed([2, 4]).nonzero().flatten().tolist(), g.allowed([2, 4, 5]).nonzero().flatten().tolist()
-([4, 5], [3])
->>> g.allowed([0]).nonzero().flatten().tolist()
-[0, 1, 2, 6]
+>>> g = ModalityGrammar(v, vocab_size=9, prompt_len=0, max_new_tokens=10)  # 7 and 8 are text
+>>> allowed = lambda ids: g.allowed(ids).nonzero().flatten().tolist()
+>>> allowed([]), allowed([2, 4]), allowed([2, 4, 5])  # a first step; inside an image
+([0, 2], [4, 5], [3])
+>>> allowed([0]), allowed([0, 7]), allowed([0, 7, 1])  # inside a text step; between steps
+([7, 8], [1, 7, 8], [0, 2, 6])
+>>> allowed([0, 7, 7, 7, 7, 1]), allowed([0, 7, 7, 7, 7, 7, 7, 7])  # room for a text step only; close now
+([0, 6], [1])
 """
 from __future__ import annotations
 
@@ -43,6 +53,12 @@ def image_span_state(ids: list[int], vocab: UnifiedVocab) -> int | None:
     return inside
 
 
+def text_step_open(ids: list[int], vocab: UnifiedVocab) -> bool:
+    """Whether the last step tag in ``ids`` opened a text step."""
+    tags = (vocab.think, vocab.end_think, vocab.vis, vocab.end_vis)
+    return next((t == vocab.think for t in reversed(ids) if t in tags), False)
+
+
 class ModalityGrammar:
     """Masks logits so every generated row stays inside the modality grammar."""
 
@@ -56,9 +72,15 @@ class ModalityGrammar:
         self.images[vocab.image_ids] = True
         self.close = torch.zeros(n, dtype=torch.bool)
         self.close[vocab.end_vis] = True
-        self.outside = ~self.images & ~self.close
-        self.outside_no_vis = self.outside.clone()
-        self.outside_no_vis[vocab.vis] = False
+        tags, ends = torch.zeros(n, dtype=torch.bool), torch.zeros(n, dtype=torch.bool)
+        tags[[vocab.think, vocab.end_think, vocab.vis, vocab.end_vis]] = True
+        ends[vocab.end_ids] = True
+        self.text = ~self.images & ~tags & ~ends
+        self.in_text = self.text.clone()
+        self.in_text[vocab.end_think] = True
+        self.end_text = torch.zeros(n, dtype=torch.bool)
+        self.end_text[vocab.end_think] = True
+        self.ends = ends
 
     def allowed(self, generated: list[int]) -> torch.Tensor:
         """Boolean mask over the vocabulary of the tokens allowed after ``generated``."""
@@ -66,7 +88,13 @@ class ModalityGrammar:
         if k is not None:
             return self.images if k < self.vocab.tokens_per_image else self.close
         left = self.max_new - len(generated)
-        return self.outside if left >= self.vocab.tokens_per_image + 2 else self.outside_no_vis
+        if text_step_open(generated, self.vocab):
+            written = len(generated) - 1 - max(i for i, t in enumerate(generated) if t == self.vocab.think)
+            return self.end_text if left <= 2 else (self.in_text if written else self.text)
+        mask = self.ends.clone() if generated else torch.zeros_like(self.ends)
+        mask[self.vocab.think] = left >= 4  # <think>, a token of text, </think>, the end
+        mask[self.vocab.vis] = left >= self.vocab.tokens_per_image + 3
+        return mask if mask.any() else self.ends
 
     def _temper(self, kept: torch.Tensor, generated: list[int]) -> torch.Tensor:
         in_image = image_span_state(generated, self.vocab) is not None
