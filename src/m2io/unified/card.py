@@ -33,8 +33,9 @@ KEEP = (RECORD, "metrics.jsonl", "curves.png")
 
 def _run_line(record: dict) -> str:
     config = record.get("config", {})
-    shown = {k: config[k] for k in ("steps", "batch_size", "lr", "group", "prompts_per_step", "learning_rate", "beta",
-                                     "temperature", "max_completion", "weights", "mix", "seed") if k in config}
+    shown = {k: config[k] for k in ("steps", "max_minutes", "batch_size", "lr", "group", "prompts_per_step",
+                                     "micro_batch", "learning_rate", "beta", "temperature", "max_completion", "weights",
+                                     "image_credit", "step_norm", "aggregation", "mix", "seed") if k in config}
     seconds = record.get("train_seconds")
     memory = f", peak RSS {record['peak_rss_gib']} GiB" if record.get("peak_rss_gib") else ""
     return (f"- **{record.get('kind', 'run')}**: {f'{seconds:,} s' if seconds is not None else 'time not recorded'}"
