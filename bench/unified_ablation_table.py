@@ -20,8 +20,9 @@ import shutil
 import statistics
 from pathlib import Path
 
-METRICS = ("well_formed", "image_count", "text_bertscore_f1", "text_question_cosine", "alignment_context",
-           "alignment_caption", "fidelity")
+from m2io.evaluate.interleaved import HEADLINE
+
+METRICS = HEADLINE
 
 
 def cell(s: dict, key: str, prefix: str = "") -> str:

@@ -15,9 +15,9 @@ import sys
 from pathlib import Path
 
 from m2io.evaluate.bootstrap import bootstrap_ci
+from m2io.evaluate.interleaved import HEADLINE
 
-METRICS = ("well_formed", "image_count", "text_bertscore_f1", "text_question_cosine", "alignment_context",
-           "alignment_caption", "fidelity")
+METRICS = HEADLINE
 
 
 def per_item(path: Path) -> dict[str, dict]:

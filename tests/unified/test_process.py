@@ -43,5 +43,6 @@ def test_per_kind_normalisation_keeps_images_off_the_text_scale():
     assert pooled[1][1] < 0 and pooled[0][1] < 0  # pooled: the better image still reads as a bad step
     assert apart[0] + apart[1] == pytest.approx([1.0, -1.0, -1.0, 1.0], abs=5e-3)  # apart: the better image gains
     adv = process_advantages(torch.zeros(2), steps, group=2, weight=1.0, length=10, kinds=kinds)
-    assert adv[1, 4:].tolist() == pytest.approx([1.0] * 6, abs=5e-3) and adv[0, 4:].tolist() == pytest.approx([-1.0] * 6, abs=5e-3)
+    assert adv[1, 4:].tolist() == pytest.approx([1.0] * 6, abs=5e-3)
+    assert adv[0, 4:].tolist() == pytest.approx([-1.0] * 6, abs=5e-3)
     assert adv[0, :4].tolist() == pytest.approx([0.0] * 4, abs=5e-3)  # +1 text, -1 later image

@@ -122,9 +122,9 @@ def warmup_cmd(corpora: tuple[Path, ...], tokenizer_dir: Path, out: Path, base: 
 @click.option("--seed", default=0, show_default=True)
 def grpo_cmd(corpora: tuple[Path, ...], model_dir: Path, index_dir: Path, out: Path, dev_folder: Path | None,
              dev_index: Path | None, steps: int, max_minutes: float | None, group: int, prompts_per_step: int,
-             micro_batch: int | None, max_completion: int, lr: float, beta: float, temperature: float, w_text: float, w_visual: float,
-             w_structure: float, process_weight: float, aggregation: str, image_credit: str, step_norm: str,
-             eval_every: int, eval_at_start: bool, seed: int) -> None:
+             micro_batch: int | None, max_completion: int, lr: float, beta: float, temperature: float,
+             w_text: float, w_visual: float, w_structure: float, process_weight: float, aggregation: str,
+             image_credit: str, step_norm: str, eval_every: int, eval_at_start: bool, seed: int) -> None:
     """GRPO of the unified model with hybrid (text, visual, structure) and process rewards; resumes from OUT."""
     import sys
 
@@ -143,7 +143,8 @@ def grpo_cmd(corpora: tuple[Path, ...], model_dir: Path, index_dir: Path, out: P
         dev = (read_dataset(dev_folder), Retriever.open(dev_index))
     cfg = UnifiedGRPOConfig(model=model_dir, corpora=list(corpora), index=index_dir, steps=steps,
                             max_minutes=max_minutes, group=group, prompts_per_step=prompts_per_step,
-                            micro_batch=micro_batch, max_completion=max_completion, learning_rate=lr, temperature=temperature, beta=beta,
+                            micro_batch=micro_batch, max_completion=max_completion, learning_rate=lr,
+                            temperature=temperature, beta=beta,
                             eval_every=eval_every, save_steps=eval_every, eval_at_start=eval_at_start,
                             seed=seed, weights=HybridWeights(w_text, w_visual, w_structure, process_weight),
                             aggregation=aggregation, image_credit=image_credit, step_norm=step_norm)

@@ -28,6 +28,8 @@ SCORES = ("well_formed", "image_count", "text_bertscore_f1", "text_question_cosi
           "alignment_caption", "fidelity", "snapped_share", "alignment_context_shown", "alignment_caption_shown",
           "judge_text_quality", "judge_perceptual_quality", "judge_image_coherence", "judge_text_image_coherence",
           "judge_helpfulness")
+HEADLINE = SCORES[:7]
+"""The scores every unified table leads with (the model card, the ablation, paired differences)."""
 
 
 @dataclass

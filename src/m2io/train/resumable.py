@@ -15,7 +15,8 @@ RECORD = "m2io-train.json"
 
 
 def train_resumable(trainer, tokenizer, out: Path, record: dict) -> dict:
-    """Train (from the newest ``checkpoint-N`` in ``out`` if any), save, and write ``record`` plus train seconds and the steps done."""
+    """Train (from the newest ``checkpoint-N`` in ``out`` if any), save, and write ``record`` plus train seconds
+    and the steps done."""
     checkpoints = sorted(out.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
     done = trainer.train(resume_from_checkpoint=str(checkpoints[-1]) if checkpoints else None)
     trainer.save_model(str(out))

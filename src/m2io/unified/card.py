@@ -23,11 +23,10 @@ import json
 import shutil
 from pathlib import Path
 
+from m2io.evaluate.interleaved import HEADLINE
 from m2io.train.card import dev_rows, read_record
 from m2io.train.resumable import RECORD
 
-BENCH = ("well_formed", "image_count", "text_bertscore_f1", "text_question_cosine", "alignment_context",
-         "alignment_caption", "fidelity")
 KEEP = (RECORD, "metrics.jsonl", "curves.png")
 
 
@@ -65,9 +64,9 @@ def unified_card(run: Path, note: str | None = None) -> str:
     evals = dev_rows(run / "metrics.jsonl")
     if evals:
         lines += ["## Benchmark during training", "", "Every question of the dev dataset the run names "
-                  "(greedy text, images drawn at 1.0):", "", "| step | " + " | ".join(BENCH) + " |",
-                  "| --- " * (len(BENCH) + 1) + "|"]
-        lines += ["| " + " | ".join([str(e["step"])] + [f"{e.get('dev/' + k, float('nan')):.3f}" for k in BENCH])
+                  "(greedy text, images drawn at 1.0):", "", "| step | " + " | ".join(HEADLINE) + " |",
+                  "| --- " * (len(HEADLINE) + 1) + "|"]
+        lines += ["| " + " | ".join([str(e["step"])] + [f"{e.get('dev/' + k, float('nan')):.3f}" for k in HEADLINE])
                   + " |" for e in evals]
         lines.append("")
     if (run / "curves.png").is_file():

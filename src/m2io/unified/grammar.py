@@ -53,10 +53,13 @@ def image_span_state(ids: list[int], vocab: UnifiedVocab) -> int | None:
     return inside
 
 
-def text_step_open(ids: list[int], vocab: UnifiedVocab) -> bool:
-    """Whether the last step tag in ``ids`` opened a text step."""
+def text_step_tokens(ids: list[int], vocab: UnifiedVocab) -> int | None:
+    """How many tokens the open text step holds (after its ``<think>``), or None when no text step is open."""
     tags = (vocab.think, vocab.end_think, vocab.vis, vocab.end_vis)
-    return next((t == vocab.think for t in reversed(ids) if t in tags), False)
+    for back, t in enumerate(reversed(ids)):
+        if t in tags:
+            return back if t == vocab.think else None
+    return None
 
 
 class ModalityGrammar:
@@ -88,8 +91,8 @@ class ModalityGrammar:
         if k is not None:
             return self.images if k < self.vocab.tokens_per_image else self.close
         left = self.max_new - len(generated)
-        if text_step_open(generated, self.vocab):
-            written = len(generated) - 1 - max(i for i, t in enumerate(generated) if t == self.vocab.think)
+        written = text_step_tokens(generated, self.vocab)
+        if written is not None:
             return self.end_text if left <= 2 else (self.in_text if written else self.text)
         mask = self.ends.clone() if generated else torch.zeros_like(self.ends)
         mask[self.vocab.think] = left >= 4  # <think>, a token of text, </think>, the end

@@ -51,10 +51,9 @@ class UnifiedGRPOTrainer(GRPOTrainer):
     def _generate_and_score_completions(self, inputs):
         out = super()._generate_and_score_completions(inputs)
         ids, mask = out["completion_ids"].tolist(), out["completion_mask"].tolist()
-        steps = [self.scorer.score([t for t, m in zip(row, keep) if m], x["item"]).steps
-                 for row, keep, x in zip(ids, mask, inputs)]
-        kinds = [["image" if s < len(row) and row[s] == self.vocab.vis else "text" for s, _, _ in row_steps]
-                 for row_steps, row in zip(steps, ids)]
+        scored = [self.scorer.score([t for t, m in zip(row, keep) if m], x["item"])
+                  for row, keep, x in zip(ids, mask, inputs)]
+        steps, kinds = [s.steps for s in scored], [s.kinds for s in scored]
         adv = process_advantages(out["advantages"], steps, self.num_generations, self.process_weight,
                                  length=out["completion_ids"].shape[1],
                                  kinds=kinds if self.step_norm == "per_kind" else None)

@@ -34,6 +34,8 @@ class Scored:
     terms: dict[str, float]
     steps: list[tuple[int, int, float]] = field(default_factory=list)
     """(start, end, reward) of each step, in completion token positions."""
+    kinds: list[str] = field(default_factory=list)
+    """``"text"`` or ``"image"``, one per entry of ``steps``."""
     well_formed: bool = False
     images: int = 0
 
@@ -80,8 +82,9 @@ class TrajectoryScorer:
         terms = {"text": text_reward(text_vecs, q_vec, ref_vec), "visual": visual_reward(alignments, fidelities),
                  "structure": structure_reward(traj.well_formed, len(texts), len(images),
                                                len(self.references[item].figures))}
-        spans = [(*s.span, round(reward_of[k], 4)) for k, s in enumerate(steps) if s.span is not None]
-        return Scored(terms, spans, traj.well_formed, len(images))
+        spanned = [k for k, s in enumerate(steps) if s.span is not None]
+        spans = [(*steps[k].span, round(reward_of[k], 4)) for k in spanned]
+        return Scored(terms, spans, [steps[k].kind for k in spanned], traj.well_formed, len(images))
 
 
 def reward_functions(scorer: TrajectoryScorer) -> list:
