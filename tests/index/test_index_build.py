@@ -116,3 +116,39 @@ def test_two_datasets_in_one_index(tmp_path: Path):
     b = write_tiny_corpus(tmp_path / "b", name="beta")
     report = build_index([a, b], tmp_path / "index", IndexConfig(), progress=False)
     assert report.documents == 8 and set(IndexManifest.load(tmp_path / "index").datasets) == {"alpha", "beta"}
+
+
+def test_an_older_index_is_named_then_upgraded_in_place(tiny_corpus: Path, tmp_path: Path, backend: dict):
+    """Format 3 (no side vectors): opening it says how to upgrade; `m2io index` on it re-indexes every document."""
+    from m2io.retrieve import Retriever
+
+    index = tmp_path / "index"
+    build_index([tiny_corpus], index, IndexConfig(**backend), progress=False)
+    manifest = json.loads((index / "m2io-index.json").read_text())
+    (index / "m2io-index.json").write_text(json.dumps({**manifest, "format_version": 3}))
+    with pytest.raises(IndexIncompatible, match="format version 3, this m2io reads version 4; run m2io index on its "
+                                                "datasets with this --out again: it upgrades the index in place"):
+        Retriever.open(index, pg_dsn=backend["pg_dsn"])
+    with pytest.warns(UserWarning, match="index format 3 -> 4, upgrading in place"):
+        report = build_index([tiny_corpus], index, IndexConfig(**backend), progress=False)
+    assert report.indexed == 4 and report.unchanged == 0 and report.purged == 0
+    retriever = Retriever.open(index, pg_dsn=backend["pg_dsn"])
+    rows = retriever.store.images_of_chunks(["tiny/export::0"], side=True)
+    assert [r.image_id for r in rows] == ["E1", "E2"] and rows[0].side.shape == (5, 384)
+    assert retriever.store.counts()["chunks"] == 4
+    retriever.close()
+
+
+def test_side_vectors_are_the_encoders_vectors_of_the_side_texts(tiny_index: Path):
+    """What r1 and rule would encode at answer time is already in the index, vector for vector."""
+    import numpy as np
+
+    from m2io.encoders.text import TextEncoder
+    from m2io.insert.side import side_texts, side_vectors
+    from m2io.retrieve import Retriever
+
+    retriever = Retriever.open(tiny_index / "index")
+    (row,) = [r for r in retriever.store.images_of_chunks(["tiny/layers::0"], side=True) if r.image_id == "L"]
+    expected = side_vectors(TextEncoder(), side_texts(row.caption, row.context, row.above, row.below))
+    assert np.allclose(row.side, expected, atol=1e-5)
+    retriever.close()

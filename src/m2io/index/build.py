@@ -31,11 +31,12 @@ from m2io.encoders.bridge import ImageMix, mix_vectors
 from m2io.encoders.image import ImageError, load_image
 from m2io.errors import DatasetError, M2IOError
 from m2io.index.lexical import Bm25Index
+from m2io.insert.side import side_texts, side_vectors
 from m2io.index.sources import save_sources
-from m2io.index.manifest import MANIFEST, IndexManifest
+from m2io.index.manifest import FORMAT_VERSION, MANIFEST, IndexManifest
 from m2io.index.models import ADAPTER_FILE, IndexModels
 from m2io.store import open_store
-from m2io.store.base import ChunkRow, DocRows, ImageRow
+from m2io.store.base import SIDE_TEXTS, ChunkRow, DocRows, ImageRow
 from m2io.types import PIC, Document
 
 
@@ -158,17 +159,19 @@ def _doc_rows(ds: Dataset, doc: Document, doc_hash: str, cfg: IndexConfig, model
     texts = [embedding_text(c.text, [captions[i] for i in c.image_ids], heading, n == 0) for n, c in enumerate(chunks)]
     for c, text in zip(chunks, texts):
         rows.chunks.append(ChunkRow(f"{ds.name}/{c.id}", key, ds.name, c.text, list(c.image_ids), text))
-    # Caption and context depend on the image, not the occurrence: each distinct image's once.
+    # What depends on the image, not the occurrence, is embedded once per distinct image: its side texts (caption,
+    # context, ...), with the chunks' texts in one encoder call.
     distinct = list(dict.fromkeys(doc.image_ids))
-    side = [captions[i] for i in distinct] + [contexts.get(i, "") for i in distinct]
-    vectors = models.text.encode(texts + side)
-    n_chunks, n_img = len(texts), len(distinct)
-    for row, vec in zip(rows.chunks, vectors[:n_chunks]):
+    flat = [t for i in distinct for t in side_texts(captions[i], contexts.get(i, ""), *halves.get(i, ("", "")))]
+    both = side_vectors(models.text, texts + flat)
+    vectors, sides = both[:len(texts)], both[len(texts):].reshape(len(distinct), SIDE_TEXTS, models.text.dim)
+    for row, vec in zip(rows.chunks, vectors):
         row.vector = vec
-    semantic_of = {}
+    semantic_of, side_vecs = {}, {}
     for n, image_id in enumerate(distinct):
-        cap_vec = vectors[n_chunks + n] if captions[image_id].strip() else None
-        ctx_vec = vectors[n_chunks + n_img + n] if contexts.get(image_id, "").strip() else None
+        cap_vec = sides[n, 0] if captions[image_id].strip() else None
+        ctx_vec = sides[n, 1] if contexts.get(image_id, "").strip() else None
+        side_vecs[image_id] = sides[n]
         parts = [cache.text.get((ds.name, image_id)), cap_vec, ctx_vec]
         semantic_of[image_id] = mix_vectors(parts, cfg.mix) if any(p is not None for p in parts) else np.zeros(
             models.text.dim, np.float32)
@@ -183,8 +186,30 @@ def _doc_rows(ds: Dataset, doc: Document, doc_hash: str, cfg: IndexConfig, model
             caption=captions[image_id], context=contexts.get(image_id, ""),
             above=halves.get(image_id, ("", ""))[0], below=halves.get(image_id, ("", ""))[1],
             path=str(image.path.resolve()) if image and image.path else "", has_visual=visual is not None,
-            visual=visual, semantic=semantic))
+            visual=visual, semantic=semantic, side=side_vecs[image_id]))
     return rows
+
+
+def _upgrade_in_place(out: Path, version: int, models: IndexModels, cfg: IndexConfig) -> None:
+    """An index of an older format: its rows are dropped (every document is indexed again, into the same folder
+    or tables); the manifest is rewritten by the run that follows."""
+    import shutil
+
+    warnings.warn(f"{out}: index format {version} -> {FORMAT_VERSION}, upgrading in place: every document is "
+                  "indexed again", stacklevel=3)
+    data = json.loads((out / MANIFEST).read_text())
+    backend = data.get("backend", "lancedb")
+    if backend == "lancedb":
+        shutil.rmtree(out / "lance", ignore_errors=True)
+    else:
+        store = open_store(backend, out, models.text.dim, models.image.visual_dim, cfg.pg_dsn,
+                           data.get("pg_prefix") or cfg.pg_prefix)
+        try:
+            store.reset()
+        finally:
+            store.close()
+    shutil.rmtree(out / "bm25", ignore_errors=True)
+    (out / MANIFEST).unlink()
 
 
 def build_index(folders: list[Path], out: Path, cfg: IndexConfig, progress: bool = True,
@@ -209,6 +234,9 @@ def build_index(folders: list[Path], out: Path, cfg: IndexConfig, progress: bool
                            max_tokens=cfg.chunk.max_tokens, context_words=cfg.chunk.context_words,
                            mix=vars(cfg.mix).copy(), adapter_sha256=models.adapter_sha256,
                            text_model=str(cfg.text_model or ""), image_model=str(cfg.image_model))
+    old = IndexManifest.stored_version(out)
+    if old is not None and old < FORMAT_VERSION:
+        _upgrade_in_place(out, old, models, cfg)
     if (out / MANIFEST).exists():
         manifest = IndexManifest.load(out)
         manifest.check_compatible(wanted)

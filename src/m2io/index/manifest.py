@@ -21,8 +21,8 @@ from pathlib import Path
 from m2io.atomic import atomic_write_text
 from m2io.errors import M2IOError
 
-FORMAT_VERSION = 3  # 2: chunks keep their search text (BM25 reads captions and headings too); 3: image rows keep
-# the text above and below each image apart
+FORMAT_VERSION = 4  # 2: chunks keep their search text (BM25 reads captions and headings too); 3: image rows keep
+# the text above and below each image apart; 4: image rows keep their side vectors (m2io.insert.side)
 MANIFEST = "m2io-index.json"
 
 
@@ -70,6 +70,15 @@ class IndexManifest:
     def save(self, folder: Path) -> None:
         atomic_write_text(Path(folder) / MANIFEST, json.dumps(asdict(self), indent=1) + "\n")
 
+    @staticmethod
+    def stored_version(folder: Path) -> int | None:
+        """The format version of the index in ``folder`` (None: no readable manifest there)."""
+        try:
+            version = json.loads((Path(folder) / MANIFEST).read_text()).get("format_version")
+        except (OSError, json.JSONDecodeError, AttributeError):
+            return None
+        return version if isinstance(version, int) else None
+
     @classmethod
     def load(cls, folder: Path) -> "IndexManifest":
         path = Path(folder) / MANIFEST
@@ -81,7 +90,9 @@ class IndexManifest:
             raise IndexIncompatible(f"{path}: corrupt manifest ({e.msg})") from e
         version = data.get("format_version")
         if version != FORMAT_VERSION:
+            how = ("run m2io index on its datasets with this --out again: it upgrades the index in place"
+                   if isinstance(version, int) and version < FORMAT_VERSION else "rebuild it with m2io index")
             raise IndexIncompatible(f"{folder}: index format version {version}, this m2io reads version "
-                                    f"{FORMAT_VERSION}; rebuild it with m2io index")
+                                    f"{FORMAT_VERSION}; {how}")
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)

@@ -17,6 +17,19 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
+SIDE_TEXTS = 5
+"""How many side vectors an image row keeps (see :attr:`ImageRow.side`)."""
+
+
+def chunk_number(chunk_id: str) -> int:
+    """A chunk's place in its document: ``<doc>::<n>`` -> n.
+
+    >>> chunk_number("gimp/align::3")
+    3
+    """
+    return int(chunk_id.rsplit("::", 1)[1])
+
+
 @dataclass
 class ChunkRow:
     id: str
@@ -46,6 +59,10 @@ class ImageRow:
     above: str = ""
     """The two halves of ``context``: text above the image, and below it."""
     below: str = ""
+    side: np.ndarray | None = None
+    """(SIDE_TEXTS, text_dim) text vectors of what depends on the image alone (caption, context, the two halves'
+    ends, the rule inserter's text: :func:`m2io.insert.side.side_texts`), made at index time so that placing an
+    image encodes nothing of it at answer time; None where an older reader left it out."""
 
 
 @dataclass
@@ -102,8 +119,12 @@ class Store(ABC):
         """Image rows by id, without vectors."""
 
     @abstractmethod
-    def images_of_chunks(self, chunk_ids: list[str]) -> list[ImageRow]:
-        """Image rows of these chunks, without vectors."""
+    def images_of_chunks(self, chunk_ids: list[str], side: bool = False) -> list[ImageRow]:
+        """Image rows of these chunks in order of appearance, without vectors (``side``: with their side vectors)."""
+
+    @abstractmethod
+    def doc_chunks(self, doc_ids: list[str]) -> dict[str, list[ChunkRow]]:
+        """Every chunk of these documents, in document order (a section read whole), without vectors."""
 
     @abstractmethod
     def iter_chunk_texts(self) -> Iterator[tuple[str, str]]:
@@ -116,6 +137,10 @@ class Store(ABC):
     @abstractmethod
     def counts(self) -> dict[str, int]:
         """Rows per table."""
+
+    @abstractmethod
+    def reset(self) -> None:
+        """Drop every table and make them anew, empty, in this version's schema (an index format upgrade)."""
 
     def close(self) -> None:
         """Release connections."""

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from m2io.store.base import ChunkRow, DocRows, Hit, ImageRow, Store
+from m2io.store.base import SIDE_TEXTS, ChunkRow, DocRows, Hit, ImageRow, Store, chunk_number
 
 _CHUNK_COLS = ["id", "doc_id", "dataset", "text", "image_ids", "search_text"]
 _IMAGE_COLS = ["id", "image_id", "doc_id", "chunk_id", "dataset", "caption", "context", "path", "has_visual",
@@ -46,13 +46,19 @@ class LanceStore(Store):
                                  ("chunk_id", pa.string()), ("dataset", pa.string()), ("caption", pa.string()),
                                  ("context", pa.string()), ("path", pa.string()), ("has_visual", pa.bool_()),
                                  ("visual", vec(visual_dim)), ("semantic", vec(text_dim)),
-                                 ("above", pa.string()), ("below", pa.string())]),
+                                 ("above", pa.string()), ("below", pa.string()),
+                                 ("side", vec(SIDE_TEXTS * text_dim))]),
             "docs": pa.schema([("doc_id", pa.string()), ("dataset", pa.string()), ("hash", pa.string())]),
         }
         existing = set(self.db.list_tables().tables)
         self.tables = {name: (self.db.open_table(name) if name in existing else
                               self.db.create_table(name, schema=schema)) for name, schema in schemas.items()}
         self.schemas = schemas
+
+    def reset(self) -> None:
+        for name, schema in self.schemas.items():
+            self.db.drop_table(name)
+            self.tables[name] = self.db.create_table(name, schema=schema)
 
     # -- writing -------------------------------------------------------------------------
     def doc_hashes(self) -> dict[str, str]:
@@ -77,10 +83,13 @@ class LanceStore(Store):
                  for c in chunks], schema=self.schemas["chunks"]))
         if images:
             zeros = np.zeros(self.visual_dim, np.float32)
+            no_side = np.zeros(SIDE_TEXTS * self.text_dim, np.float32)
             self.tables["images"].add(pa.Table.from_pylist(
                 [{**{k: getattr(im, k) for k in _IMAGE_COLS},
                   "visual": np.asarray(im.visual, np.float32) if im.has_visual else zeros,
-                  "semantic": np.asarray(im.semantic, np.float32)} for im in images], schema=self.schemas["images"]))
+                  "semantic": np.asarray(im.semantic, np.float32),
+                  "side": np.asarray(im.side, np.float32).ravel() if im.side is not None else no_side}
+                 for im in images], schema=self.schemas["images"]))
         self.tables["docs"].add(pa.Table.from_pylist(
             [{"doc_id": d.doc_id, "dataset": d.dataset, "hash": d.hash} for d in docs], schema=self.schemas["docs"]))
 
@@ -134,10 +143,21 @@ class LanceStore(Store):
     def images(self, ids: list[str]) -> dict[str, ImageRow]:
         return {r["id"]: ImageRow(**{k: r[k] for k in _IMAGE_COLS}) for r in self._rows("images", "id", ids, _IMAGE_COLS)}
 
-    def images_of_chunks(self, chunk_ids: list[str]) -> list[ImageRow]:
-        rows = [ImageRow(**{k: r[k] for k in _IMAGE_COLS})
-                for r in self._rows("images", "chunk_id", chunk_ids, _IMAGE_COLS)]
+    def images_of_chunks(self, chunk_ids: list[str], side: bool = False) -> list[ImageRow]:
+        cols = _IMAGE_COLS + (["side"] if side else [])
+        rows = []
+        for r in self._rows("images", "chunk_id", chunk_ids, cols):
+            row = ImageRow(**{k: r[k] for k in _IMAGE_COLS})
+            if side:
+                row.side = np.asarray(r["side"], np.float32).reshape(SIDE_TEXTS, self.text_dim)
+            rows.append(row)
         return sorted(rows, key=lambda r: (r.chunk_id, int(r.id.rsplit("#", 1)[1])))
+
+    def doc_chunks(self, doc_ids: list[str]) -> dict[str, list[ChunkRow]]:
+        out: dict[str, list[ChunkRow]] = {d: [] for d in doc_ids}
+        for r in self._rows("chunks", "doc_id", list(doc_ids), _CHUNK_COLS):
+            out[r["doc_id"]].append(ChunkRow(**{k: r[k] for k in _CHUNK_COLS}))
+        return {d: sorted(rows, key=lambda c: chunk_number(c.id)) for d, rows in out.items()}
 
     def _column(self, table: str, *columns: str):
         """Whole columns of a table (a scan that reads only these columns)."""

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from m2io.errors import M2IOError
-from m2io.store.base import ChunkRow, DocRows, Hit, ImageRow, Store
+from m2io.store.base import SIDE_TEXTS, ChunkRow, DocRows, Hit, ImageRow, Store, chunk_number
 
 _CHUNK_COLS = ["id", "doc_id", "dataset", "text", "image_ids", "search_text"]
 _IMAGE_COLS = ["id", "image_id", "doc_id", "chunk_id", "dataset", "caption", "context", "path", "has_visual",
@@ -39,13 +39,23 @@ class PgVectorStore(Store):
         self.conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
         self.conn.execute("SET hnsw.ef_search = 100")  # pgvector's default of 40 loses recall on large tables
         register_vector(self.conn)
+        self._create()
+
+    def reset(self) -> None:
+        with self.conn.transaction():
+            for table in self.t.values():
+                self.conn.execute(f"DROP TABLE IF EXISTS {table}")
+            self._create()
+
+    def _create(self) -> None:
+        text_dim, visual_dim = self.text_dim, self.visual_dim
         self.conn.execute(f"""CREATE TABLE IF NOT EXISTS {self.t['chunks']} (
             id text PRIMARY KEY, doc_id text NOT NULL, dataset text, text text, image_ids text[],
             search_text text, vector vector({text_dim}))""")
         self.conn.execute(f"""CREATE TABLE IF NOT EXISTS {self.t['images']} (
             id text PRIMARY KEY, image_id text, doc_id text NOT NULL, chunk_id text, dataset text, caption text,
             context text, path text, has_visual boolean, above text, below text, visual vector({visual_dim}),
-            semantic vector({text_dim}))""")
+            semantic vector({text_dim}), side real[])""")
         self.conn.execute(f"CREATE TABLE IF NOT EXISTS {self.t['docs']} (doc_id text PRIMARY KEY, dataset text, hash text)")
         for table in ("chunks", "images"):
             self.conn.execute(f"CREATE INDEX IF NOT EXISTS {self.t[table]}_doc ON {self.t[table]} (doc_id)")
@@ -66,10 +76,11 @@ class PgVectorStore(Store):
                 [(c.id, c.doc_id, c.dataset, c.text, c.image_ids, c.search_text, np.asarray(c.vector, np.float32))
                  for d in docs for c in d.chunks])
             cur.executemany(
-                f"INSERT INTO {self.t['images']} ({', '.join(_IMAGE_COLS)}, visual, semantic) "
-                f"VALUES ({', '.join(['%s'] * (len(_IMAGE_COLS) + 2))})",
+                f"INSERT INTO {self.t['images']} ({', '.join(_IMAGE_COLS)}, visual, semantic, side) "
+                f"VALUES ({', '.join(['%s'] * (len(_IMAGE_COLS) + 3))})",
                 [(*(getattr(im, k) for k in _IMAGE_COLS),
-                  np.asarray(im.visual, np.float32) if im.has_visual else None, np.asarray(im.semantic, np.float32))
+                  np.asarray(im.visual, np.float32) if im.has_visual else None, np.asarray(im.semantic, np.float32),
+                  np.asarray(im.side, np.float32).ravel().tolist() if im.side is not None else None)
                  for d in docs for im in d.images])
             cur.executemany(f"INSERT INTO {self.t['docs']} (doc_id, dataset, hash) VALUES (%s, %s, %s)",
                             [(d.doc_id, d.dataset, d.hash) for d in docs])
@@ -113,10 +124,25 @@ class PgVectorStore(Store):
                                  (ids,)).fetchall()
         return {r[0]: ImageRow(**dict(zip(_IMAGE_COLS, r))) for r in rows}
 
-    def images_of_chunks(self, chunk_ids: list[str]) -> list[ImageRow]:
-        rows = self.conn.execute(f"SELECT {', '.join(_IMAGE_COLS)} FROM {self.t['images']} WHERE chunk_id = ANY(%s)",
+    def images_of_chunks(self, chunk_ids: list[str], side: bool = False) -> list[ImageRow]:
+        cols = _IMAGE_COLS + (["side"] if side else [])
+        rows = self.conn.execute(f"SELECT {', '.join(cols)} FROM {self.t['images']} WHERE chunk_id = ANY(%s)",
                                  (chunk_ids,)).fetchall()
-        return sorted((ImageRow(**dict(zip(_IMAGE_COLS, r))) for r in rows), key=lambda r: (r.chunk_id, int(r.id.rsplit("#", 1)[1])))
+        out = []
+        for r in rows:
+            row = ImageRow(**dict(zip(_IMAGE_COLS, r)))
+            if side and r[-1] is not None:
+                row.side = np.asarray(r[-1], np.float32).reshape(SIDE_TEXTS, self.text_dim)
+            out.append(row)
+        return sorted(out, key=lambda r: (r.chunk_id, int(r.id.rsplit("#", 1)[1])))
+
+    def doc_chunks(self, doc_ids: list[str]) -> dict[str, list[ChunkRow]]:
+        rows = self.conn.execute(f"SELECT {', '.join(_CHUNK_COLS)} FROM {self.t['chunks']} WHERE doc_id = ANY(%s)",
+                                 (list(doc_ids),)).fetchall()
+        out: dict[str, list[ChunkRow]] = {d: [] for d in doc_ids}
+        for r in rows:
+            out[r[1]].append(ChunkRow(*r))
+        return {d: sorted(chunks, key=lambda c: chunk_number(c.id)) for d, chunks in out.items()}
 
     def iter_chunk_texts(self) -> Iterator[tuple[str, str]]:
         yield from self.conn.execute(f"SELECT id, search_text FROM {self.t['chunks']}").fetchall()
