@@ -222,6 +222,15 @@ class Retriever:
                               list(c.image_ids)))
         return out
 
+    @property
+    def sections(self):
+        """A :class:`m2io.sections.read.SectionReader` of this index (made once; it keeps recent sections)."""
+        if getattr(self, "_sections", None) is None:
+            from m2io.sections.read import SectionReader
+
+            self._sections = SectionReader(self.store, self.sources)
+        return self._sections
+
     def close(self) -> None:
         self.store.close()
 

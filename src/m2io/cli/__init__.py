@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from m2io.cli import answer, corpus, index, serve, train, train_r1, train_retriever, unified  # noqa: F401  (they register)
+from m2io.cli import answer, corpus, index, serve, train, train_r1, train_reranker, train_retriever, unified  # noqa: F401  (they register)
 from m2io.cli.base import cli
 from m2io.errors import M2IOError
 

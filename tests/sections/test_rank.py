@@ -1,0 +1,75 @@
+"""Section ranking: retrieval order, a real cross-encoder reranker (trained a few steps here), save and load."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from m2io.corpus.mramg import read_dataset
+from m2io.retrieve import Retriever
+from m2io.sections.rank import RankConfig, SectionRanker, rank_by_scores, sections_of
+from m2io.sections.reranker import Reranker, RerankerConfig, RerankerNotFound, base_cross_encoder
+from m2io.train.reranker import RerankerTrainConfig, corpus_queries, top1, train_reranker, validation_report
+
+
+@pytest.fixture(scope="module")
+def retriever(tiny_index: Path):
+    r = Retriever.open(tiny_index / "index")
+    yield r
+    r.close()
+
+
+def test_prior_breaks_near_ties_and_retrieval_order_stands_alone():
+    assert [r.key for r in rank_by_scores(["a", "b"], [1.0, 1.2], prior=1.0)] == ["a", "b"]  # 2.0 vs 1.7
+    assert [r.key for r in rank_by_scores(["a", "b"], [1.0, 1.2], prior=0.0)] == ["b", "a"]
+    assert [r.key for r in rank_by_scores(["a", "b"], None, prior=1.0)] == ["a", "b"]
+
+
+def test_ranker_reads_sections_and_orders_by_the_rerankers_logits(retriever):
+    results = retriever.search("How do I export my image as a PNG file?", k=10)
+    keys = sections_of(results)
+
+    class Fixed:  # a stand-in scorer for the order logic only; the real reranker is tested below
+        def score(self, question, sections):
+            return [10.0 if s.key == keys[-1] else 0.0 for s in sections]
+
+    ranking = SectionRanker(retriever.sections, Fixed(), RankConfig(sections=len(keys), prior=1.0)).rank("q", results)
+    assert ranking[0].key == keys[-1] and ranking[0].rerank == 10.0
+    plain = SectionRanker(retriever.sections, None).rank("q", results)
+    assert [r.key for r in plain] == keys and all(r.rerank is None for r in plain)
+
+
+def test_a_trained_reranker_saves_a_delta_and_loads_to_the_same_scores(retriever, tiny_index: Path, tmp_path: Path):
+    ds = read_dataset(tiny_index / "tiny", "tiny")
+    queries = corpus_queries(ds, retriever, "all", k=10)
+    assert {q.gold for q in queries} == {f"tiny/{d.id}" for d in ds.documents}
+    config = RerankerTrainConfig(model=RerankerConfig(layers=1, max_length=64, passage_words=30), epochs=2,
+                                 batch_size=2, hard_negatives=1, in_batch_negatives=1, user_weight=1)
+    record = train_reranker(queries, queries, lambda name: retriever.sections, tmp_path / "rr", config, progress=False)
+    assert record["examples"] == len(queries) and record["losses"]
+    assert record["validation"]["n"] == len(queries) and record["prior"] in (0.0, 0.5, 1.0, 2.0, 3.0, 5.0)
+    files = {p.name: p.stat().st_size for p in (tmp_path / "rr").iterdir()}
+    assert set(files) == {"reranker.json", "delta.safetensors"}
+    assert files["delta.safetensors"] < 4_000_000  # one layer and the head in fp16; the embeddings are not repeated
+    loaded = Reranker.load(tmp_path / "rr")
+    sections = list(retriever.sections.read([f"tiny/{d.id}" for d in ds.documents]).values())
+    again = loaded.score("How do I export?", sections)
+    fresh = Reranker(base_cross_encoder(RerankerConfig(layers=1, max_length=64, passage_words=30)),
+                     RerankerConfig(layers=1, max_length=64, passage_words=30)).score("How do I export?", sections)
+    assert len(again) == 4 and again != pytest.approx(fresh)  # the delta was applied
+    assert loaded.prior == record["prior"]
+
+
+def test_validation_report_counts_hits_per_kind():
+    from m2io.train.reranker import Query
+
+    qs = [Query("d", "1", "template", "q", "d/a", ["d/a", "d/b"]), Query("d", "2", "task", "q", "d/b", ["d/a", "d/b"])]
+    assert top1(qs, [None, None], 1.0, 5) == [1.0, 0.0]
+    report = validation_report(qs, [[0.0, 2.0], [0.0, 2.0]])  # prior 5: "a" 5.0 beats "b" 2 + 2.5
+    assert report["by_prior"]["0.0"]["template"] == 0.0 and report["by_prior"]["0.0"]["task"] == 1.0
+    assert report["by_prior"]["5.0"]["template"] == 1.0 and report["by_prior"]["5.0"]["user"] == 0.0
+
+
+def test_a_folder_that_is_no_reranker_is_a_clear_error(tmp_path: Path):
+    with pytest.raises(RerankerNotFound, match="not a reranker folder"):
+        Reranker.load(tmp_path)
