@@ -177,6 +177,16 @@ def tiny_index(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.fixture(scope="module")
+def tiny_retriever(tiny_index):
+    """A retriever over the tiny index, one per test module."""
+    from m2io.retrieve import Retriever
+
+    r = Retriever.open(tiny_index / "index")
+    yield r
+    r.close()
+
+
 def free_port() -> int:
     import socket
 

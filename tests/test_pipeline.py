@@ -38,7 +38,7 @@ def test_rule_pipeline_places_the_export_images(retriever, encoder):
     assert [c.image.id for c in res.candidates][:2] == ["E1", "E2"] and [c.k for c in res.candidates] == [1, 2, 3]
     placed = {pl.image_id for pl in res.answer.placements}
     assert {"E1", "E2"} <= placed and all(0 <= pl.slot <= len(res.answer.segments) for pl in res.answer.placements)
-    assert res.model_calls == 0 and set(res.timings) == {"retrieve", "answer", "insert", "total"}
+    assert res.model_calls == 0 and set(res.timings) == {"retrieve", "rank", "answer", "insert", "total"}
 
 
 def test_r1_and_onepass_pipelines(retriever, encoder, tiny_lm_dir):

@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from conftest import make_png
-from m2io.answer.extractive import Answer
+from m2io.answer.base import Answer
 from m2io.insert.base import InsertResult
 from m2io.pipeline import AskResult
 from m2io.render import blocks, render
@@ -30,7 +30,7 @@ def test_html_is_self_contained_with_images_in_place(tmp_path: Path):
     page = render(_result(tmp_path), "html", "r1", "extractive")
     assert page.index("<p>Open it.</p>") < page.index('data-image-id="a"') < page.index("<p>Click OK. Done.</p>")
     assert 'src="data:image/png;base64,' in page and "Dialog &lt;b&gt;" in page and "How &amp; why?" in page
-    assert "image b: file not readable" in page and "<li>d/x</li>" in page and "http" not in page
+    assert "image b: file not readable" in page and '<li id="source-1">d/x</li>' in page and "http" not in page
 
 
 def test_json_lists_segments_placements_and_timings(tmp_path: Path):
@@ -52,7 +52,25 @@ def test_sources_are_listed_by_manual_and_heading_path(tmp_path: Path):
     result.answer.sources.append("d/y")
     result.answer.source_labels.extend(["Paint Manual \u203a Tools > Crop", "d/y"])
     page = render(result, "html", "rule", "extractive")
-    assert "<li>Paint Manual \u203a Tools &gt; Crop <small>d/x</small></li>" in page and "<li>d/y</li>" in page
+    assert ('<li id="source-1">Paint Manual \u203a Tools &gt; Crop <small>d/x</small></li>' in page
+            and '<li id="source-2">d/y</li>' in page)
     md = render(result, "md", "rule", "extractive")
-    assert "- Paint Manual \u203a Tools > Crop (d/x)" in md and "- d/y" in md
+    assert "1. Paint Manual \u203a Tools > Crop (d/x)" in md and "2. d/y" in md
     assert json.loads(render(result, "json", "rule", "extractive"))["source_labels"][0].startswith("Paint Manual")
+
+
+def test_each_paragraph_names_the_sections_it_came_from(tmp_path: Path):
+    from m2io.types import Origin
+
+    result = _result(tmp_path)
+    result.answer.sources.append("d/y")
+    result.answer.source_labels.extend(["Manual \u203a Crop", "Manual \u203a Export"])
+    result.answer.provenance.extend([Origin("d/x", "d/x::0", 0), Origin("d/x", "d/x::0", 1), Origin("d/y", "", 0, 0.7)])
+    page = render(result, "html", "r1", "focused")
+    assert '<p>Open it.<sup class="ref"><a href="#source-1" title="Manual \u203a Crop">1</a></sup></p>' in page
+    assert 'Click OK. Done.<sup class="ref"><a href="#source-1"' in page and '<a href="#source-2"' in page
+    assert '<li id="source-1">Manual \u203a Crop <small>d/x</small> <em>(in the answer)</em></li>' in page
+    md = render(result, "md")
+    assert "Open it. [1]" in md and "Click OK. Done. [1][2]" in md
+    data = json.loads(render(result, "json"))
+    assert data["provenance"][2] == {"source": 1, "section": "d/y", "chunk": "", "position": 0, "score": 0.7}

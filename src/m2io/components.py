@@ -4,24 +4,26 @@ The language model loads only when a component needs one, once per process.
 
 >>> cfg = ComponentConfig()
 >>> cfg.answerer, cfg.inserter, cfg.rule_threshold
-('extractive', 'r1', 0.6)
+('focused', 'r1', 0.6)
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from m2io.answer.section import ComposeConfig
 from m2io.insert.onepass import OnePassConfig
 from m2io.insert.r1_lm import R1Config
 from m2io.insert.shipped import AUTO, resolve_adapter
 
-INSERTERS = ("rule", "onepass", "r1", "r1-lm")
-ANSWERERS = ("extractive", "llm")
+INSERTERS = ("rule", "onepass", "r1", "r1-lm", "source")
+ANSWERERS = ("focused", "section", "extractive", "llm")
 
 
 @dataclass(frozen=True)
 class ComponentConfig:
-    answerer: str = "extractive"
-    """extractive or llm (bench/RESULTS.md: extractive scores higher on GIMP with the bundled LM)."""
+    answerer: str = "focused"
+    """focused (the best section, its most relevant passage when long: the default), section (the best section
+    verbatim), extractive (the question's most relevant retrieved sentences) or llm (bench/RESULTS.md)."""
     inserter: str = "r1"
     """rule, onepass, r1 (the placement policy, the default: best on the never-trained validation manuals)
     or r1-lm (an LM writes the plan); bench/RESULTS.md compares them."""
@@ -40,6 +42,10 @@ class ComponentConfig:
     None: zero-shot."""
     rule_threshold: float = 0.6
     """Tuned on the GIMP train split (bench/RESULTS.md)."""
+    reranker: str | None = AUTO
+    """The section reranker folder (``m2io train reranker``); ``auto``: ``models/section-reranker`` when it ships;
+    None: sections in retrieval order."""
+    compose: ComposeConfig = field(default_factory=ComposeConfig)
     r1: R1Config = field(default_factory=R1Config)
     onepass: OnePassConfig = field(default_factory=OnePassConfig)
 
@@ -53,6 +59,7 @@ class Components:
         if config.answerer not in ANSWERERS:
             raise ValueError(f"unknown answerer {config.answerer!r} (choose from {', '.join(ANSWERERS)})")
         self.config, self._encoder, self._lm, self._r1_lm = config, text_encoder, None, None
+        self._reranker = self._ranker = None
 
     @property
     def encoder(self):
@@ -87,11 +94,41 @@ class Components:
             self._r1_lm = LocalChatModel(self.config.lm_dir, adapter=adapter)
         return self._r1_lm
 
-    def answerer(self):
-        if self.config.answerer == "llm":
+    def reranker(self):
+        """The section reranker, or None (sections then stay in retrieval order)."""
+        if self._reranker is None and self.config.reranker:
+            from m2io.sections.reranker import Reranker, shipped_reranker
+
+            path = shipped_reranker() if self.config.reranker == AUTO else self.config.reranker
+            if path is not None:
+                self._reranker = Reranker.load(path)
+        return self._reranker
+
+    def ranker(self, retriever):
+        """The section ranker over ``retriever``'s sections (one per retriever: answerers of a question share it)."""
+        from m2io.sections.rank import RankConfig, SectionRanker
+
+        if self._ranker is None or self._ranker.reader is not retriever.sections:
+            reranker = self.reranker()
+            prior = reranker.prior if reranker is not None else RankConfig.prior
+            self._ranker = SectionRanker(retriever.sections, reranker, RankConfig(prior=prior))
+        return self._ranker
+
+    def answerer(self, retriever=None, name: str | None = None):
+        """The configured answerer (or ``name``); the section answerers (and the LLM's passages) need the
+        ``retriever``."""
+        name = name or self.config.answerer
+        if name in ("focused", "section"):
+            if retriever is None:
+                raise ValueError(f"the {name} answerer reads sections: it needs the retriever")
+            from m2io.answer.section import FocusedAnswerer, SectionAnswerer
+
+            cls = FocusedAnswerer if name == "focused" else SectionAnswerer
+            return cls(self.ranker(retriever), self.encoder, self.config.compose)
+        if name == "llm":
             from m2io.answer.llm import LLMAnswerer
 
-            return LLMAnswerer(self.lm)
+            return LLMAnswerer(self.lm, ranker=self.ranker(retriever) if retriever is not None else None)
         from m2io.answer.extractive import ExtractiveAnswerer
 
         return ExtractiveAnswerer(self.encoder)
@@ -111,6 +148,10 @@ class Components:
             from m2io.insert.policy.inserter import R1Inserter, resolve_policy
 
             return R1Inserter.from_file(self.encoder, resolve_policy(self.config.r1_policy))
+        if name == "source":
+            from m2io.insert.source import SourceInserter
+
+            return SourceInserter()
         if name == "r1-lm":
             from m2io.insert.r1_lm import R1LMInserter
 

@@ -6,17 +6,14 @@ from pathlib import Path
 import pytest
 
 from m2io.corpus.mramg import read_dataset
-from m2io.retrieve import Retriever
 from m2io.sections.rank import RankConfig, SectionRanker, rank_by_scores, sections_of
 from m2io.sections.reranker import Reranker, RerankerConfig, RerankerNotFound, base_cross_encoder
 from m2io.train.reranker import RerankerTrainConfig, corpus_queries, top1, train_reranker, validation_report
 
 
 @pytest.fixture(scope="module")
-def retriever(tiny_index: Path):
-    r = Retriever.open(tiny_index / "index")
-    yield r
-    r.close()
+def retriever(tiny_retriever):
+    return tiny_retriever
 
 
 def test_prior_breaks_near_ties_and_retrieval_order_stands_alone():

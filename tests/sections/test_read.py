@@ -7,15 +7,12 @@ import pytest
 
 from m2io.corpus.mramg import read_dataset
 from m2io.insert.plan import gold_from_marks
-from m2io.retrieve import Retriever
 from m2io.sections.reranker import passage_text
 
 
 @pytest.fixture(scope="module")
-def retriever(tiny_index: Path):
-    r = Retriever.open(tiny_index / "index")
-    yield r
-    r.close()
+def retriever(tiny_retriever):
+    return tiny_retriever
 
 
 def test_every_section_matches_its_gold_answer(retriever, tiny_index: Path):

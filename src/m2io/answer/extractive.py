@@ -11,24 +11,15 @@ the answer reads like the manual. No language model is called; every sentence is
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
+from m2io.answer.base import Answer
 from m2io.corpus.chunk import split_sentences
 from m2io.types import PIC
 
-
-@dataclass
-class Answer:
-    text: str
-    sources: list[str] = field(default_factory=list)
-    """Chunk ids the answer's sentences came from, in order of first use."""
-    model_calls: int = 0
-    tokens_generated: int = 0
-    seconds: float = 0.0
-    prompt: list[dict] | None = None
-    """The exact messages sent to a model (None when no model wrote the answer)."""
+__all__ = ["Answer", "ExtractiveAnswerer", "ExtractiveConfig"]
 
 
 @dataclass(frozen=True)

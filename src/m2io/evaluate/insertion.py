@@ -25,7 +25,8 @@ def record_scores(scores: dict, reference: str, text: str) -> dict:
 
 
 def candidate_records(candidates) -> list[dict]:
-    return [{"k": c.k, "image_id": c.image.id, "caption": c.image.caption, "context": c.context}
+    return [{"k": c.k, "image_id": c.image.id, "caption": c.image.caption, "context": c.context,
+             **({"section": c.origin.section, "slot": c.origin.position} if c.origin is not None else {})}
             for c in candidates]
 
 
@@ -36,7 +37,7 @@ def evaluate_insertion(ds: Dataset, inserter, retriever=None, split: str = "dev"
     tasks = build_tasks(ds, retriever, distractors=distractors, k_retrieve=k_retrieve, seed=seed, items=items)
     records = []
     for t in tqdm(tasks, desc=f"insert {ds.name} {inserter.name}", unit="task", disable=not progress):
-        r = inserter.insert(t.query, t.segments, t.candidates)
+        r = inserter.insert(t.query, t.segments, t.candidates, t.provenance)
         gold_text = " ".join(t.segments)
         text = strip_placeholders(r.text) if r.text is not None else gold_text
         ms = r.timings.get("insert", 0.0) * 1000

@@ -12,7 +12,8 @@ import numpy as np
 from m2io.evaluate.bootstrap import bootstrap_ci
 
 QUALITY = ("image_precision", "image_recall", "image_f1", "ordering", "position_accuracy",
-           "position_accuracy_soft", "rouge_l", "bertscore_f1")
+           "position_accuracy_soft", "rouge_l", "bertscore_f1", "oracle_f1", "answer_sections", "section_top1",
+           "answer_words")
 JUDGE = ("judge_image_relevance", "judge_image_effectiveness", "judge_image_position", "judge_overall")
 
 

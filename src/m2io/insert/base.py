@@ -9,7 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
-from m2io.types import Candidate, Placement
+from m2io.types import Candidate, Origin, Placement
 
 
 @dataclass
@@ -32,5 +32,7 @@ class Inserter(ABC):
     name: str
 
     @abstractmethod
-    def insert(self, query: str, segments: list[str], candidates: list[Candidate]) -> InsertResult:
-        """Choose candidates and slots (0..len(segments)); never changes the answer text."""
+    def insert(self, query: str, segments: list[str], candidates: list[Candidate],
+               provenance: list[Origin | None] | None = None) -> InsertResult:
+        """Choose candidates and slots (0..len(segments)); never changes the answer text. ``provenance``: per
+        segment, where it came from (:class:`m2io.types.Origin`; None or missing entries: unknown)."""

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from m2io.insert.base import InsertResult, Inserter
 from m2io.insert.plan import align_marks, plan_from_marks, to_placements
 from m2io.lm.base import ChatModel
-from m2io.types import PIC, Candidate
+from m2io.types import PIC, Candidate, Origin
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,8 @@ class OnePassInserter(Inserter):
     def _call(self, messages: list[dict], max_tokens: int):
         return self.model.chat(messages, max_tokens=max_tokens, temperature=self.config.temperature)
 
-    def insert(self, query: str, segments: list[str], candidates: list[Candidate]) -> InsertResult:
+    def insert(self, query: str, segments: list[str], candidates: list[Candidate],
+               provenance: list[Origin | None] | None = None) -> InsertResult:
         start = time.perf_counter()
         if not candidates or not segments:
             return InsertResult(placements=[], timings={"insert": time.perf_counter() - start})

@@ -36,7 +36,7 @@ from m2io.insert.grammar import PLAN_CLOSE, PlanGrammar
 from m2io.insert.plan import PlanError, format_plan, parse_plan, to_placements
 from m2io.insert.rule import RuleInserter, place
 from m2io.lm.base import ChatModel
-from m2io.types import Candidate
+from m2io.types import Candidate, Origin
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,8 @@ class R1LMInserter(Inserter):
         return r1_messages(query, segments, candidates, self.config,
                            rule_evidence(self.fallback, segments, candidates, self.config))
 
-    def insert(self, query: str, segments: list[str], candidates: list[Candidate]) -> InsertResult:
+    def insert(self, query: str, segments: list[str], candidates: list[Candidate],
+               provenance: list[Origin | None] | None = None) -> InsertResult:
         start = time.perf_counter()
         if not candidates or not segments:  # nothing to decide: no model call
             return InsertResult(placements=[], timings={"insert": time.perf_counter() - start})

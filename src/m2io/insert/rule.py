@@ -15,11 +15,13 @@ import numpy as np
 
 from m2io.insert.base import InsertResult, Inserter
 from m2io.insert.score import score_plan
-from m2io.types import Candidate, Placement
+from m2io.insert.side import rule_text
+from m2io.store.base import SIDE_TEXTS
+from m2io.types import Candidate, Origin, Placement
 
 
 def candidate_text(c: Candidate) -> str:
-    return f"{c.image.caption}. {c.context}".strip(". ") if c.context else c.image.caption
+    return rule_text(c.image.caption, c.context)
 
 
 class RuleInserter(Inserter):
@@ -32,10 +34,17 @@ class RuleInserter(Inserter):
         """(candidates, segments) cosine similarities."""
         if not segments or not candidates:
             return np.zeros((len(candidates), len(segments)), np.float32)
+        if all(c.side is not None for c in candidates) and candidates[0].side.shape[-1] == self.encoder.dim:
+            # the index's vector of each candidate's rule text (side vector 4): only the segments are encoded
+            texts = [candidate_text(c) for c in candidates]
+            own = np.stack([c.side[SIDE_TEXTS - 1] if t.strip() else np.zeros(self.encoder.dim, np.float32)
+                            for c, t in zip(candidates, texts)])
+            return own @ self.encoder.encode(list(segments)).T
         vecs = self.encoder.encode(list(segments) + [candidate_text(c) for c in candidates])
         return vecs[len(segments):] @ vecs[: len(segments)].T
 
-    def insert(self, query: str, segments: list[str], candidates: list[Candidate]) -> InsertResult:
+    def insert(self, query: str, segments: list[str], candidates: list[Candidate],
+               provenance: list[Origin | None] | None = None) -> InsertResult:
         start = time.perf_counter()
         sims = self.similarities(segments, candidates)
         return InsertResult(placements=place(sims, candidates, self.threshold),

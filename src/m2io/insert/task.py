@@ -3,7 +3,9 @@
 For a QA item: the answer is the gold text with its ``<PIC>`` marks removed (so exact slots
 exist), and the candidates are the gold images plus distractors: the images of the question's
 top retrieved chunks, or, without an index, images of other documents; shuffled with a seed
-that depends on the item, so a task is the same in every run.
+that depends on the item, so a task is the same in every run. The gold text's provenance is its
+own section, position by position; each candidate's origin is its section and slot there (a
+distractor's: the first section that shows it).
 
 >>> import random
 >>> _shuffled(["a", "b", "c"], "0:q1") == _shuffled(["a", "b", "c"], "0:q1")
@@ -18,7 +20,7 @@ from pathlib import Path
 from m2io.corpus.chunk import image_context_halves
 from m2io.corpus.mramg import Dataset
 from m2io.insert.plan import GoldPlan, gold_from_marks
-from m2io.types import Candidate, Image, QAItem
+from m2io.types import PIC, Candidate, Image, Origin, QAItem
 
 
 @dataclass
@@ -29,6 +31,8 @@ class InsertTask:
     segments: list[str]
     candidates: list[Candidate]
     gold: GoldPlan
+    provenance: list[Origin | None] | None = None
+    """Per segment, where it came from (the gold text: its own section, position by position)."""
 
     def gold_items(self) -> list[tuple[int, int]]:
         """The gold plan in the written form's terms: (candidate number, slot), in answer order."""
@@ -51,17 +55,49 @@ def _contexts(ds: Dataset) -> dict[str, tuple[str, str]]:
     return halves
 
 
-def candidate_of(k: int, ds: Dataset, image_id: str, halves: dict[str, tuple[str, str]]) -> Candidate:
-    """The k-th candidate: the image with its caption, its context, and the context's two halves."""
+def figure_places(ds: Dataset) -> dict[tuple[str, str], tuple[int, int]]:
+    """(doc id, image id) -> (slot in the section's gold text, figures standing at that slot), for every figure."""
+    from m2io.corpus.questions import gold_of_document
+
+    out = {}
+    for doc in ds.documents:
+        source = ds.sources.get(doc.id)
+        text, images = gold_of_document(doc, source.heading_path if source is not None else None)
+        if text.count(PIC) != len(images):
+            continue
+        slots = gold_from_marks(text, images).slots
+        for image_id, slot in slots.items():
+            out[(doc.id, image_id)] = (slot, sum(1 for s in slots.values() if s == slot))
+    return out
+
+
+def _first_doc(ds: Dataset) -> dict[str, str]:
+    first: dict[str, str] = {}
+    for doc in ds.documents:
+        for image_id in doc.image_ids:
+            first.setdefault(image_id, doc.id)
+    return first
+
+
+def candidate_of(k: int, ds: Dataset, image_id: str, halves: dict[str, tuple[str, str]],
+                 doc_id: str | None = None, places: dict | None = None) -> Candidate:
+    """The k-th candidate: the image with its caption, its context, the context's two halves and (with ``places``)
+    its origin in ``doc_id``."""
     above, below = halves.get(image_id, ("", ""))
     image = ds.images[image_id]
-    return Candidate(k, Image(image_id, Path(image.path), image.caption), f"{above} {below}".strip(), above, below)
+    origin = None
+    if places is not None and doc_id is not None and (doc_id, image_id) in places:
+        slot, run = places[(doc_id, image_id)]
+        origin = Origin(f"{ds.name}/{doc_id}", "", slot, 1.0, run)
+    return Candidate(k, Image(image_id, Path(image.path), image.caption), f"{above} {below}".strip(), above, below,
+                     origin)
 
 
 def build_tasks(ds: Dataset, retriever=None, distractors: int = 4, k_retrieve: int = 5, seed: int = 0,
                 items: list[QAItem] | None = None) -> list[InsertTask]:
     """One task per QA item with gold images (``items`` defaults to all of ``ds.qa``)."""
     contexts = _contexts(ds)
+    places, first = figure_places(ds), _first_doc(ds)
     all_images = sorted(i for i in ds.images if ds.images[i].path is not None)
     tasks = []
     for q in items if items is not None else ds.qa:
@@ -79,6 +115,9 @@ def build_tasks(ds: Dataset, retriever=None, distractors: int = 4, k_retrieve: i
             extra = _shuffled(all_images, f"{seed}:{q.id}:pool")
         extra = [i for i in dict.fromkeys(extra) if i not in gold_ids][:distractors]
         ordered = _shuffled(gold_ids + extra, f"{seed}:{q.id}")
-        candidates = [candidate_of(k, ds, i, contexts) for k, i in enumerate(ordered, 1)]
-        tasks.append(InsertTask(ds.name, q.id, q.question, gold.segments, candidates, gold))
+        home = q.provenance[0] if q.provenance else None
+        candidates = [candidate_of(k, ds, i, contexts, home if i in gold_ids else first.get(i), places)
+                      for k, i in enumerate(ordered, 1)]
+        provenance = [Origin(f"{ds.name}/{home}", "", n) for n in range(len(gold.segments))] if home else None
+        tasks.append(InsertTask(ds.name, q.id, q.question, gold.segments, candidates, gold, provenance))
     return tasks

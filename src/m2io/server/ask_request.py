@@ -32,7 +32,7 @@ class AskJSON(BaseModel):
     """The JSON body of ``POST /api/ask`` (for the OpenAPI schema; parsing is :func:`parse_json`)."""
 
     question: str = Field("", description="The question; may be empty when an image is given.")
-    inserter: str | None = Field(None, description="rule, onepass, r1 or r1-lm; the server's default if left out.")
+    inserter: str | None = Field(None, description="r1, rule, source, onepass or r1-lm; the server's default if left out.")
     k: int = Field(5, description="How many chunks to retrieve.")
     stream: bool = Field(False, description="Answer as server-sent events: text, placements, done.")
     image_b64: str | None = Field(None, description="A query image, base64-encoded (PNG, JPEG, ...).")

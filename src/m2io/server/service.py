@@ -51,7 +51,7 @@ class AskService:
         An inserter whose model is missing (no r1 policy in this install) is left out; asking for it
         answers 422 with the reason.
         """
-        self._answerer = self._answerer or self.components.answerer()
+        self._answerer = self._answerer or self.components.answerer(self.retriever)
         for name in INSERTERS:
             try:
                 self._inserter(name)
@@ -64,7 +64,7 @@ class AskService:
         return self._inserters[name]
 
     def pipeline(self, inserter: str, k: int) -> Pipeline:
-        self._answerer = self._answerer or self.components.answerer()
+        self._answerer = self._answerer or self.components.answerer(self.retriever)
         return Pipeline(self.retriever, self._answerer, self._inserter(inserter), PipelineConfig(k=k))
 
     def ask_unified(self, question: str, image_path: Path | None) -> dict:
@@ -94,26 +94,38 @@ class AskService:
             key = self.key_of(result, item["image_id"])
             item.pop("file", None)
             item["url"] = f"/api/images/{key}" if key else None
-        data["sources"] = source_list(result.results, self.retriever.sources)
+        data["sources"] = source_list(result.results, self.retriever.sources, result.answer.sources,
+                                      result.answer.provenance)
         data.pop("source_labels", None)
         data.pop("image", None)
         return data
 
 
-def source_list(results, sources: dict | None = None) -> list[dict]:
-    """Each source document once: its id, its label (manual and heading path) and a snippet."""
-    seen, out = set(), []
+def source_list(results, sources: dict | None = None, order: list[str] | None = None,
+                provenance: list | None = None) -> list[dict]:
+    """Each source document once (in ``order`` where given: the answer's own sections first): its id, its label
+    (manual and heading path), a snippet, and whether the answer's text comes from it (``in_answer``)."""
+    used = {o.section for o in provenance or [] if o is not None}
+    first: dict[str, object] = {}
     for r in results:
-        if r.doc_id not in seen:
-            seen.add(r.doc_id)
-            text = " ".join(r.text.replace("<PIC>", " ").split())
-            out.append({"doc_id": r.doc_id, "label": source_label(sources or {}, r.doc_id), "chunk_id": r.chunk_id,
-                        "snippet": text[:240]})
+        first.setdefault(r.doc_id, r)
+    out = []
+    for doc_id in order if order is not None else list(first):
+        r = first.get(doc_id)
+        text = " ".join(r.text.replace("<PIC>", " ").split()) if r is not None else ""
+        out.append({"doc_id": doc_id, "label": source_label(sources or {}, doc_id),
+                    "chunk_id": r.chunk_id if r is not None else None, "snippet": text[:240],
+                    "in_answer": doc_id in used})
     return out
 
 
 def draft_json(service: AskService, draft: Draft) -> dict:
     """What a streaming client gets first: the text, its sources and the stage times so far."""
+    order = list(dict.fromkeys([*(o.section for o in draft.provenance if o is not None),
+                                *(r.doc_id for r in draft.results)]))
     return {"question": draft.question, "segments": draft.segments,
-            "sources": source_list(draft.results, service.retriever.sources),
+            "sources": source_list(draft.results, service.retriever.sources, order, draft.provenance),
+            "provenance": [None if o is None else {"source": order.index(o.section), "section": o.section,
+                                                   "position": o.position, "score": o.score}
+                           for o in draft.provenance],
             "timings_ms": {k: round(v * 1000, 1) for k, v in draft.timings.items()}}

@@ -9,24 +9,33 @@ function authHeaders() {
   return token ? { Authorization: "Bearer " + token } : {};
 }
 
-// Text between two placed images is one paragraph; slot s means "after segment s".
-function blocks(segments, placements) {
+// Text between two placed images is one paragraph; slot s means "after segment s". Each paragraph knows the
+// sources (indices into the answer's source list) its sentences came from.
+function blocks(segments, placements, provenance) {
   const bySlot = new Map();
   for (const p of placements) {
     if (!bySlot.has(p.slot)) bySlot.set(p.slot, []);
     bySlot.get(p.slot).push(p);
   }
   const out = [];
-  let para = [];
+  let para = [], refs = new Set();
+  const flush = () => {
+    if (para.length) out.push({ text: para.join(" "), refs: [...refs].sort((a, b) => a - b) });
+    para = []; refs = new Set();
+  };
   for (let slot = 0; slot <= segments.length; slot++) {
-    if (slot > 0) para.push(segments[slot - 1]);
+    if (slot > 0) {
+      para.push(segments[slot - 1]);
+      const origin = (provenance || [])[slot - 1];
+      if (origin && origin.source !== null && origin.source !== undefined) refs.add(origin.source);
+    }
     const images = bySlot.get(slot) || [];
     if (images.length) {
-      if (para.length) { out.push({ text: para.join(" ") }); para = []; }
+      flush();
       for (const p of images) out.push({ image: p });
     }
   }
-  if (para.length) out.push({ text: para.join(" ") });
+  flush();
   return out;
 }
 
@@ -37,13 +46,21 @@ async function loadImage(img, url) {
   img.src = URL.createObjectURL(await response.blob());
 }
 
-function renderAnswer(segments, placements, pending) {
+function renderAnswer(segments, placements, pending, provenance, sources) {
   const article = $("answer");
   article.replaceChildren();
-  for (const block of blocks(segments, placements)) {
+  for (const block of blocks(segments, placements, provenance)) {
     if (block.text !== undefined) {
       const p = document.createElement("p");
       p.textContent = block.text;
+      for (const n of block.refs) {
+        const sup = document.createElement("sup");
+        sup.className = "ref";
+        sup.textContent = String(n + 1);
+        const source = (sources || [])[n];
+        if (source) sup.title = source.label || source.doc_id;
+        p.append(sup);
+      }
       article.append(p);
     } else {
       const figure = document.createElement("figure");
@@ -72,7 +89,13 @@ function renderDetails(answer) {
     const b = document.createElement("b");
     b.textContent = s.label || s.doc_id;
     b.title = s.doc_id;
-    li.append(b, document.createTextNode(" — " + s.snippet));
+    li.append(b);
+    if (s.in_answer) {
+      const used = document.createElement("em");
+      used.textContent = " (in the answer)";
+      li.append(used);
+    }
+    li.append(document.createTextNode(" — " + s.snippet));
     return li;
   }));
   $("timings").replaceChildren(...Object.entries(answer.timings_ms).map(([stage, ms]) => {
@@ -182,11 +205,11 @@ async function ask(event) {
       const body = await response.json().catch(() => ({}));
       throw new Error(response.status + ": " + (typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail)));
     }
-    let segments = [];
+    let draft = { segments: [], provenance: [], sources: [] };
     for await (const { event: kind, data } of events(response)) {
-      if (kind === "text") { segments = data.segments; renderAnswer(segments, [], true); $("status").textContent = "placing images…"; }
-      else if (kind === "placements") renderAnswer(segments, data.placements, false);
-      else if (kind === "done") { renderAnswer(data.segments, data.placements, false); renderDetails(data); $("status").textContent = ""; }
+      if (kind === "text") { draft = data; renderAnswer(data.segments, [], true, data.provenance, data.sources); $("status").textContent = "placing images…"; }
+      else if (kind === "placements") renderAnswer(draft.segments, data.placements, false, draft.provenance, draft.sources);
+      else if (kind === "done") { renderAnswer(data.segments, data.placements, false, data.provenance, data.sources); renderDetails(data); $("status").textContent = ""; }
       else if (kind === "error") throw new Error(data.detail);
     }
   } catch (e) {
