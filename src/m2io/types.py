@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 PIC = "<PIC>"
 """The corpus-side mark for an image inside document text and gold answers."""
 
@@ -96,6 +98,27 @@ class Chunk:
 
 
 @dataclass(frozen=True)
+class Origin:
+    """Where a piece of an answer comes from: a section (document) of the index, a chunk, a place there.
+
+    For an answer segment, ``position`` is the index of the section's segment it is (0-based) and
+    ``score`` how sure that is (1.0: verbatim; else the alignment's similarity). For a figure,
+    ``position`` is its slot in the section: how many of the section's segments stand before it.
+
+    >>> Origin("kicad/pcbnew#layers", "kicad/pcbnew#layers::1", 4).score
+    1.0
+    """
+
+    section: str
+    """The document key, ``<dataset>/<doc id>``."""
+    chunk: str = ""
+    position: int = -1
+    score: float = 1.0
+    run: int = 1
+    """For a figure: how many figures stand together at its slot in the section (itself included)."""
+
+
+@dataclass(frozen=True)
 class Candidate:
     """The k-th candidate image of one query (``<imgk>`` in prompts, 1-based)."""
 
@@ -106,6 +129,10 @@ class Candidate:
     above: str = ""
     """The text just above the image (its last words), apart from the text below it."""
     below: str = ""
+    origin: Origin | None = None
+    """The section the image stands in and its slot there (None where unknown)."""
+    side: np.ndarray | None = field(default=None, compare=False, repr=False)
+    """The index's side vectors of this image (:mod:`m2io.insert.side`), so that placing it encodes nothing."""
 
     @property
     def placeholder(self) -> str:
@@ -129,3 +156,5 @@ class InterleavedAnswer:
     sources: list[str] = field(default_factory=list)
     source_labels: list[str] = field(default_factory=list)
     """``sources[k]`` in words: the manual and heading path (the id where the index has none)."""
+    provenance: list[Origin | None] = field(default_factory=list)
+    """Per segment, where it came from (empty where the answerer gave none)."""

@@ -31,26 +31,74 @@ def _corpus_arg(ctx, param, values):
     return pairs
 
 
-def _examples(corpora, split: str, cache: Path | None, variants, seed: int, encoder):
-    """Featurised examples of ``corpora`` (cached in ``cache``, keyed by everything they depend on)."""
+def _pipelines_of(encoder, reranker, llm_cache: Path | None):
+    """The named pipelines of the ``ask-`` copies over one retriever: one section ranker shared by every answerer,
+    LLM answers kept in ``llm_cache``."""
     from m2io.answer.extractive import ExtractiveAnswerer
+    from m2io.answer.section import FocusedAnswerer, SectionAnswerer
+    from m2io.insert.source import SourceInserter
+    from m2io.pipeline import Pipeline, PipelineConfig
+    from m2io.sections.rank import RankConfig, SectionRanker
+
+    def make(retriever) -> dict:
+        ranker = SectionRanker(retriever.sections, reranker, RankConfig(prior=reranker.prior if reranker else 1.0))
+        config = PipelineConfig(k=10)
+        answerers = {"focused": FocusedAnswerer(ranker, encoder), "section": SectionAnswerer(ranker, encoder),
+                     "extractive": ExtractiveAnswerer(encoder)}
+        if llm_cache is not None:
+            from m2io.answer.llm import LLMAnswerer
+            from m2io.lm.local import LocalChatModel
+            from m2io.train.policy.pipeline_tasks import CachedAnswerer
+
+            answerers["llm"] = CachedAnswerer(LLMAnswerer(_LazyLM(LocalChatModel), ranker=ranker), llm_cache,
+                                              "SmolLM2-135M-Instruct")
+        # The inserter is never called: only the drafts (answer, provenance, candidates) are used.
+        return {name: Pipeline(retriever, a, SourceInserter(), config) for name, a in answerers.items()}
+    return make
+
+
+class _LazyLM:
+    """A chat model loaded on first use (cached LLM answers need none)."""
+
+    def __init__(self, factory):
+        self.factory, self.model = factory, None
+
+    def chat(self, *args, **kwargs):
+        if self.model is None:
+            self.model = self.factory()
+        return self.model.chat(*args, **kwargs)
+
+
+def _examples(corpora, split: str, cache: Path | None, variants, seed: int, encoder, questions: Path | None = None,
+              reranker: str | None = None):
+    """Featurised examples of ``corpora`` (cached in ``cache``, keyed by everything they depend on)."""
     from m2io.corpus.mramg import dataset_names, read_dataset
+    from m2io.corpus.questions import read_questions, user_qa
     from m2io.insert.policy.features import FeatureConfig
     from m2io.retrieve import Retriever
+    from m2io.sections.reranker import Reranker
     from m2io.train.policy.data import build_examples, cached_examples, describe
 
     features = FeatureConfig()
+    llm_cache = cache.parent / "llm-answers.jsonl" if cache is not None and "llm" in variants.answerers else None
     key = {"corpora": [[str(f.resolve()), str(i.resolve()) if i else None] for f, i in corpora], "split": split,
-           "seed": seed, "encoder": encoder.name, **describe(variants, features)}
+           "seed": seed, "encoder": encoder.name, "questions": str(questions.resolve()) if questions else None,
+           "reranker": str(Path(reranker).resolve()) if reranker else None, **describe(variants, features)}
 
     def build():
-        opened = []
+        opened, user = [], {}
         for folder, index in corpora:
             retriever = Retriever.open(index) if index else None
             if retriever is not None:
                 retriever.models.__dict__["text"] = encoder  # one text encoder for every index (same model)
-            opened += [(read_dataset(folder, name), retriever) for name in dataset_names(folder)]
-        return build_examples(opened, split, encoder, variants, features, seed, ExtractiveAnswerer(encoder))
+            for name in dataset_names(folder):
+                ds = read_dataset(folder, name)
+                opened.append((ds, retriever))
+                if questions is not None and (questions / f"{name}.jsonl").is_file():
+                    user[name] = user_qa(ds, read_questions(questions / f"{name}.jsonl"), questions / f"{name}.jsonl")
+        ranker_model = Reranker.load(reranker) if reranker else None
+        return build_examples(opened, split, encoder, variants, features, seed,
+                              _pipelines_of(encoder, ranker_model, llm_cache), user_items=user)
 
     examples = cached_examples(cache, key, build)
     counts: dict[str, int] = {}
@@ -61,19 +109,21 @@ def _examples(corpora, split: str, cache: Path | None, variants, seed: int, enco
     return examples
 
 
-def _data(corpora, val, dev, examples_dir: Path, seed: int, no_variants: bool):
+def _data(corpora, val, dev, examples_dir: Path, seed: int, no_variants: bool, questions: Path | None = None,
+          reranker: str | None = None, llm: bool = False):
     from m2io.encoders.text import TextEncoder
     from m2io.train.policy.data import Variants
 
     if not corpora:
         raise click.UsageError("give at least one training corpus")
     encoder = TextEncoder()
-    variants = Variants.none() if no_variants else Variants()
-    train_ex = _examples(corpora, "train", examples_dir / "train.pkl", variants, seed, encoder)
-    # Judged as evaluated: the gold text (insert) and the extractive answer (e2e), each task once.
-    judged = Variants(shuffles=0, more=0, fewer=0, cuts=0, e2e=1)
-    val_ex = _examples(val, "all", examples_dir / "val.pkl", judged, seed, encoder) if val else []
-    dev_ex = _examples(dev, "dev", examples_dir / "dev.pkl", judged, seed, encoder) if dev else []
+    answerers = Variants.answerers + (("llm",) if llm else ())
+    variants = Variants.none() if no_variants else Variants(answerers=answerers)
+    train_ex = _examples(corpora, "train", examples_dir / "train.pkl", variants, seed, encoder, questions, reranker)
+    # Judged as used: the gold text (insert) and the default answer (ask), each task once.
+    judged = Variants(shuffles=0, more=0, fewer=0, cuts=0, answerers=("focused",), reorder=0)
+    val_ex = _examples(val, "all", examples_dir / "val.pkl", judged, seed, encoder, questions, reranker) if val else []
+    dev_ex = _examples(dev, "dev", examples_dir / "dev.pkl", judged, seed, encoder, None, reranker) if dev else []
     if not train_ex:
         raise M2IOError("no insertion tasks in the train split of the training corpora")
     return train_ex, val_ex, dev_ex
@@ -89,7 +139,13 @@ _data_options = [
                  default=Path("runs/r1-examples"), show_default=True,
                  help="Featurised examples are kept here (train.pkl, val.pkl, dev.pkl) and reused."),
     click.option("--no-variants", is_flag=True, help="Train on the base tasks only (no shuffled, more / fewer "
-                                                     "distractor, cut or e2e copies)."),
+                                                     "distractor, cut or pipeline copies)."),
+    click.option("--questions", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+                 help="A folder of user-phrased question files (<dataset name>.jsonl): they join the pipeline copies."),
+    click.option("--reranker", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+                 help="The section reranker the pipeline copies rank sections with [retrieval order]."),
+    click.option("--llm", is_flag=True, help="Pipeline copies with LLM answers too (bundled SmolLM2; seconds each, "
+                                             "kept in <examples>/llm-answers.jsonl)."),
     click.option("--seed", default=0, show_default=True),
 ]
 
@@ -101,9 +157,9 @@ def train_r1() -> None:
 
 @train_r1.command("examples")
 @_with(_data_options)
-def examples_cmd(corpora, val, dev, examples_dir, no_variants, seed) -> None:
+def examples_cmd(corpora, val, dev, examples_dir, no_variants, questions, reranker, llm, seed) -> None:
     """Build (or check) the featurised examples that cold and grpo read."""
-    _data(corpora, val, dev, examples_dir, seed, no_variants)
+    _data(corpora, val, dev, examples_dir, seed, no_variants, questions, reranker, llm)
 
 
 @train_r1.command("cold")
@@ -114,14 +170,14 @@ def examples_cmd(corpora, val, dev, examples_dir, no_variants, seed) -> None:
 @click.option("--lr", default=2e-3, show_default=True)
 @click.option("--dim", default=64, show_default=True, help="Width of the policy's layers.")
 @click.option("--no-embeddings", is_flag=True, help="Similarity features only (no caption / context vectors).")
-def cold_cmd(corpora, val, dev, examples_dir, no_variants, seed, out, epochs, batch_size, lr, dim,
-             no_embeddings) -> None:
+def cold_cmd(corpora, val, dev, examples_dir, no_variants, questions, reranker, llm, seed, out, epochs, batch_size,
+             lr, dim, no_embeddings) -> None:
     """Cold start: cross-entropy on the gold decisions; the best epoch on --val is kept; resumes."""
     from m2io.insert.policy.model import PolicyConfig
     from m2io.train.policy.cold_start import ColdStartConfig, run_cold_start
     from m2io.train.policy.evaluate import score_examples
 
-    train_ex, val_ex, dev_ex = _data(corpora, val, dev, examples_dir, seed, no_variants)
+    train_ex, val_ex, dev_ex = _data(corpora, val, dev, examples_dir, seed, no_variants, questions, reranker, llm)
     config = ColdStartConfig(out=str(out), epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                              policy=PolicyConfig(dim=dim, use_embeddings=not no_embeddings))
     net = run_cold_start(train_ex, val_ex, config, command=_command_line(), record=_sources(corpora, val, dev))
@@ -145,19 +201,22 @@ def cold_cmd(corpora, val, dev, examples_dir, no_variants, seed, out, epochs, ba
 @click.option("--w-order", default=0.5, show_default=True, help="Weight of the ordering score.")
 @click.option("--w-position", default=0.5, show_default=True, help="Weight of soft position accuracy.")
 @click.option("--w-exact", default=0.5, show_default=True, help="Weight of exact position accuracy.")
+@click.option("--w-clump", default=0.5, show_default=True,
+              help="Subtracted per figure at one slot beyond the longest run of figures the sources had.")
 @click.option("--process-weight", default=0.0, show_default=True,
               help="Weight of per-decision process rewards (0.5 measured no better: bench/RESULTS.md).")
 @click.option("--eval-every", default=25, show_default=True)
-def grpo_cmd(corpora, val, dev, examples_dir, no_variants, seed, init, out, steps, tasks_per_step, group, updates,
-             lr, beta, temperature, w_selection, w_order, w_position, w_exact, process_weight, eval_every) -> None:
+def grpo_cmd(corpora, val, dev, examples_dir, no_variants, questions, reranker, llm, seed, init, out, steps,
+             tasks_per_step, group, updates, lr, beta, temperature, w_selection, w_order, w_position, w_exact, w_clump,
+             process_weight, eval_every) -> None:
     """GRPO with the benchmark's metrics as rewards (and process rewards); the best step on --val is kept."""
     from m2io.train.policy.evaluate import score_examples
     from m2io.train.policy.grpo import GRPOConfig, policy_weights, run_grpo
 
-    train_ex, val_ex, dev_ex = _data(corpora, val, dev, examples_dir, seed, no_variants)
+    train_ex, val_ex, dev_ex = _data(corpora, val, dev, examples_dir, seed, no_variants, questions, reranker, llm)
     base = policy_weights()
     weights = type(base)(**{**asdict(base), "selection": w_selection, "order": w_order, "position": w_position,
-                            "exact": w_exact, "process": process_weight})
+                            "exact": w_exact, "clump": w_clump, "process": process_weight})
     init_file = init / "policy.pt" if init.is_dir() else init
     config = GRPOConfig(out=str(out), init=str(init_file), steps=steps, tasks_per_step=tasks_per_step, group=group,
                         updates=updates, lr=lr, beta=beta, temperature=temperature, weights=weights,

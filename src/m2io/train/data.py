@@ -45,9 +45,10 @@ def cut_task(task: InsertTask, n: int) -> InsertTask:
     """The task with its answer cut to the first ``n`` segments (candidates renumbered from 1)."""
     gone = {i for i, s in task.gold.slots.items() if s > n}
     kept = [c for c in task.candidates if c.image.id not in gone]
-    candidates = [Candidate(k, c.image, c.context) for k, c in enumerate(kept, 1)]
+    candidates = [replace(c, k=k) for k, c in enumerate(kept, 1)]
     slots = {i: s for i, s in task.gold.slots.items() if i not in gone}
-    return replace(task, segments=task.segments[:n], candidates=candidates, gold=GoldPlan(task.segments[:n], slots))
+    return replace(task, segments=task.segments[:n], candidates=candidates, gold=GoldPlan(task.segments[:n], slots),
+                   provenance=task.provenance[:n] if task.provenance is not None else None)
 
 
 def row_of(task: InsertTask, config: R1Config, variant: str, rule: RuleInserter | None = None) -> dict:

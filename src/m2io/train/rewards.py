@@ -46,6 +46,8 @@ class RewardWeights:
     """Step reward of a gold image at another slot, times its soft position score."""
     penalty: float = 0.5
     """A non-gold image's step reward is minus this."""
+    clump: float = 0.0
+    """Subtracted per figure that a plan puts at one slot beyond the longest run its sources had."""
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,19 @@ def outcome_rewards(text: str, gold_slots: dict[int, int], n_candidates: int, n_
 def total_reward(terms: dict[str, float], weights: RewardWeights) -> float:
     return (weights.format * terms["format"] + weights.selection * terms["selection"]
             + weights.order * terms["order"] + weights.position * terms["position"]
-            + weights.exact * terms.get("exact", 0.0))
+            + weights.exact * terms.get("exact", 0.0) - weights.clump * terms.get("clump", 0.0))
+
+
+def clump_excess(items: list[tuple[int, int]], max_run: int) -> float:
+    """How many figures a plan puts at one slot beyond ``max_run`` (summed over slots).
+
+    >>> clump_excess([(1, 2), (2, 2), (3, 2), (4, 5)], max_run=1)
+    2.0
+    """
+    counts: dict[int, int] = {}
+    for _, slot in items:
+        counts[slot] = counts.get(slot, 0) + 1
+    return float(sum(max(0, c - max(1, max_run)) for c in counts.values()))
 
 
 def step_reward(k: int, slot: int | None, gold_slots: dict[int, int], n_segments: int,

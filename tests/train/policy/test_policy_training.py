@@ -26,7 +26,7 @@ def encoder():
 @pytest.fixture
 def examples(tiny_corpus, encoder):
     ds = read_dataset(tiny_corpus, "tiny")
-    return build_examples([(ds, None)], "all", encoder, Variants(shuffles=2, more=0, fewer=1, cuts=0, e2e=0),
+    return build_examples([(ds, None)], "all", encoder, Variants(shuffles=2, more=0, fewer=1, cuts=0, answerers=()),
                           progress=False)
 
 
@@ -95,3 +95,30 @@ def test_inserter_on_bad_input_gives_valid_plans(tmp_path, encoder, tiny_corpus)
         assert all(0 <= s <= len(segments) for s in slots) and len({p.image_id for p in result.placements}) == len(slots)
     with pytest.raises(ValueError, match="384-d"):
         R1Inserter(type("Enc", (), {"dim": 8})(), PlacementPolicy())
+
+
+def test_pipeline_copies_carry_provenance_and_structural_gold(tiny_index, encoder):
+    """Tasks as `ask` makes them: the section answer, its provenance, its sections' figures first, structural gold."""
+    from m2io.answer.section import FocusedAnswerer
+    from m2io.insert.source import SourceInserter
+    from m2io.pipeline import Pipeline, PipelineConfig
+    from m2io.retrieve import Retriever
+    from m2io.sections.rank import SectionRanker
+
+    retriever = Retriever.open(tiny_index / "index")
+    ds = read_dataset(tiny_index / "tiny", "tiny")
+
+    def pipelines(r):
+        return {"focused": Pipeline(r, FocusedAnswerer(SectionRanker(r.sections), encoder), SourceInserter(),
+                                    PipelineConfig(k=10))}
+
+    examples = build_examples([(ds, retriever)], "all", encoder, Variants.none().__class__(
+        shuffles=0, more=0, fewer=0, cuts=0, answerers=("focused",), reorder=1), pipelines_of=pipelines,
+        progress=False)
+    asked = [e for e in examples if e.variant == "ask-focused"]
+    assert len(asked) >= 3  # the questions whose best section is their own
+    export = next(e for e in asked if e.source == "tiny/3")
+    assert export.gold == {1: 1, 2: 2} and export.n_segments >= 2   # E1 after segment 1, E2 after segment 2
+    assert export.features.slot[0, 1, -7] == 1.0                    # the structural-slot feature of E1 at slot 1
+    assert any(e.variant.startswith("ask-focused-reordered") for e in examples) or all(e.n_segments < 3 for e in asked)
+    retriever.close()

@@ -17,6 +17,12 @@ sentence encoder (MiniLM by default; vectors cached per text by :class:`TextEnco
   whether it has a caption and a context, and the answer's size.
 - ``emb`` (candidates x 2 x dim): caption and context vectors, for what a caption says
   about the kind of figure.
+- provenance (:mod:`m2io.insert.policy.structure_features`, the last columns of ``slot`` and
+  ``cand``): where each figure stood relative to the answer's sentences, from the segments'
+  and the candidates' origins; zeros where the answer has none.
+
+The candidates' side vectors come from the index (``Candidate.side``), so at answer time only the
+query and the answer's segments are encoded.
 
 Retrieval rank is left out on purpose: in insertion tasks the gold images join the retrieved
 distractors whether retrieval found them or not, so a rank would tell the policy which images
@@ -26,7 +32,7 @@ are gold in training and nothing true at inference.
 >>> f = task_features("How?", ["Open the menu.", "Click OK."], [_cand("Menu", "Open the menu.", "Click OK.")],
 ...                   _Toy(), FeatureConfig())
 >>> f.slot.shape, f.cand.shape, f.emb.shape
-((1, 3, 30), (1, 16), (1, 2, 4))
+((1, 3, 37), (1, 22), (1, 2, 4))
 >>> round(float(f.slot[0, 1, 0]), 3)        # above-text against segment 1, for slot 1
 1.0
 """
@@ -37,10 +43,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from m2io.types import Candidate
+from m2io.insert.policy.structure_features import STRUCT_CAND, STRUCT_SLOT, allowed_run, structure_features
+from m2io.insert.side import HALF_WORDS, side_texts, side_vectors
+from m2io.store.base import SIDE_TEXTS
+from m2io.types import Candidate, Origin
 
-SLOT_FEATURES = 30
-CAND_FEATURES = 16
+BASE_SLOT, BASE_CAND = 30, 16
+SLOT_FEATURES = BASE_SLOT + STRUCT_SLOT
+CAND_FEATURES = BASE_CAND + STRUCT_CAND
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = frozenset(
     "a an the and or of to in on at for with by from as is are be been it its this that these those you your "
@@ -52,8 +62,9 @@ _STOP = frozenset(
 class FeatureConfig:
     rule_threshold: float = 0.6
     """The ``rule`` inserter's threshold: its choice is one of the features."""
-    half_words: int = 25
-    """Words of each context half compared with a segment for overlap (the ends nearest the image)."""
+    half_words: int = HALF_WORDS
+    """Words of each context half compared with a segment (the ends nearest the image); the index's side vectors
+    are made with the default."""
 
 
 @dataclass
@@ -64,6 +75,8 @@ class TaskFeatures:
     """(m, CAND_FEATURES) float32."""
     emb: np.ndarray
     """(m, 2, dim) float32: caption and context vectors (zeros where empty)."""
+    max_run: int = 1
+    """The most figures a plan may put at one slot (the longest run its sources had)."""
 
     @property
     def n_candidates(self) -> int:
@@ -88,15 +101,6 @@ def overlap(half: set[str], segment: set[str]) -> float:
     return len(half & segment) / len(segment) if segment else 0.0
 
 
-def _encode(encoder, texts: list[str]) -> np.ndarray:
-    """Unit vectors, zeros for empty texts (an empty caption is no evidence)."""
-    out = np.zeros((len(texts), encoder.dim), np.float32)
-    idx = [n for n, t in enumerate(texts) if t.strip()]
-    if idx:
-        out[idx] = encoder.encode([texts[n] for n in idx])
-    return out
-
-
 def _rel_slot(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """x minus the candidate's best over valid slots (rows: candidates, columns: slots)."""
     best = np.where(valid, x, -np.inf).max(axis=1, keepdims=True)
@@ -119,28 +123,38 @@ def _standardise(x: np.ndarray) -> np.ndarray:
 
 
 def _candidate_texts(candidates: list[Candidate], config: FeatureConfig) -> tuple[list[str], ...]:
-    captions = [c.image.caption for c in candidates]
-    contexts = [c.context or f"{c.above} {c.below}".strip() for c in candidates]
-    aboves = [" ".join(c.above.split()[-config.half_words:]) for c in candidates]
-    belows = [" ".join(c.below.split()[:config.half_words]) for c in candidates]
-    rule_texts = [f"{cap}. {ctx}".strip(". ") if ctx else cap for cap, ctx in zip(captions, contexts)]
-    return captions, contexts, aboves, belows, rule_texts
+    """Captions, contexts, above-ends, below-ends and rule texts of the candidates (one list each)."""
+    per = [side_texts(c.image.caption, c.context, c.above, c.below, config.half_words) for c in candidates]
+    return tuple([p[k] for p in per] for k in range(SIDE_TEXTS))
+
+
+def _side_block(candidates: list[Candidate], encoder, config: FeatureConfig) -> np.ndarray:
+    """(SIDE_TEXTS, m, dim) side vectors: from the index where every candidate carries them, else encoded."""
+    dim = encoder.dim
+    if config.half_words == HALF_WORDS and all(c.side is not None and c.side.shape == (SIDE_TEXTS, dim)
+                                               for c in candidates):
+        return np.stack([c.side for c in candidates], axis=1).astype(np.float32) if candidates else np.zeros(
+            (SIDE_TEXTS, 0, dim), np.float32)
+    texts = [t for texts in _candidate_texts(candidates, config) for t in texts]
+    return side_vectors(encoder, texts).reshape(SIDE_TEXTS, len(candidates), dim)
 
 
 def feature_texts(query: str, segments: list[str], candidates: list[Candidate],
                   config: FeatureConfig = FeatureConfig()) -> list[str]:
-    """Every text :func:`task_features` embeds, in its order (encode many tasks' at once, then featurise)."""
+    """Every text :func:`task_features` may embed (encode many tasks' at once, then featurise)."""
     return [query, *segments, *(t for texts in _candidate_texts(candidates, config) for t in texts)]
 
 
 def task_features(query: str, segments: list[str], candidates: list[Candidate], encoder,
-                  config: FeatureConfig = FeatureConfig()) -> TaskFeatures:
-    """The policy's input for one answer (any number of candidates and segments, both may be 0)."""
+                  config: FeatureConfig = FeatureConfig(), provenance: list[Origin | None] | None = None
+                  ) -> TaskFeatures:
+    """The policy's input for one answer (any number of candidates and segments, both may be 0); ``provenance``:
+    per segment, where it came from (:mod:`m2io.insert.policy.structure_features`)."""
     m, n = len(candidates), len(segments)
-    captions, contexts, aboves, belows, rule_texts = _candidate_texts(candidates, config)
-    vecs = _encode(encoder, feature_texts(query, segments, candidates, config))
+    captions, contexts, aboves, belows, _ = _candidate_texts(candidates, config)
+    vecs = side_vectors(encoder, [query, *segments])
     q, seg = vecs[0], vecs[1:1 + n]
-    cap, ctx, abv, blw, rul = (vecs[1 + n + k * m: 1 + n + (k + 1) * m] for k in range(5))
+    cap, ctx, abv, blw, rul = _side_block(candidates, encoder, config)
 
     # (m, n) similarities with each segment, then padded to slots: "before" = segment t, "after" = t + 1.
     sims = {name: v @ seg.T for name, v in (("cap", cap), ("ctx", ctx), ("abv", abv), ("blw", blw), ("rule", rul))}
@@ -175,7 +189,7 @@ def task_features(query: str, segments: list[str], candidates: list[Candidate], 
         np.broadcast_to(np.float32(np.log1p(n) / 4), (m, n + 1)),
     ]
     slot = np.stack([np.asarray(c, np.float32) for c in columns], axis=-1) if m else np.zeros(
-        (0, n + 1, SLOT_FEATURES), np.float32)
+        (0, n + 1, BASE_SLOT), np.float32)
 
     best = lambda x: x.max(axis=1) if n else np.zeros(m, np.float32)  # noqa: E731
     bests = [best(sims["abv"]), best(sims["blw"]), best(sims["ctx"]), best(sims["cap"]),
@@ -185,9 +199,13 @@ def task_features(query: str, segments: list[str], candidates: list[Candidate], 
         np.array([bool(c.strip()) for c in contexts], np.float32), rule_max >= config.rule_threshold,
         np.full(m, np.log1p(m) / 4, np.float32)]
     cand = np.stack([np.asarray(c, np.float32) for c in cand_cols], axis=-1) if m else np.zeros(
-        (0, CAND_FEATURES), np.float32)
+        (0, BASE_CAND), np.float32)
+    struct_slot, struct_cand = structure_features(candidates, provenance, n)
+    slot = np.concatenate([slot, struct_slot], axis=-1)
+    cand = np.concatenate([cand, struct_cand], axis=-1)
     assert slot.shape[-1] == SLOT_FEATURES and cand.shape[-1] == CAND_FEATURES
-    return TaskFeatures(slot, cand, np.stack([cap, ctx], axis=1).astype(np.float32))
+    return TaskFeatures(slot, cand, np.stack([cap, ctx], axis=1).astype(np.float32),
+                        allowed_run(candidates, provenance))
 
 
 class _Toy:

@@ -1,8 +1,9 @@
 """Inserter-R1 (``--inserter r1``): the trained placement policy, one forward pass per answer.
 
-The text encoder's vectors (cached per text) feed :func:`task_features`; the policy's greedy
-decision gives every candidate "leave out" or a slot. No text is generated (0 tokens), one
-model call. A task with no candidates makes no call; any number of segments works (0 segments
+The text encoder's vectors of the query and segments (the candidates' come from the index) and
+the segments' provenance feed :func:`task_features`; the policy's greedy decision gives every
+candidate "leave out" or a slot, with no more figures at one slot than its sources had together.
+No text is generated (0 tokens), one model call. A task with no candidates makes no call; any number of segments works (0 segments
 leaves slot 0 alone).
 
 >>> inserter = R1Inserter(TextEncoder(), PlacementPolicy.load("models/inserter-r1/policy.pt"))  # doctest: +SKIP
@@ -21,7 +22,7 @@ from m2io.insert.plan import format_plan, to_placements
 from m2io.insert.policy.features import FeatureConfig, task_features
 from m2io.insert.policy.model import PlacementPolicy, collate, greedy
 from m2io.insert.shipped import AUTO
-from m2io.types import Candidate
+from m2io.types import Candidate, Origin
 
 POLICY_FILE = "policy.pt"
 
@@ -71,16 +72,18 @@ class R1Inserter(Inserter):
         path = Path(path)
         return cls(encoder, PlacementPolicy.load(path / POLICY_FILE if path.is_dir() else path), features)
 
-    def plan(self, query: str, segments: list[str], candidates: list[Candidate]) -> list[tuple[int, int]]:
-        feats = task_features(query, segments, candidates, self.encoder, self.features)
+    def plan(self, query: str, segments: list[str], candidates: list[Candidate],
+             provenance: list[Origin | None] | None = None) -> list[tuple[int, int]]:
+        feats = task_features(query, segments, candidates, self.encoder, self.features, provenance)
         batch = collate([feats], self.policy.config.embed_dim)
         with torch.no_grad():
-            return greedy(self.policy(batch), batch, self.policy.config.leave_out_bias)[0]
+            return greedy(self.policy(batch), batch, self.policy.config.leave_out_bias, [feats.max_run])[0]
 
-    def insert(self, query: str, segments: list[str], candidates: list[Candidate]) -> InsertResult:
+    def insert(self, query: str, segments: list[str], candidates: list[Candidate],
+               provenance: list[Origin | None] | None = None) -> InsertResult:
         start = time.perf_counter()
         if not candidates:
             return InsertResult(placements=[], timings={"insert": time.perf_counter() - start})
-        items = self.plan(query, segments, candidates)
+        items = self.plan(query, segments, candidates, provenance)
         return InsertResult(placements=to_placements(items, candidates), raw_output=format_plan(items), model_calls=1,
                             timings={"insert": time.perf_counter() - start})

@@ -17,6 +17,9 @@ offers a policy over this action space; the layers are torch's own.
 >>> plans = greedy(logits, batch)
 >>> len(plans[0]) <= 3 and all(0 <= s <= 4 for _, s in plans[0])
 True
+>>> one = torch.tensor([[[0.0, 5.0, 1.0], [0.0, 4.0, 3.0]]])   # both candidates like slot 0 best
+>>> greedy(one, collate([_random_features(2, 1)]), max_run=[1])
+[[(1, 0), (2, 1)]]
 """
 from __future__ import annotations
 
@@ -49,6 +52,9 @@ class PolicyConfig:
     leave_out_bias: float = 0.0
     """Subtracted from the leave-out logit when plans are taken greedily (inference), chosen on validation
     corpora after training (:func:`m2io.train.policy.evaluate.tune_leave_out_bias`); sampling ignores it."""
+    slot_features: int = SLOT_FEATURES
+    cand_features: int = CAND_FEATURES
+    """The feature sizes it was built for (a policy of another feature set cannot read these features)."""
 
 
 @dataclass
@@ -93,8 +99,8 @@ class PlacementPolicy(nn.Module):
         super().__init__()
         self.config = config
         d = config.dim
-        self.slot_in = _mlp(SLOT_FEATURES, d, d, config.dropout)
-        self.cand_in = _mlp(CAND_FEATURES, d, d, config.dropout)
+        self.slot_in = _mlp(config.slot_features, d, d, config.dropout)
+        self.cand_in = _mlp(config.cand_features, d, d, config.dropout)
         self.embed_in = nn.Linear(2 * config.embed_dim, d) if config.use_embeddings else None
         self.pool_query = nn.Linear(d, d)
         layer = nn.TransformerEncoderLayer(d, config.heads, dim_feedforward=2 * d, dropout=config.dropout,
@@ -128,8 +134,16 @@ class PlacementPolicy(nn.Module):
 
     @classmethod
     def load(cls, path) -> PlacementPolicy:
+        from m2io.errors import M2IOError
+
         blob = torch.load(path, map_location="cpu", weights_only=True)
-        net = cls(PolicyConfig(**blob["config"]))
+        config = blob["config"]
+        seen = (blob["state"]["slot_in.0.weight"].shape[1], blob["state"]["cand_in.0.weight"].shape[1])
+        if seen != (SLOT_FEATURES, CAND_FEATURES):
+            raise M2IOError(f"{path}: an r1 policy for {seen[0]} slot and {seen[1]} candidate features; this m2io "
+                            f"makes {SLOT_FEATURES} and {CAND_FEATURES} (provenance features): train a new one "
+                            "(m2io train r1 ...) or use the one in models/inserter-r1")
+        net = cls(PolicyConfig(**{**config, "slot_features": seen[0], "cand_features": seen[1]}))
         net.load_state_dict(blob["state"])
         return net.eval()
 
@@ -149,13 +163,40 @@ def plan_of(actions, logits_row, n_candidates: int) -> list[tuple[int, int]]:
     return [(k, s) for k, s, _ in sorted(items, key=lambda x: (x[1], -x[2]))]
 
 
-def greedy(logits: torch.Tensor, batch: Batch, leave_out_bias: float = 0.0) -> list[list[tuple[int, int]]]:
-    """The most likely action of every candidate (the leave-out logit lowered by ``leave_out_bias``), as plans."""
+def greedy(logits: torch.Tensor, batch: Batch, leave_out_bias: float = 0.0,
+           max_run: list[int] | None = None) -> list[list[tuple[int, int]]]:
+    """The most likely action of every candidate (the leave-out logit lowered by ``leave_out_bias``), as plans.
+
+    ``max_run`` (per task): at most that many figures at one slot; past it, the candidates whose slot logit is
+    lowest there take their next most likely action (another slot, or leaving out), until no slot is over.
+    """
+    logits = logits.clone()
     if leave_out_bias:
-        logits = logits.clone()
         logits[..., LEAVE_OUT] -= leave_out_bias
     actions = logits.argmax(-1)
-    return [plan_of(actions[b], logits[b], int(batch.cand_mask[b].sum())) for b in range(logits.shape[0])]
+    plans = []
+    for b in range(logits.shape[0]):
+        m = int(batch.cand_mask[b].sum())
+        if max_run is not None:
+            actions[b, :m] = _within_runs(logits[b, :m], max_run[b])
+        plans.append(plan_of(actions[b], logits[b], m))
+    return plans
+
+
+def _within_runs(logits: torch.Tensor, limit: int) -> torch.Tensor:
+    """(m,) greedy actions with at most ``limit`` candidates per slot (the lowest slot logits move on)."""
+    logits = logits.clone()
+    limit = max(1, limit)
+    for _ in range(logits.shape[0] * logits.shape[1]):
+        actions = logits.argmax(-1)
+        over = [a for a in set(actions.tolist()) if a != LEAVE_OUT and int((actions == a).sum()) > limit]
+        if not over:
+            return actions
+        for a in over:
+            members = (actions == a).nonzero().flatten()
+            order = members[logits[members, a].argsort(descending=True)]
+            logits[order[limit:], a] = IMPOSSIBLE
+    return logits.argmax(-1)
 
 
 def sample(logits: torch.Tensor, group: int, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -9,9 +9,12 @@ habits or on verbatim overlap alone:
 - ``shuffle``: the candidates reshuffled (another seed);
 - ``more``: more retrieved distractors (8 instead of 4); ``fewer``: one distractor;
 - ``cut``: the answer cut after an earlier segment (gold images past the cut leave);
-- ``e2e``: the *extractive* answer to the question (what ``ask`` writes) instead of the gold text,
-  with each gold image at its relative position (slot ``g`` of ``n`` -> ``round(g / n * m)``),
-  as the ``e2e`` evaluation expects it.
+- ``ask-<answerer>``: what the pipeline gives the inserter at answer time with that answerer (its
+  answer, provenance and candidates: :mod:`m2io.train.policy.pipeline_tasks`), for the template
+  questions and the user-phrased ones, plus copies with the answer reordered.
+
+Every task carries its segments' provenance, so the policy learns where figures stood relative to
+the answer's sentences (:mod:`m2io.insert.policy.structure_features`).
 
 Featurising embeds every segment, caption and context half (minutes for thousands of tasks on a
 CPU), so :func:`cached_examples` keeps them in one file, keyed by everything they depend on.
@@ -42,7 +45,7 @@ from m2io.insert.policy.features import FeatureConfig, TaskFeatures, feature_tex
 from m2io.insert.task import InsertTask, build_tasks
 from m2io.train.data import cut_task
 
-FORMAT = 1
+FORMAT = 2
 """Bumped whenever what an example holds changes, so an old cache file is rebuilt."""
 
 
@@ -56,14 +59,14 @@ class Variants:
     """Copies with a single distractor."""
     cuts: int = 1
     """Copies with the answer cut after a random earlier segment (answers of 3+ segments)."""
-    e2e: int = 3
-    """Copies whose answer is the extractive answer to the question, gold images at relative positions (each
-    with the candidates shuffled by another seed): the answers ``ask`` writes, where verbatim overlap with
-    an image's context is rarer, so they weigh as much as the gold-text copies together."""
+    answerers: tuple[str, ...] = ("focused", "section", "extractive")
+    """Copies as ``ask`` makes them with each of these answerers (pipeline tasks; needs the corpus's index)."""
+    reorder: int = 1
+    """Of each pipeline task, copies with the answer's head moved behind its tail."""
 
     @classmethod
     def none(cls) -> Variants:
-        return cls(0, 0, 0, 0, 0)
+        return cls(0, 0, 0, 0, (), 0)
 
 
 @dataclass
@@ -88,24 +91,20 @@ def gold_actions(task: InsertTask) -> np.ndarray:
 
 def example_of(task: InsertTask, encoder, config: FeatureConfig, variant: str) -> Example:
     items = task.gold_items()
-    return Example(task_features(task.query, task.segments, task.candidates, encoder, config), gold_actions(task),
-                   dict(items), [k for k, _ in items], len(task.segments), f"{task.dataset}/{task.qa_id}", variant)
-
-
-def e2e_task(task: InsertTask, answer_segments: list[str]) -> InsertTask | None:
-    """The task with the extractive answer's segments and each gold image at its relative slot."""
-    n, m = len(task.segments), len(answer_segments)
-    if m == 0:
-        return None
-    slots = {i: round(s / max(n, 1) * m) for i, s in task.gold.slots.items()}
-    return replace(task, segments=answer_segments, gold=GoldPlan(answer_segments, slots))
+    return Example(task_features(task.query, task.segments, task.candidates, encoder, config, task.provenance),
+                   gold_actions(task), dict(items), [k for k, _ in items], len(task.segments),
+                   f"{task.dataset}/{task.qa_id}", variant)
 
 
 class MemoRetriever:
-    """A retriever that answers a repeated text query from memory (variants of a task ask the same)."""
+    """A retriever that answers a repeated text query from memory (variants of a task ask the same); everything
+    else (sections, models, sources) is the wrapped retriever's."""
 
     def __init__(self, retriever):
         self.retriever, self._memo = retriever, {}
+
+    def __getattr__(self, name):
+        return getattr(self.retriever, name)
 
     def search(self, text: str | None = None, image=None, k: int = 10):
         if image is not None:
@@ -115,9 +114,12 @@ class MemoRetriever:
         return self._memo[(text, k)]
 
 
-def corpus_tasks(ds, retriever, split: str, variants: Variants, seed: int = 0, answerer=None,
-                 limit: int | None = None) -> list[tuple[str, InsertTask]]:
-    """(variant, task) pairs of one corpus's ``split``; ``answerer`` makes the e2e copies."""
+def corpus_tasks(ds, retriever, split: str, variants: Variants, seed: int = 0, pipelines: dict | None = None,
+                 limit: int | None = None, user_items=()) -> list[tuple[str, InsertTask]]:
+    """(variant, task) pairs of one corpus's ``split``; ``pipelines`` (name -> :class:`m2io.pipeline.Pipeline`)
+    make the ``ask-`` copies, of the split's questions and of ``user_items`` (user-phrased questions)."""
+    from m2io.train.policy.pipeline_tasks import pipeline_tasks
+
     retriever = MemoRetriever(retriever) if retriever is not None else None
     items = select_items(ds.qa, split, limit, seed)
     base = build_tasks(ds, retriever, seed=seed, items=items)
@@ -132,25 +134,27 @@ def corpus_tasks(ds, retriever, split: str, variants: Variants, seed: int = 0, a
     rng = random.Random(seed)
     for n in range(variants.cuts):
         out += [(f"cut{n}", cut_task(t, rng.randint(2, len(t.segments) - 1))) for t in base if len(t.segments) >= 3]
-    if variants.e2e and answerer is not None and retriever is not None:
-        answers = {t.qa_id: segment_answer(answerer.answer(t.query, retriever.search(text=t.query, k=5)).text)
-                   for t in base}
-        for n in range(variants.e2e):  # each copy with the candidates shuffled by another seed
-            tasks = base if n == 0 else build_tasks(ds, retriever, seed=seed + 300 + n, items=items)
-            out += [(f"e2e{n}" if n else "e2e", made) for made in (e2e_task(t, answers[t.qa_id]) for t in tasks)
-                    if made is not None]
+    if pipelines and retriever is not None:
+        chosen = {name: p for name, p in pipelines.items() if name in variants.answerers}
+        for p in chosen.values():
+            p.retriever = retriever
+        out += pipeline_tasks(ds, [*items, *user_items], chosen, seed, variants.reorder)
     return out
 
 
 def build_examples(corpora: list[tuple], split: str, encoder, variants: Variants = Variants(),
-                   features: FeatureConfig = FeatureConfig(), seed: int = 0, answerer=None,
-                   limit: int | None = None, progress: bool = True) -> list[Example]:
-    """Examples of every ``(dataset, retriever)`` in ``corpora`` (retriever may be None: random distractors)."""
+                   features: FeatureConfig = FeatureConfig(), seed: int = 0, pipelines_of=None,
+                   limit: int | None = None, progress: bool = True, user_items: dict | None = None) -> list[Example]:
+    """Examples of every ``(dataset, retriever)`` in ``corpora`` (retriever may be None: random distractors);
+    ``pipelines_of(retriever)`` gives the named pipelines of the ``ask-`` copies; ``user_items``: dataset name ->
+    its user-phrased QA items."""
     from tqdm import tqdm
 
     pairs = []
     for ds, retriever in corpora:
-        pairs += corpus_tasks(ds, retriever, split, variants, seed, answerer, limit)
+        pipelines = pipelines_of(retriever) if pipelines_of is not None and retriever is not None else None
+        pairs += corpus_tasks(ds, retriever, split, variants, seed, pipelines, limit,
+                              (user_items or {}).get(ds.name, ()))
     # Encode every distinct text once, in large batches (the encoder keeps the vectors), then featurise.
     texts = list(dict.fromkeys(t for _, task in pairs for t in feature_texts(task.query, task.segments,
                                                                               task.candidates, features) if t.strip()))

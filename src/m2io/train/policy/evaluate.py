@@ -31,7 +31,7 @@ def greedy_plans(net, examples, batch_size: int = 256, leave_out_bias: float | N
         for i in range(0, len(examples), batch_size):
             chunk = examples[i:i + batch_size]
             batch = collate([e.features for e in chunk], net.config.embed_dim)
-            plans += greedy(net(batch), batch, bias)
+            plans += greedy(net(batch), batch, bias, [e.features.max_run for e in chunk])
     net.train(was_training)
     return plans
 
