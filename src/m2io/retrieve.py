@@ -228,7 +228,7 @@ class Retriever:
         if getattr(self, "_sections", None) is None:
             from m2io.sections.read import SectionReader
 
-            self._sections = SectionReader(self.store, self.sources)
+            self._sections = SectionReader(self.store, self.sources, encoder=self.models.text)
         return self._sections
 
     def close(self) -> None:

@@ -119,23 +119,26 @@ def test_two_datasets_in_one_index(tmp_path: Path):
 
 
 def test_an_older_index_is_named_then_upgraded_in_place(tiny_corpus: Path, tmp_path: Path, backend: dict):
-    """Format 3 (no side vectors): opening it says how to upgrade; `m2io index` on it re-indexes every document."""
+    """Format 3 (no side or sentence vectors): opening it says how to upgrade; `m2io index` on it re-indexes every
+    document."""
     from m2io.retrieve import Retriever
 
     index = tmp_path / "index"
     build_index([tiny_corpus], index, IndexConfig(**backend), progress=False)
     manifest = json.loads((index / "m2io-index.json").read_text())
     (index / "m2io-index.json").write_text(json.dumps({**manifest, "format_version": 3}))
-    with pytest.raises(IndexIncompatible, match="format version 3, this m2io reads version 4; run m2io index on its "
+    with pytest.raises(IndexIncompatible, match="format version 3, this m2io reads version 5; run m2io index on its "
                                                 "datasets with this --out again: it upgrades the index in place"):
         Retriever.open(index, pg_dsn=backend["pg_dsn"])
-    with pytest.warns(UserWarning, match="index format 3 -> 4, upgrading in place"):
+    with pytest.warns(UserWarning, match="index format 3 -> 5, upgrading in place"):
         report = build_index([tiny_corpus], index, IndexConfig(**backend), progress=False)
     assert report.indexed == 4 and report.unchanged == 0 and report.purged == 0
     retriever = Retriever.open(index, pg_dsn=backend["pg_dsn"])
     rows = retriever.store.images_of_chunks(["tiny/export::0"], side=True)
     assert [r.image_id for r in rows] == ["E1", "E2"] and rows[0].side.shape == (5, 384)
     assert retriever.store.counts()["chunks"] == 4
+    known = retriever.store.doc_chunks(["tiny/export"], known=True)["tiny/export"]
+    assert known[0].known is not None and known[0].known.shape[1] == 384
     retriever.close()
 
 

@@ -50,3 +50,18 @@ def test_passage_text_puts_captions_where_figures_stand(retriever):
     text = passage_text(s, words=200)
     assert text.startswith("Basics > Exporting: Export writes")
     assert text.index("[image: The export dialog]") < text.index("The export dialog asks")
+
+
+def test_reading_a_section_puts_the_indexs_vectors_of_its_sentences_in_the_encoders_cache(tiny_index: Path):
+    """Ranking and placing then encode nothing of the section: the vectors are the encoder's own, made at index time."""
+    import numpy as np
+
+    from m2io.retrieve import Retriever
+
+    r = Retriever.open(tiny_index / "index")
+    s = r.sections.read(["tiny/export"])["tiny/export"]
+    cache = r.models.text._cache
+    assert all(t in cache for t in [*s.segments, s.title, s.opening()])
+    fresh = r.models.text._embed([*s.segments, s.title, s.opening()])
+    assert np.allclose(np.stack([cache[t] for t in [*s.segments, s.title, s.opening()]]), fresh, atol=1e-5)
+    r.close()

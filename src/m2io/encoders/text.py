@@ -54,6 +54,13 @@ class TextEncoder:
             self._cache.update(zip(missing, self._embed(missing)))
         return np.stack([self._cache[t] for t in texts])
 
+    def prime(self, texts: list[str], vectors) -> None:
+        """Keep vectors made elsewhere (the index's) for these texts, as if this encoder had made them."""
+        if len(self._cache) + len(texts) > self.cache_size:
+            return
+        for text, vector in zip(texts, vectors):
+            self._cache.setdefault(text, np.asarray(vector, np.float32))
+
     def _embed(self, texts: list[str]) -> np.ndarray:
         out = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
                                 show_progress_bar=False)

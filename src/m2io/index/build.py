@@ -32,6 +32,7 @@ from m2io.encoders.image import ImageError, load_image
 from m2io.errors import DatasetError, M2IOError
 from m2io.index.lexical import Bm25Index
 from m2io.insert.side import side_texts, side_vectors
+from m2io.sections.read import known_texts, read_section
 from m2io.index.sources import save_sources
 from m2io.index.manifest import FORMAT_VERSION, MANIFEST, IndexManifest
 from m2io.index.models import ADAPTER_FILE, IndexModels
@@ -163,10 +164,18 @@ def _doc_rows(ds: Dataset, doc: Document, doc_hash: str, cfg: IndexConfig, model
     # context, ...), with the chunks' texts in one encoder call.
     distinct = list(dict.fromkeys(doc.image_ids))
     flat = [t for i in distinct for t in side_texts(captions[i], contexts.get(i, ""), *halves.get(i, ("", "")))]
-    both = side_vectors(models.text, texts + flat)
-    vectors, sides = both[:len(texts)], both[len(texts):].reshape(len(distinct), SIDE_TEXTS, models.text.dim)
-    for row, vec in zip(rows.chunks, vectors):
-        row.vector = vec
+    # What answers read of the section (its sentences, title and opening), exactly as the section reader will
+    # rebuild it from these rows, is embedded now too.
+    source = ds.sources.get(doc.id)
+    section = read_section(key, rows.chunks, [], source.heading_path if source is not None else None)
+    known = known_texts(section, len(rows.chunks))
+    both = side_vectors(models.text, texts + flat + [t for group in known for t in group])
+    vectors, sides = both[:len(texts)], both[len(texts):len(texts) + len(flat)].reshape(
+        len(distinct), SIDE_TEXTS, models.text.dim)
+    at = len(texts) + len(flat)
+    for row, vec, group in zip(rows.chunks, vectors, known):
+        row.vector, row.known = vec, both[at:at + len(group)]
+        at += len(group)
     semantic_of, side_vecs = {}, {}
     for n, image_id in enumerate(distinct):
         cap_vec = sides[n, 0] if captions[image_id].strip() else None

@@ -21,8 +21,9 @@ from pathlib import Path
 from m2io.atomic import atomic_write_text
 from m2io.errors import M2IOError
 
-FORMAT_VERSION = 4  # 2: chunks keep their search text (BM25 reads captions and headings too); 3: image rows keep
-# the text above and below each image apart; 4: image rows keep their side vectors (m2io.insert.side)
+FORMAT_VERSION = 5  # 2: chunks keep their search text (BM25 reads captions and headings too); 3: image rows keep
+# the text above and below each image apart; 4: image rows keep their side vectors (m2io.insert.side); 5: chunk rows
+# keep the vectors of their sections' sentences, title and opening (m2io.sections.read.known_texts)
 MANIFEST = "m2io-index.json"
 
 

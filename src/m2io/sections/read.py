@@ -32,6 +32,9 @@ from m2io.store.base import ChunkRow, ImageRow
 from m2io.types import PIC, Origin
 
 
+OPENING_WORDS = 80
+
+
 @dataclass
 class Figure:
     image_id: str
@@ -56,6 +59,16 @@ class Section:
     @property
     def words(self) -> int:
         return sum(len(s.split()) for s in self.segments)
+
+    @property
+    def title(self) -> str:
+        """The last level of its heading path ("" without one)."""
+        return self.heading.split(" > ")[-1] if self.heading else ""
+
+    def opening(self, words: int = OPENING_WORDS) -> str:
+        """The heading, then the section's first ``words`` words (what the section ranker compares with a question)."""
+        body = " ".join(" ".join(self.segments).split()[:words])
+        return f"{self.heading}: {body}" if self.heading else body
 
     @property
     def longest_run(self) -> int:
@@ -119,6 +132,25 @@ def read_section(key: str, chunks: list[ChunkRow], image_rows: list[ImageRow],
     return Section(key, " > ".join(path), segments, chunk_of, line_of, figures)
 
 
+def known_texts(section: Section, n_chunks: int) -> list[list[str]]:
+    """Per chunk, the texts whose vectors the index keeps with it (``ChunkRow.known``): the chunk's segments in order,
+    and for the first chunk its section's title and opening after them.
+
+    >>> s = Section("m/d", "Tools > Crop", ["Drag.", "Press Enter."], ["m/d::0", "m/d::1"], [0, 1])
+    >>> known_texts(s, 2)
+    [['Drag.', 'Crop', 'Tools > Crop: Drag. Press Enter.'], ['Press Enter.']]
+    """
+    chunk_ids = list(dict.fromkeys(section.chunk_of))
+    out: list[list[str]] = [[] for _ in range(n_chunks)]
+    for seg, chunk in zip(section.segments, section.chunk_of):
+        n = chunk_ids.index(chunk)
+        if n < n_chunks:
+            out[n].append(seg)
+    if n_chunks:
+        out[0] += [section.title, section.opening()]
+    return out
+
+
 class SectionReader:
     """Sections of one index, read on demand and kept (most recently used first) for ``cache`` sections.
 
@@ -126,9 +158,19 @@ class SectionReader:
     >>> reader.read(["gimp/gimp-tool-align#gimp-tool-align"])               # doctest: +SKIP
     """
 
-    def __init__(self, store, sources: dict | None = None, cache: int = 512):
-        self.store, self.sources, self.cache_size = store, sources or {}, cache
+    def __init__(self, store, sources: dict | None = None, cache: int = 512, encoder=None):
+        """``encoder``: a text encoder whose cache the index's known-text vectors of each section read are put in."""
+        self.store, self.sources, self.cache_size, self.encoder = store, sources or {}, cache, encoder
         self._cache: OrderedDict[str, Section] = OrderedDict()
+
+    def _prime(self, section: Section, chunks: list[ChunkRow]) -> None:
+        """Put the index's vectors of the section's known texts in the encoder's cache (where they line up)."""
+        if self.encoder is None or not hasattr(self.encoder, "prime"):
+            return
+        for texts, chunk in zip(known_texts(section, len(chunks)), chunks):
+            if chunk.known is not None and len(chunk.known) == len(texts):
+                self.encoder.prime([t for t in texts if t.strip()],
+                                   [v for t, v in zip(texts, chunk.known) if t.strip()])
 
     def heading_path(self, key: str) -> list[str]:
         source = self.sources.get(key)
@@ -137,7 +179,7 @@ class SectionReader:
     def read(self, keys: list[str]) -> dict[str, Section]:
         missing = [k for k in dict.fromkeys(keys) if k not in self._cache]
         if missing:
-            chunks = self.store.doc_chunks(missing)
+            chunks = self.store.doc_chunks(missing, known=self.encoder is not None)
             rows = self.store.images_of_chunks([c.id for k in missing for c in chunks.get(k, [])], side=True)
             by_doc: dict[str, list[ImageRow]] = {}
             for row in rows:
@@ -145,6 +187,7 @@ class SectionReader:
             for k in missing:
                 if chunks.get(k):
                     self._cache[k] = read_section(k, chunks[k], by_doc.get(k, []), self.heading_path(k))
+                    self._prime(self._cache[k], chunks[k])
         out = {}
         for k in keys:
             if k in self._cache:

@@ -40,6 +40,10 @@ class ChunkRow:
     search_text: str = ""
     """What the encoders read: the text with captions where images stand, and the heading."""
     vector: np.ndarray | None = None
+    known: np.ndarray | None = None
+    """(n, text_dim) text vectors of what answers read of this chunk, made at index time: its sentences in order
+    (a document's first chunk then adds its section's title and opening: :func:`m2io.sections.read.known_texts`),
+    so that ranking a section and placing figures among its sentences encode nothing of it at answer time."""
 
 
 @dataclass
@@ -123,8 +127,9 @@ class Store(ABC):
         """Image rows of these chunks in order of appearance, without vectors (``side``: with their side vectors)."""
 
     @abstractmethod
-    def doc_chunks(self, doc_ids: list[str]) -> dict[str, list[ChunkRow]]:
-        """Every chunk of these documents, in document order (a section read whole), without vectors."""
+    def doc_chunks(self, doc_ids: list[str], known: bool = False) -> dict[str, list[ChunkRow]]:
+        """Every chunk of these documents, in document order (a section read whole), without vectors (``known``:
+        with their known-text vectors)."""
 
     @abstractmethod
     def iter_chunk_texts(self) -> Iterator[tuple[str, str]]:

@@ -41,7 +41,8 @@ class LanceStore(Store):
         schemas = {
             "chunks": pa.schema([("id", pa.string()), ("doc_id", pa.string()), ("dataset", pa.string()),
                                  ("text", pa.string()), ("image_ids", pa.list_(pa.string())),
-                                 ("search_text", pa.string()), ("vector", vec(text_dim))]),
+                                 ("search_text", pa.string()), ("vector", vec(text_dim)),
+                                 ("known", pa.list_(pa.float32()))]),
             "images": pa.schema([("id", pa.string()), ("image_id", pa.string()), ("doc_id", pa.string()),
                                  ("chunk_id", pa.string()), ("dataset", pa.string()), ("caption", pa.string()),
                                  ("context", pa.string()), ("path", pa.string()), ("has_visual", pa.bool_()),
@@ -79,7 +80,8 @@ class LanceStore(Store):
         images = [im for d in docs for im in d.images]
         if chunks:
             self.tables["chunks"].add(pa.Table.from_pylist(
-                [{**{k: getattr(c, k) for k in _CHUNK_COLS}, "vector": np.asarray(c.vector, np.float32)}
+                [{**{k: getattr(c, k) for k in _CHUNK_COLS}, "vector": np.asarray(c.vector, np.float32),
+                  "known": np.asarray(c.known, np.float32).ravel() if c.known is not None else np.zeros(0, np.float32)}
                  for c in chunks], schema=self.schemas["chunks"]))
         if images:
             zeros = np.zeros(self.visual_dim, np.float32)
@@ -153,10 +155,13 @@ class LanceStore(Store):
             rows.append(row)
         return sorted(rows, key=lambda r: (r.chunk_id, int(r.id.rsplit("#", 1)[1])))
 
-    def doc_chunks(self, doc_ids: list[str]) -> dict[str, list[ChunkRow]]:
+    def doc_chunks(self, doc_ids: list[str], known: bool = False) -> dict[str, list[ChunkRow]]:
         out: dict[str, list[ChunkRow]] = {d: [] for d in doc_ids}
-        for r in self._rows("chunks", "doc_id", list(doc_ids), _CHUNK_COLS):
-            out[r["doc_id"]].append(ChunkRow(**{k: r[k] for k in _CHUNK_COLS}))
+        for r in self._rows("chunks", "doc_id", list(doc_ids), _CHUNK_COLS + (["known"] if known else [])):
+            row = ChunkRow(**{k: r[k] for k in _CHUNK_COLS})
+            if known and r["known"]:
+                row.known = np.asarray(r["known"], np.float32).reshape(-1, self.text_dim)
+            out[r["doc_id"]].append(row)
         return {d: sorted(rows, key=lambda c: chunk_number(c.id)) for d, rows in out.items()}
 
     def _column(self, table: str, *columns: str):

@@ -51,7 +51,7 @@ class PgVectorStore(Store):
         text_dim, visual_dim = self.text_dim, self.visual_dim
         self.conn.execute(f"""CREATE TABLE IF NOT EXISTS {self.t['chunks']} (
             id text PRIMARY KEY, doc_id text NOT NULL, dataset text, text text, image_ids text[],
-            search_text text, vector vector({text_dim}))""")
+            search_text text, vector vector({text_dim}), known real[])""")
         self.conn.execute(f"""CREATE TABLE IF NOT EXISTS {self.t['images']} (
             id text PRIMARY KEY, image_id text, doc_id text NOT NULL, chunk_id text, dataset text, caption text,
             context text, path text, has_visual boolean, above text, below text, visual vector({visual_dim}),
@@ -72,8 +72,10 @@ class PgVectorStore(Store):
             for table in ("docs", "chunks", "images"):
                 cur.execute(f"DELETE FROM {self.t[table]} WHERE doc_id = ANY(%s)", (ids,))
             cur.executemany(
-                f"INSERT INTO {self.t['chunks']} ({', '.join(_CHUNK_COLS)}, vector) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                [(c.id, c.doc_id, c.dataset, c.text, c.image_ids, c.search_text, np.asarray(c.vector, np.float32))
+                f"INSERT INTO {self.t['chunks']} ({', '.join(_CHUNK_COLS)}, vector, known) "
+                f"VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                [(c.id, c.doc_id, c.dataset, c.text, c.image_ids, c.search_text, np.asarray(c.vector, np.float32),
+                  np.asarray(c.known, np.float32).ravel().tolist() if c.known is not None else None)
                  for d in docs for c in d.chunks])
             cur.executemany(
                 f"INSERT INTO {self.t['images']} ({', '.join(_IMAGE_COLS)}, visual, semantic, side) "
@@ -136,12 +138,16 @@ class PgVectorStore(Store):
             out.append(row)
         return sorted(out, key=lambda r: (r.chunk_id, int(r.id.rsplit("#", 1)[1])))
 
-    def doc_chunks(self, doc_ids: list[str]) -> dict[str, list[ChunkRow]]:
-        rows = self.conn.execute(f"SELECT {', '.join(_CHUNK_COLS)} FROM {self.t['chunks']} WHERE doc_id = ANY(%s)",
+    def doc_chunks(self, doc_ids: list[str], known: bool = False) -> dict[str, list[ChunkRow]]:
+        cols = _CHUNK_COLS + (["known"] if known else [])
+        rows = self.conn.execute(f"SELECT {', '.join(cols)} FROM {self.t['chunks']} WHERE doc_id = ANY(%s)",
                                  (list(doc_ids),)).fetchall()
         out: dict[str, list[ChunkRow]] = {d: [] for d in doc_ids}
         for r in rows:
-            out[r[1]].append(ChunkRow(*r))
+            row = ChunkRow(*r[: len(_CHUNK_COLS)])
+            if known and r[-1]:
+                row.known = np.asarray(r[-1], np.float32).reshape(-1, self.text_dim)
+            out[r[1]].append(row)
         return {d: sorted(chunks, key=lambda c: chunk_number(c.id)) for d, chunks in out.items()}
 
     def iter_chunk_texts(self) -> Iterator[tuple[str, str]]:
