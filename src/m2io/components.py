@@ -43,8 +43,9 @@ class ComponentConfig:
     rule_threshold: float = 0.6
     """Tuned on the GIMP train split (bench/RESULTS.md)."""
     reranker: str | None = AUTO
-    """The section reranker folder (``m2io train reranker``); ``auto``: ``models/section-reranker`` when it ships;
-    None: sections in retrieval order."""
+    """The section ranker: a learned ranker folder (``m2io train section-ranker``) or a cross-encoder reranker folder
+    (``m2io train reranker``); ``auto``: ``models/section-ranker`` when it ships; None: sections in retrieval
+    order."""
     compose: ComposeConfig = field(default_factory=ComposeConfig)
     r1: R1Config = field(default_factory=R1Config)
     onepass: OnePassConfig = field(default_factory=OnePassConfig)
@@ -95,13 +96,13 @@ class Components:
         return self._r1_lm
 
     def reranker(self):
-        """The section reranker, or None (sections then stay in retrieval order)."""
+        """The section ranker's scorer, or None (sections then stay in retrieval order)."""
         if self._reranker is None and self.config.reranker:
-            from m2io.sections.reranker import Reranker, shipped_reranker
+            from m2io.sections.scorer import load_scorer, shipped_ranker
 
-            path = shipped_reranker() if self.config.reranker == AUTO else self.config.reranker
+            path = shipped_ranker() if self.config.reranker == AUTO else self.config.reranker
             if path is not None:
-                self._reranker = Reranker.load(path)
+                self._reranker = load_scorer(path, self.encoder)
         return self._reranker
 
     def ranker(self, retriever):

@@ -27,7 +27,7 @@ def test_ranker_reads_sections_and_orders_by_the_rerankers_logits(retriever):
     keys = sections_of(results)
 
     class Fixed:  # a stand-in scorer for the order logic only; the real reranker is tested below
-        def score(self, question, sections):
+        def score(self, question, sections, results=()):
             return [10.0 if s.key == keys[-1] else 0.0 for s in sections]
 
     ranking = SectionRanker(retriever.sections, Fixed(), RankConfig(sections=len(keys), prior=1.0)).rank("q", results)
@@ -70,3 +70,33 @@ def test_validation_report_counts_hits_per_kind():
 def test_a_folder_that_is_no_reranker_is_a_clear_error(tmp_path: Path):
     with pytest.raises(RerankerNotFound, match="not a reranker folder"):
         Reranker.load(tmp_path)
+
+
+def test_the_learned_section_ranker_trains_saves_loads_and_ranks(retriever, tiny_index: Path, tmp_path: Path):
+    """Features of real retrieval results and sections; listwise training; the saved ranker scores the same."""
+    import numpy as np
+
+    from m2io.encoders.text import TextEncoder
+    from m2io.sections.features import FEATURES, section_features
+    from m2io.sections.scorer import SectionScorer, load_scorer
+    from m2io.train.section_ranker import SectionRankerTrainConfig, train_section_ranker
+
+    encoder = TextEncoder()
+    ds = read_dataset(tiny_index / "tiny", "tiny")
+    queries = corpus_queries(ds, retriever, "all", k=10)
+    q = next(q for q in queries if q.gold == "tiny/export")
+    got = retriever.sections.read(q.retrieved)
+    x = section_features(q.question, q.retrieved, got, q.results, encoder)
+    assert x.shape == (len(q.retrieved), len(FEATURES))
+    row = dict(zip(FEATURES, x[q.retrieved.index("tiny/export")]))
+    assert row["title_cover"] == 1.0 and row["title_in_q"] == 1.0  # "Exporting" in "How do I use exporting?"
+    assert np.isclose(x[:, FEATURES.index("inv_rank")], 1 / np.arange(1, len(q.retrieved) + 1)).all()
+
+    record = train_section_ranker(queries, queries, lambda name: retriever.sections, encoder, tmp_path / "sr",
+                                  SectionRankerTrainConfig(epochs=60), progress=False)
+    assert record["validation"]["all"] == 1.0 and record["examples"] == 4
+    assert {p.name for p in (tmp_path / "sr").iterdir()} == {"ranker.pt", "ranker.json"}
+    scorer = load_scorer(tmp_path / "sr", encoder)
+    assert isinstance(scorer, SectionScorer) and scorer.prior == 0.0
+    ranking = SectionRanker(retriever.sections, scorer, RankConfig(prior=0.0)).rank(q.question, q.results)
+    assert ranking[0].key == "tiny/export" and ranking[0].rerank is not None

@@ -73,7 +73,7 @@ def eval_cmd(folder: Path, task: str, index_dir: Path, queries: str, split: str,
         from m2io.pipeline import PipelineConfig
 
         components = _components(inserter, answerer, lm, lm_url, lm_model, rule_threshold, think_tokens, unconstrained,
-                                 r1_adapter, r1_policy, reranker, max_words)
+                                 r1_adapter, r1_policy, reranker, max_words, retriever.models.text)
         judge = None
         if judge_url:
             from m2io.judge import Judge
@@ -164,9 +164,9 @@ def ask_cmd(question: str, image: Path | None, index_dir: Path, fmt: str, out: P
 
         ask_unified(question, image, index_dir, fmt, out, unified_model, snap_threshold, pg_dsn)
         return
-    components = _components(inserter, answerer, lm, lm_url, lm_model, rule_threshold, think_tokens, unconstrained,
-                             r1_adapter, r1_policy, reranker, max_words)
     retriever = Retriever.open(index_dir, pg_dsn=pg_dsn)
+    components = _components(inserter, answerer, lm, lm_url, lm_model, rule_threshold, think_tokens, unconstrained,
+                             r1_adapter, r1_policy, reranker, max_words, retriever.models.text)
     try:
         pipeline = Pipeline(retriever, components.answerer(retriever), components.inserter(),
                             PipelineConfig(k=k, candidates=candidates))

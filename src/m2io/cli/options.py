@@ -11,7 +11,8 @@ from m2io.insert.shipped import AUTO
 def _components(inserter: str, answerer: str, lm: Path | None, lm_url: str | None, lm_model: str,
                 rule_threshold: float | None, think_tokens: int | None, unconstrained: bool,
                 r1_adapter: str | None = AUTO, r1_policy: str | None = AUTO, reranker: str | None = AUTO,
-                max_words: int | None = None):
+                max_words: int | None = None, text_encoder=None):
+    """The components these options name; ``text_encoder``: the index's (one encoder, and one cache, per process)."""
     from m2io.components import ComponentConfig, Components
     from m2io.insert.r1_lm import R1Config
 
@@ -24,7 +25,8 @@ def _components(inserter: str, answerer: str, lm: Path | None, lm_url: str | Non
     return Components(ComponentConfig(answerer=answerer, inserter=inserter, lm_dir=str(lm) if lm else None,
                                       lm_url=lm_url, lm_model=lm_model, r1=r1,
                                       r1_adapter=r1_adapter, r1_policy=r1_policy, reranker=reranker, compose=compose,
-                                      rule_threshold=base.rule_threshold if rule_threshold is None else rule_threshold))
+                                      rule_threshold=base.rule_threshold if rule_threshold is None else rule_threshold),
+                      text_encoder)
 
 
 def _model_folder(what: str, marker: str):
@@ -38,7 +40,11 @@ def _model_folder(what: str, marker: str):
     return check
 
 
-_reranker = _model_folder("a reranker", "reranker.json")
+def _reranker(ctx, param, value: str) -> str | None:
+    """``auto``, ``none`` or a section ranker folder of either kind (learned: ranker.pt; cross-encoder)."""
+    if value not in (AUTO, "none") and (Path(value) / "ranker.pt").is_file():
+        return value
+    return _model_folder("a section ranker", "reranker.json")(ctx, param, value)
 _r1_adapter = _model_folder("an adapter", "adapter_config.json")
 
 
@@ -75,10 +81,10 @@ def _model_options(f):
                      help="focused: the best section (its most relevant passage when long); section: the best "
                           "section verbatim; extractive: the question's best retrieved sentences; llm."),
         click.option("--reranker", default=AUTO, show_default=True, callback=_reranker,
-                     help="Section reranker folder (m2io train reranker); auto: models/section-reranker; none: "
-                          "sections in retrieval order."),
+                     help="Section ranker folder (m2io train section-ranker, or a cross-encoder from m2io train "
+                          "reranker); auto: models/section-ranker; none: sections in retrieval order."),
         click.option("--max-words", type=int, default=None,
-                     help="focused: a best section longer than this is cut to its most relevant passage [400]."),
+                     help="focused: a best section longer than this is cut to its most relevant passage [600]."),
         click.option("--candidates", type=click.Choice(["answer", "retrieved"]), default="answer", show_default=True,
                      help="answer: the answer's sections' figures first, then retrieved others; retrieved: the "
                           "retrieved chunks' images in rank order (the pipeline before sections)."),
@@ -92,7 +98,7 @@ def _model_options(f):
         click.option("--unconstrained", is_flag=True, help="r1-lm: decode freely (parse, fall back to rule)."),
         _r1_policy_option,
         _r1_adapter_option,
-        click.option("-k", default=5, show_default=True, help="Chunks retrieved per question."),
+        click.option("-k", default=10, show_default=True, help="Chunks retrieved per question."),
         click.option("--pg-dsn", default="", help="PostgreSQL connection string for a pgvector index."),
     ]):
         f = option(f)

@@ -24,7 +24,7 @@ from m2io.insert.shipped import AUTO
 @click.option("--default-inserter", type=click.Choice(INSERTERS), default=ComponentConfig.inserter, show_default=True)
 @click.option("--answerer", type=click.Choice(ANSWERERS), default=ComponentConfig.answerer, show_default=True)
 @click.option("--reranker", default=AUTO, show_default=True, callback=_reranker,
-              help="Section reranker folder; auto: models/section-reranker; none: sections in retrieval order.")
+              help="Section ranker folder; auto: models/section-ranker; none: sections in retrieval order.")
 @click.option("--lm", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="A transformers model folder [SmolLM2-135M-Instruct from the PyPI GGUF].")
 @click.option("--lm-url", default=None, help="An OpenAI-compatible endpoint instead of a local model.")

@@ -1,10 +1,12 @@
-"""``m2io train reranker``: the section reranker from the training manuals' own questions and sections."""
+"""``m2io train section-ranker`` (the learned section ranker, the default) and ``m2io train reranker`` (the
+cross-encoder alternative): from the training manuals' own questions and sections."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
 
+from m2io.cli.base import _with
 from m2io.cli.train import train
 from m2io.cli.train_r1 import _corpus_arg
 
@@ -32,13 +34,25 @@ def _queries(corpora, split: str, questions: Path | None, k: int):
     return queries, readers
 
 
+def _train_and_val(corpora, val, questions: Path | None):
+    """Training queries (train split), validation queries (every question) and a section reader per dataset."""
+    train_q, readers = _queries(corpora, "train", questions, 10)
+    val_q, val_readers = _queries(val, "all", questions, 10) if val else ([], {})
+    return train_q, val_q, {**readers, **val_readers}
+
+
+_data_options = [
+    click.argument("corpora", nargs=-1, required=True, callback=_corpus_arg),
+    click.option("--val", multiple=True, callback=_corpus_arg,
+                 help="DATA=INDEX never trained on: every question scored; chooses the kept epoch (or prior)."),
+    click.option("--questions", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+                 help="A folder of user-phrased question files, <dataset name>.jsonl (m2io.corpus.questions)."),
+    click.option("--out", required=True, type=click.Path(path_type=Path)),
+]
+
+
 @train.command("reranker")
-@click.argument("corpora", nargs=-1, required=True, callback=_corpus_arg)
-@click.option("--val", multiple=True, callback=_corpus_arg,
-              help="DATA=INDEX never trained on: every question scored before and after; chooses the prior.")
-@click.option("--questions", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
-              help="A folder of user-phrased question files, <dataset name>.jsonl (m2io.corpus.questions).")
-@click.option("--out", required=True, type=click.Path(path_type=Path))
+@_with(_data_options)
 @click.option("--epochs", default=1.0, show_default=True)
 @click.option("--layers", default=6, show_default=True, help="Layers of the bundled MiniLM kept.")
 @click.option("--max-length", default=192, show_default=True)
@@ -52,9 +66,7 @@ def train_reranker_cmd(corpora, val, questions: Path | None, out: Path, epochs: 
     from m2io.sections.reranker import RerankerConfig
     from m2io.train.reranker import RerankerTrainConfig, train_reranker
 
-    train_q, readers = _queries(corpora, "train", questions, 10)
-    val_q, val_readers = _queries(val, "all", questions, 10) if val else ([], {})
-    readers.update(val_readers)
+    train_q, val_q, readers = _train_and_val(corpora, val, questions)
     config = RerankerTrainConfig(model=RerankerConfig(layers=layers, max_length=max_length), epochs=epochs,
                                  batch_size=batch_size, learning_rate=lr, user_weight=user_weight, seed=seed)
     record = train_reranker(train_q, val_q, readers.__getitem__, out, config)
@@ -64,4 +76,29 @@ def train_reranker_cmd(corpora, val, questions: Path | None, out: Path, epochs: 
             best = rep["by_prior"][str(rep["best_prior"])]
             click.echo(f"{label}: top-1 " + ", ".join(f"{k} {v:.3f}" for k, v in best.items() if not k.endswith("ci95"))
                        + f" (prior {rep['best_prior']}, n {rep['n']})")
+    click.echo(f"wrote {out}")
+
+
+@train.command("section-ranker")
+@_with(_data_options)
+@click.option("--epochs", default=300, show_default=True)
+@click.option("--hidden", default=32, show_default=True)
+@click.option("--user-weight", default=3, show_default=True)
+@click.option("--seed", default=0, show_default=True)
+def train_section_ranker_cmd(corpora, val, questions: Path | None, out: Path, epochs: int, hidden: int,
+                             user_weight: int, seed: int) -> None:
+    """Train the learned section ranker (retrieval evidence + title and opening features, listwise)."""
+    from m2io.encoders.text import TextEncoder
+    from m2io.train.section_ranker import SectionRankerTrainConfig, train_section_ranker
+
+    train_q, val_q, readers = _train_and_val(corpora, val, questions)
+    encoder = TextEncoder()
+    config = SectionRankerTrainConfig(epochs=epochs, hidden=hidden, user_weight=user_weight, seed=seed)
+    record = train_section_ranker(train_q, val_q, readers.__getitem__, encoder, out, config)
+    click.echo(f"{record['examples']} examples, best epoch {record['best_epoch']}; {record['seconds']:.0f} s")
+    for label in ("validation_retrieval_order", "validation"):
+        rep = record.get(label)
+        if rep:
+            click.echo(f"{label}: top-1 " + ", ".join(f"{k} {v:.3f}" for k, v in rep.items()
+                                                      if not k.endswith("ci95") and k != "n") + f" (n {rep['n']})")
     click.echo(f"wrote {out}")

@@ -68,7 +68,7 @@ class SectionRanker:
             if memo_key not in self._memo:  # several answerers of one question read one ranking
                 if len(self._memo) >= self._memo_size:
                     self._memo.pop(next(iter(self._memo)))
-                self._memo[memo_key] = self.reranker.score(question, [sections[k] for k in head])
+                self._memo[memo_key] = self.reranker.score(question, [sections[k] for k in head], results)
             logits = self._memo[memo_key]
         self.last_seconds = time.perf_counter() - start
         ranked = rank_by_scores(head, logits, self.config.prior)

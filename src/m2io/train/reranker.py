@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +57,8 @@ class Query:
     """The gold section's key, ``<dataset>/<doc id>``."""
     retrieved: list[str]
     """Section keys in retrieval order."""
+    results: list = field(default_factory=list, repr=False)
+    """The retrieval results themselves (what the learned section ranker's features read)."""
 
 
 def corpus_queries(ds, retriever, split: str, user_items=(), kinds: dict | None = None, k: int = 10,
@@ -69,7 +71,8 @@ def corpus_queries(ds, retriever, split: str, user_items=(), kinds: dict | None 
     out = []
     for q, kind in tqdm(items, desc=f"retrieve {ds.name}", unit="q", disable=not progress):
         results = retriever.search(text=q.question, k=k)
-        out.append(Query(ds.name, q.id, kind, q.question, f"{ds.name}/{q.provenance[0]}", sections_of(results)))
+        out.append(Query(ds.name, q.id, kind, q.question, f"{ds.name}/{q.provenance[0]}", sections_of(results),
+                         results))
     return out
 
 
@@ -82,7 +85,7 @@ def top1(queries: list[Query], scores: list[list[float] | None], prior: float, s
     return out
 
 
-def score_queries(reranker: Reranker | None, queries: list[Query], reader_of, sections: int = 5) -> list:
+def score_queries(reranker, queries: list[Query], reader_of, sections: int = 5) -> list:
     """The reranker's logits for each query's first ``sections`` retrieved sections (None: no reranker)."""
     if reranker is None:
         return [None] * len(queries)
@@ -90,7 +93,7 @@ def score_queries(reranker: Reranker | None, queries: list[Query], reader_of, se
     for q in queries:
         reader = reader_of(q.dataset)
         got = reader.read(q.retrieved[:sections])
-        out.append(reranker.score(q.question, [got[k] for k in q.retrieved[:sections]]) if got else [])
+        out.append(reranker.score(q.question, [got[k] for k in q.retrieved[:sections]], q.results) if got else [])
     return out
 
 
