@@ -29,14 +29,13 @@ from m2io.answer.base import Answer
 from m2io.index.sources import source_label
 from m2io.insert.base import InsertResult, Inserter
 from m2io.insert.onepass import OnePassInserter, context_with_placeholders
-from m2io.insert.plan import segment_answer
 from m2io.types import Candidate, Image, InterleavedAnswer, Origin, Placement
 
 
 @dataclass(frozen=True)
 class PipelineConfig:
-    k: int = 5
-    """How many chunks to retrieve."""
+    k: int = 10
+    """How many chunks to retrieve (their sections are what the section ranker chooses from; it was trained at 10)."""
     max_candidates: int = 6
     """Candidates offered to the inserter: at least this many where there are, the answer's figures first."""
     candidates: str = "answer"
@@ -46,6 +45,9 @@ class PipelineConfig:
     """At most this many figures of the answer's sections."""
     distractors: int = 2
     """At least this many retrieved images of other sections join the answer's figures (where there are)."""
+    sources: int = 5
+    """Sources listed with an answer: the sections it draws on and its figures come from, then the other retrieved
+    ones up to this many."""
     lead_text: bool = True
     """An answer opens with text: a figure placed before the first sentence moves right after it (manuals often
     put a figure under the heading; under a question, the page should open with the answer)."""
@@ -203,8 +205,13 @@ class Pipeline:
                 inserted.placements = lead_with_text(inserted.placements, len(draft.segments))
             timings["insert"] = time.perf_counter() - t
         timings["total"] = sum(timings.values())
-        sources = list(dict.fromkeys([*(o.section for o in draft.provenance if o is not None),
-                                      *(r.doc_id for r in draft.results)]))
+        used = list(dict.fromkeys(o.section for o in draft.provenance if o is not None))
+        shown = list(dict.fromkeys([*used, *(p.origin.section for p in draft.candidates
+                                             if p.origin is not None and p.image.id in
+                                             {x.image_id for x in inserted.placements})]))
+        # The answer's sections and its figures' first, then retrieved others: five at least, where there are.
+        sources = list(dict.fromkeys([*shown, *(r.doc_id for r in draft.results)]))[:max(self.config.sources,
+                                                                                          len(shown))]
         labels = [source_label(getattr(self.retriever, "sources", {}), s) for s in sources]
         return AskResult(draft.question, draft.image, InterleavedAnswer(draft.segments, inserted.placements, sources,
                                                                         labels, list(draft.provenance)),

@@ -1,7 +1,6 @@
 """The section answerers on a real index: the best section verbatim, a passage of a long one, help for a stub."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 

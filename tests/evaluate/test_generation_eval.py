@@ -10,7 +10,6 @@ from m2io.components import ComponentConfig, Components
 from m2io.corpus.split import select_items, split_of_doc
 from m2io.evaluate.end_to_end import e2e_scores
 from m2io.evaluate.run import run_eval
-from m2io.retrieve import Retriever
 from m2io.types import Placement, QAItem
 
 KEYS = {"n", "image_precision", "image_recall", "image_f1", "ordering", "position_accuracy", "position_accuracy_soft",
@@ -19,10 +18,8 @@ KEYS = {"n", "image_precision", "image_recall", "image_f1", "ordering", "positio
 
 
 @pytest.fixture(scope="module")
-def retriever(tiny_index: Path):
-    r = Retriever.open(tiny_index / "index")
-    yield r
-    r.close()
+def retriever(tiny_retriever):
+    return tiny_retriever
 
 
 def test_split_is_by_document_and_stable():
@@ -54,7 +51,7 @@ def test_e2e_eval_with_r1_lm_counts_calls_and_tokens(retriever, tiny_index: Path
     s = run_eval(tiny_index / "tiny", "e2e", retriever, comps, split="all", k=2, bertscore=False,
                  json_out=tmp_path / "e2e.json", progress=False)
     assert s["n"] == 4 and s["model_calls_mean"] == 1.0 and s["tokens_generated_mean"] > 0 and s["fallback_rate"] == 0
-    assert set(s["stage_ms_p50"]) == {"retrieve", "answer", "insert"} and "bertscore_f1" not in s
+    assert set(s["stage_ms_p50"]) == {"retrieve", "rank", "answer", "insert"} and "bertscore_f1" not in s
     lo, hi = s["image_f1_ci95"]
     assert 0 <= lo <= s["image_f1"] <= hi <= 1
     item = json.loads((tmp_path / "e2e.items.jsonl").read_text().splitlines()[0])
@@ -68,3 +65,23 @@ def test_e2e_position_is_relative_to_answer_length():
     assert s["position_accuracy_soft"] == 1.0
     s = e2e_scores(q, ["a", "b"], [Placement("x", 2)])
     assert s["position_accuracy"] == 0.0 and s["position_accuracy_soft"] == pytest.approx(0.5)
+
+
+def test_e2e_of_user_phrased_questions_reports_sections_oracle_and_kinds(retriever, tiny_index: Path, tmp_path: Path):
+    """The default pipeline on questions asked the way people ask: per kind, sections per answer, the ceiling."""
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"id": "u1", "doc_id": "export", "kind": "task", "question": "save my picture as png"}\n'
+                         '{"id": "u2", "doc_id": "crop", "kind": "keyword", "question": "cut away photo borders"}\n')
+    comps = Components(ComponentConfig(inserter="source"), retriever.models.text)
+    s = run_eval(tiny_index / "tiny", "e2e", retriever, comps, bertscore=False, json_out=tmp_path / "u.json",
+                 progress=False, questions=questions)
+    assert s["n"] == 2 and set(s["by_kind"]) == {"task", "keyword"}
+    assert 1.0 <= s["answer_sections"] <= 2.0 and s["oracle_f1"] == 1.0  # the gold figures are always offered
+    items = {i["qa_id"]: i for i in map(json.loads, (tmp_path / "u.items.jsonl").read_text().splitlines())}
+    export = items["u1"]
+    assert export["kind"] == "task" and export["gold"]["section"] == "export"
+    assert export["provenance"][0][:2] == ["tiny/export", 0]
+    assert export["scores"]["section_top1"] == 1.0  # the right section: its figures where they stood, after their text
+    assert export["placements"] == [{"image_id": "E1", "slot": 1}, {"image_id": "E2", "slot": 2}]
+    assert export["scores"]["image_f1"] == 1.0 and export["scores"]["position_accuracy"] == 1.0
+    assert json.loads((tmp_path / "u.json").read_text())["questions"] == str(questions)

@@ -34,3 +34,14 @@ def test_stop_strings_cut_the_answer(local_lm):
 def test_bad_model_folder(tmp_path):
     with pytest.raises(LMError, match="not a transformers model folder"):
         LocalChatModel(tmp_path)
+
+
+def test_no_repeat_ngram_keeps_the_model_from_repeating(local_lm):
+    """Greedy SmolLM2 repeats itself on this prompt; with no_repeat_ngram=2 no token pair comes twice."""
+    ask = [{"role": "user", "content": "Repeat after me: la la la la la la la la la la la la"}]
+    ids = lambda text: local_lm.tokenizer(text, add_special_tokens=False)["input_ids"]  # noqa: E731
+    pairs = lambda t: list(zip(t, t[1:]))  # noqa: E731
+    free = ids(local_lm.chat(ask, max_tokens=40).text)
+    kept = ids(local_lm.chat(ask, max_tokens=40, no_repeat_ngram=2).text)
+    assert len(set(pairs(free))) < len(pairs(free)) - 10  # it repeats (23 distinct pairs of 39, measured)
+    assert len(kept) > 20 and len(set(pairs(kept))) >= len(pairs(kept)) - 1  # re-tokenising may merge a pair

@@ -50,7 +50,13 @@ def test_ask_returns_the_interleaved_answer_and_its_images(server, tiny_index: P
     assert a["sources"][0]["label"] == "Tiny Paint Manual \u203a Basics \u203a Exporting"
     placed = {p["image_id"]: p for p in a["placements"]}
     assert {"E1", "E2"} <= set(placed) and placed["E1"]["caption"] == "The export dialog"
-    assert set(a["timings_ms"]) == {"retrieve", "answer", "insert", "total"} and "file" not in placed["E1"]
+    assert set(a["timings_ms"]) == {"retrieve", "rank", "answer", "insert", "total"} and "file" not in placed["E1"]
+    # the default answer is the export section, each sentence traced to it; its figures follow their sentences
+    assert a["answerer"] == "focused" and a["sources"][0]["in_answer"] and not a["sources"][-1]["in_answer"]
+    assert a["provenance"][0] == {"source": 0, "section": "tiny/export", "chunk": "tiny/export::0", "position": 0,
+                                  "score": 1.0}
+    where = httpx.post(f"{server}/api/ask", data={**QUESTION, "inserter": "source"}, headers=AUTH, timeout=60).json()
+    assert [(p["image_id"], p["slot"]) for p in where["placements"]] == [("E1", 1), ("E2", 2)]
     img = httpx.get(server + placed["E1"]["url"], headers=AUTH)
     assert img.status_code == 200 and img.headers["content-type"] == "image/png"
     assert img.content == (tiny_index / "tiny" / "images" / "TINY" / "E1.png").read_bytes()
@@ -110,6 +116,7 @@ def test_streaming_sends_text_then_placements(server):
     assert [e for e, _ in parsed] == ["text", "placements", "done"]
     text, placements, done = (d for _, d in parsed)
     assert text["segments"] == done["segments"] and "insert" not in text["timings_ms"]
+    assert text["provenance"][0]["section"] == "tiny/export" and text["sources"][0]["in_answer"]
     assert placements["placements"] == done["placements"] and done["placements"]
     accept = httpx.post(f"{server}/api/ask", data=QUESTION, headers={**AUTH, "Accept": "text/event-stream"}, timeout=60)
     assert accept.text.startswith("event: text")

@@ -32,6 +32,8 @@ class LLMAnswerConfig:
     """With a ranker: how many ranked sections the prompt holds."""
     section_words: int = 320
     """With a ranker: words of the best section in the prompt."""
+    no_repeat_ngram: int = 4
+    """Local models: no 4-gram twice (greedy SmolLM2-135M otherwise loops on one sentence, as measured on KiCad)."""
 
 
 SYSTEM = ("You are a helpful assistant. Answer the question using only the passages. Write a clear, "
@@ -82,7 +84,8 @@ class LLMAnswerer:
             passages, keys, ranking = [passage_text(r) for r in top], [], []
             words = self.config.chunk_words
         messages = llm_messages(question, passages, words)
-        g = self.model.chat(messages, max_tokens=self.config.max_tokens, temperature=self.config.temperature)
+        g = self.model.chat(messages, max_tokens=self.config.max_tokens, temperature=self.config.temperature,
+                            no_repeat_ngram=self.config.no_repeat_ngram)
         return Answer(g.text.strip(), [r.chunk_id for r in results[: self.config.chunks]], model_calls=1,
                       tokens_generated=g.completion_tokens, seconds=time.perf_counter() - start, prompt=messages,
                       sections=keys, ranking=ranking)

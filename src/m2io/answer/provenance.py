@@ -9,7 +9,7 @@ above ``min_score`` (below it, no provenance: None).
 >>> from m2io.sections.read import Section
 >>> s = Section("m/a", "", ["Open the menu.", "Click Align."], ["m/a::0", "m/a::0"], [0, 0])
 >>> align(["click  align.", "Something else."], [s])
-[Origin(section='m/a', chunk='m/a::0', position=1, score=1.0), None]
+[Origin(section='m/a', chunk='m/a::0', position=1, score=1.0, run=1), None]
 """
 from __future__ import annotations
 

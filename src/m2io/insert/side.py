@@ -7,7 +7,7 @@ keeps the vectors in the image rows (``ImageRow.side``), so that placing images 
 encodes only the answer's own segments.
 
 >>> side_texts("The Align dialog", "Open it. Click OK.", "Open it.", "Click OK.", half_words=1)
-['The Align dialog', 'Open it. Click OK.', 'it.', 'Click', 'The Align dialog. Open it. Click OK.']
+['The Align dialog', 'Open it. Click OK.', 'it.', 'Click', 'The Align dialog. Open it. Click OK']
 """
 from __future__ import annotations
 

@@ -52,12 +52,14 @@ class ChatModel(ABC):
 
     @abstractmethod
     def chat(self, messages: list[Message], max_tokens: int = 256, temperature: float = 0.0,
-             stop: list[str] | None = None, constraint=None, free_tokens: int = 0) -> Generation:
+             stop: list[str] | None = None, constraint=None, free_tokens: int = 0,
+             no_repeat_ngram: int = 0) -> Generation:
         """Answer the conversation ``messages``.
 
         ``constraint`` (backends with ``supports_constraints``): a
         :class:`m2io.lm.constrain.TextConstraint` the output must satisfy; ``free_tokens``
-        bounds its free reasoning span.
+        bounds its free reasoning span. ``no_repeat_ngram`` (local backends; 0: off): no n-gram of this many
+        tokens twice, which keeps a small model from looping on one sentence; HTTP backends ignore it.
         """
 
     def close(self) -> None:

@@ -96,12 +96,15 @@ class LocalChatModel(ChatModel):
         return lm
 
     def chat(self, messages: list[Message], max_tokens: int = 256, temperature: float = 0.0,
-             stop: list[str] | None = None, constraint=None, free_tokens: int = 0) -> Generation:
+             stop: list[str] | None = None, constraint=None, free_tokens: int = 0,
+             no_repeat_ngram: int = 0) -> Generation:
         start = time.perf_counter()
         inputs = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
                                                     return_dict=True)
         n_prompt = int(inputs["input_ids"].shape[1])
         sampling = {"do_sample": True, "temperature": temperature} if temperature > 0 else {"do_sample": False}
+        if no_repeat_ngram:
+            sampling["no_repeat_ngram_size"] = no_repeat_ngram
         if constraint is not None:
             from transformers import LogitsProcessorList
 

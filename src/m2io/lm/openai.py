@@ -22,7 +22,8 @@ class OpenAIChatModel(ChatModel):
         self.client = httpx.Client(timeout=timeout, headers=headers)
 
     def chat(self, messages: list[Message], max_tokens: int = 256, temperature: float = 0.0,
-             stop: list[str] | None = None, constraint=None, free_tokens: int = 0) -> Generation:
+             stop: list[str] | None = None, constraint=None, free_tokens: int = 0,
+             no_repeat_ngram: int = 0) -> Generation:
         import httpx
 
         if constraint is not None:

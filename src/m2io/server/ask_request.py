@@ -2,7 +2,7 @@
 
 JSON (what most clients send)::
 
-    {"question": "How do I crop?", "inserter": "rule", "k": 5, "stream": false, "image_b64": "<base64 PNG>"}
+    {"question": "How do I crop?", "inserter": "rule", "k": 10, "stream": false, "image_b64": "<base64 PNG>"}
 
 or a form (``multipart/form-data`` with an ``image`` file, or ``application/x-www-form-urlencoded``).
 Every problem is an :class:`AskRequestError` naming the field, answered with a 4xx.
@@ -33,7 +33,7 @@ class AskJSON(BaseModel):
 
     question: str = Field("", description="The question; may be empty when an image is given.")
     inserter: str | None = Field(None, description="r1, rule, source, onepass or r1-lm; the server's default if left out.")
-    k: int = Field(5, description="How many chunks to retrieve.")
+    k: int = Field(10, description="How many chunks to retrieve.")
     stream: bool = Field(False, description="Answer as server-sent events: text, placements, done.")
     image_b64: str | None = Field(None, description="A query image, base64-encoded (PNG, JPEG, ...).")
     generator: str = Field("pipeline", description="pipeline (retrieve, answer, place) or unified (the unified model "
@@ -119,7 +119,7 @@ def parse_json(body: bytes, default_inserter: str) -> AskRequest:
             image = base64.b64decode(raw, validate=True)
         except (binascii.Error, ValueError) as e:
             raise AskRequestError(422, f"image_b64: not valid base64 ({e})") from e
-    return AskRequest(question, inserter, _int(data.get("k", 5), "k"), _bool(data.get("stream", False), "stream"),
+    return AskRequest(question, inserter, _int(data.get("k", 10), "k"), _bool(data.get("stream", False), "stream"),
                       image, _generator(data.get("generator")))
 
 
@@ -139,7 +139,7 @@ def parse_form(form, default_inserter: str) -> tuple[AskRequest, object]:
         if upload:
             raise AskRequestError(422, "image: must be a file upload (or send JSON with image_b64)")
         upload = None
-    k = form.get("k", "5")
+    k = form.get("k", "10")
     stream = form.get("stream", "false")
     if not isinstance(k, str) or not isinstance(stream, str):
         raise AskRequestError(422, "k and stream must be text, not files")

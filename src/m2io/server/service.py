@@ -33,7 +33,7 @@ class AskService:
     def __init__(self, retriever, config: ComponentConfig = ComponentConfig(), max_k: int = 20, unified=None):
         """``unified``: a :class:`m2io.unified.answer.UnifiedAnswerer`, or None (no unified answers)."""
         self.retriever, self.max_k, self.unified = retriever, max_k, unified
-        self.components = Components(config)
+        self.components = Components(config, retriever.models.text)
         self.lock = threading.Lock()
         self.image_files: dict[str, Path] = {}
         self._key_of: dict[tuple[str, str], str] = {}

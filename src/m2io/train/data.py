@@ -27,7 +27,6 @@ from m2io.insert.plan import GoldPlan, format_plan
 from m2io.insert.r1_lm import Evidence, R1Config, r1_messages, rule_evidence
 from m2io.insert.rule import RuleInserter
 from m2io.insert.task import InsertTask, build_tasks
-from m2io.types import Candidate
 
 
 @dataclass(frozen=True)

@@ -105,6 +105,10 @@ class CachedAnswerer:
         self.name = answerer.name
         self.ranker = getattr(answerer, "ranker", None)
         self._kept: dict[str, dict] = {}
+        self._read()
+
+    def _read(self) -> None:
+        """Load the file's answers (another process may be adding to it)."""
         if self.path.is_file():
             for line in self.path.read_text().splitlines():
                 try:
@@ -112,11 +116,14 @@ class CachedAnswerer:
                 except json.JSONDecodeError:
                     continue  # a line cut by an interrupted run
                 self._kept[row["key"]] = row
+
     def _key(self, question: str) -> str:
         return json.dumps([self.name, self.model, question])
 
     def answer(self, question: str, results) -> Answer:
         key = self._key(question)
+        if key not in self._kept:
+            self._read()
         if key not in self._kept:
             a = self.answerer.answer(question, results)
             row = {"key": key, "text": a.text, "sections": a.sections, "model_calls": a.model_calls,
