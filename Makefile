@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DATA   ?= data
 
-.PHONY: demo test setup browser clean train-r1 train-r1-lm r1-corpora train-retriever retrieval-stripped \
+.PHONY: demo test setup browser clean train-r1 train-r1-lm r1-corpora train-retriever retrieval-stripped train-reranker e2e-bench \
         unified-tokenizer unified-warmup unified-bench unified-grpo
 
 # The venv is rebuilt when the pins change. torch comes first: 2.13.0 is a local CPU wheel,
@@ -49,7 +49,10 @@ R1_VAL     = kicad=kicad-doc-en debhandbook=debian-handbook
 r1_name    = $(firstword $(subst =, ,$(1)))
 r1_pairs   = $(foreach p,$(1),$(DATA)/$(call r1_name,$(p))=$(INDEX)/$(call r1_name,$(p)))
 R1_DATA    = $(call r1_pairs,$(R1_TRAIN)) $(foreach v,$(call r1_pairs,$(R1_VAL)),--val $(v)) \
-             --dev $(DATA)/gimp=$(INDEX)/gimp --examples $(RUNS)/r1-examples
+             --dev $(DATA)/gimp=$(INDEX)/gimp --examples $(RUNS)/r1-examples --questions questions \
+             --reranker models/section-ranker $(R1_LLM)
+# R1_LLM=--llm adds pipeline copies with the bundled LLM's answers (about 13 s each here; not in the shipped run)
+R1_LLM     ?=
 GRPO_STEPS ?= 150
 R1_PROCESS ?= 0
 
@@ -60,6 +63,18 @@ r1-corpora: $(STAMP)
 	    $(BIN)/m2io corpus manual --package $$pkg --name $$name --out $(DATA)/$$name || exit 1; \
 	  test -f $(INDEX)/$$name/m2io-index.json || $(BIN)/m2io index $(DATA)/$$name --out $(INDEX)/$$name || exit 1; \
 	done
+
+# The section ranker (models/section-ranker): the training manuals' template questions (train split) and
+# user-phrased questions (questions/); KiCad and the Debian Handbook choose the epoch and score it.
+train-reranker: r1-corpora
+	$(BIN)/m2io train section-ranker $(call r1_pairs,$(R1_TRAIN)) $(foreach v,$(call r1_pairs,$(R1_VAL)),--val $(v)) \
+	  --questions questions --out $(RUNS)/section-ranker
+
+# End to end on the validation manuals, template and user-phrased questions: answerer x inserter (bench/RESULTS.md).
+e2e-bench: r1-corpora
+	$(BIN)/python bench/e2e.py --corpus $(foreach v,$(R1_VAL),$(call r1_name,$(v))=$(DATA)/$(call r1_name,$(v))=$(INDEX)/$(call r1_name,$(v))) \
+	  --questions questions --answerers focused section extractive --inserters r1 rule source \
+	  --json bench/results/e2e/validation.json
 
 # Examples (featurised once), cold start, GRPO with process rewards, then the shippable folder
 # $(RUNS)/inserter-r1 (policy.pt, records, curves, card): the form of models/inserter-r1.

@@ -21,7 +21,6 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 from tqdm import tqdm
 
 from m2io.components import ComponentConfig, Components
@@ -59,6 +58,17 @@ def table(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
+def kind_table(rows: list[dict]) -> str:
+    out = ["| corpus | question kind | answerer | inserter | n | image F1 | soft position | first section right | "
+           "ROUGE-L | BERTScore |", "|" + " --- |" * 10]
+    for r in rows:
+        s = r["scores"]
+        out.append(f"| {r['corpus']} | {r['question_kind']} | {r['answerer']} | {r['inserter']} | {s['n']} | "
+                   + " | ".join(cell(s, k) for k in ("image_f1", "position_accuracy_soft", "section_top1", "rouge_l",
+                                                        "bertscore_f1")) + " |")
+    return "\n".join(out)
+
+
 def questions_of(folder: Path, name: str, questions: Path | None) -> list[tuple[str, list, dict]]:
     """(kind label, QA items, kinds) of one dataset: its template questions, then its user-phrased ones."""
     ds = read_dataset(folder, name)
@@ -72,7 +82,7 @@ def questions_of(folder: Path, name: str, questions: Path | None) -> list[tuple[
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--corpus", nargs="+", required=True, help="NAME=DATASET_FOLDER=INDEX_FOLDER")
+    ap.add_argument("--corpus", nargs="+", help="NAME=DATASET_FOLDER=INDEX_FOLDER")
     ap.add_argument("--questions", type=Path, default=None)
     ap.add_argument("--answerers", nargs="+", default=["focused", "section", "extractive"])
     ap.add_argument("--inserters", nargs="+", default=["r1", "rule", "source"])
@@ -84,8 +94,15 @@ def main() -> None:
     ap.add_argument("--llm-cache", type=Path, default=Path("runs/llm-answers.jsonl"))
     ap.add_argument("--no-bertscore", action="store_true")
     ap.add_argument("--json", type=Path, required=True)
+    ap.add_argument("--render", action="store_true", help="print the tables of an existing --json and stop")
     ap.add_argument("--items", type=Path, default=None, help="per-item records (JSON Lines) [runs/e2e/<json stem>]")
     args = ap.parse_args()
+    if args.render:
+        done = json.loads(args.json.read_text())
+        print(table(done["rows"]) + "\n\n" + kind_table(done.get("by_question_kind", [])))
+        return
+    if not args.corpus:
+        ap.error("--corpus is required (or --render)")
 
     config = ComponentConfig(reranker=None if args.reranker == "none" else args.reranker, r1_policy=args.r1_policy)
     pipeline_config = PipelineConfig(k=args.k, candidates=args.candidates)
@@ -154,16 +171,27 @@ def main() -> None:
                (corpus, kind, answerer_name, inserter_name)]
         rows.append({"corpus": corpus, "kind": kind, "answerer": answerer_name, "inserter": inserter_name,
                      "scores": summarize(sel)})
+    # user-phrased questions per kind (task, symptom, screen, keyword, long): the default answerer and inserter only
+    by_kind = []
+    for corpus, kind, answerer_name, inserter_name in keys:
+        if kind == TEMPLATE:
+            continue
+        sel = [r for r in records if (r["corpus"], r["kind"], r["answerer"], r["inserter"]) ==
+               (corpus, kind, answerer_name, inserter_name)]
+        for qk in sorted({r["question_kind"] for r in sel}):
+            by_kind.append({"corpus": corpus, "question_kind": qk, "answerer": answerer_name,
+                            "inserter": inserter_name, "scores": summarize([r for r in sel if r["question_kind"] == qk])})
     args.json.parent.mkdir(parents=True, exist_ok=True)
     meta = {"command": " ".join(["bench/e2e.py", *__import__("sys").argv[1:]]), "k": args.k,
             "reranker": args.reranker, "r1_policy": args.r1_policy, "candidates": args.candidates,
             "date": time.strftime("%Y-%m-%d")}
-    args.json.write_text(json.dumps({**meta, "rows": rows}, indent=1, default=float) + "\n")
+    args.json.write_text(json.dumps({**meta, "rows": rows, "by_question_kind": by_kind}, indent=1, default=float)
+                         + "\n")
     items = args.items or Path("runs/e2e") / (args.json.stem + ".items.jsonl")
     items.parent.mkdir(parents=True, exist_ok=True)
     items.write_text("".join(json.dumps({k: v for k, v in r.items() if not k.startswith("_")}, default=float) + "\n"
                              for r in records))
-    print(table(rows))
+    print(table(rows) + "\n\n" + kind_table(by_kind))
     print(f"wrote {args.json} and {items}")
 
 

@@ -6,7 +6,8 @@
 
 ``--run`` items: ``rule``; ``onepass`` and ``r1-lm`` (the shipped LoRA adapter; ``r1-lm:none``
 zero-shot) on the bundled SmolLM2-135M; ``LABEL=POLICY`` runs ``--inserter r1`` with that policy
-(a run folder or policy.pt); ``@N`` evaluates a seeded sample of N items instead of every item.
+(a run folder or policy.pt); ``--no-provenance`` hides that the gold text is its section's own
+(the policy places by content alone); ``@N`` evaluates a seeded sample of N items instead of every item.
 Every run sees the same items (same seed); per-item records go beside the JSON. Prints a
 Markdown table: n, image F1, ordering, exact and soft position (each with its 95% bootstrap
 interval), insert-stage latency p50, tokens generated and model calls.
@@ -59,20 +60,25 @@ def main() -> None:
     ap.add_argument("--task", choices=["insert", "e2e"], default="insert")
     ap.add_argument("--run", nargs="+", required=True)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--k", type=int, default=5, help="Chunks retrieved for distractors (insert) or context (e2e).")
+    ap.add_argument("--no-provenance", action="store_true",
+                    help="insert: the inserter is not told where the answer's text came from.")
     ap.add_argument("--json", type=Path, required=True)
     args = ap.parse_args()
     name, folder, index, split = args.corpus.split("=")
     retriever = Retriever.open(index)
     shared = Components(ComponentConfig())
     out = json.loads(args.json.read_text()) if args.json.is_file() else {}
-    out.update({"corpus": name, "folder": folder, "split": split, "task": args.task, "seed": args.seed})
+    out.update({"corpus": name, "folder": folder, "split": split, "task": args.task, "seed": args.seed, "k": args.k,
+                "provenance": not args.no_provenance})
     out.setdefault("runs", {})
     for item in args.run:
         label, changes, limit = parse_run(item)
         comps = Components(replace(ComponentConfig(), **changes), text_encoder=shared.encoder)
         comps._lm = shared._lm  # one language model for every LM run: equal model size by construction
         summary = run_eval(Path(folder), args.task, retriever, comps, split=split, limit=limit, seed=args.seed,
-                           bertscore=args.task == "e2e", json_out=args.json.with_suffix("") / f"{label}.json")
+                           k=args.k, provenance=not args.no_provenance, bertscore=args.task == "e2e",
+                           json_out=args.json.with_suffix("") / f"{label}.json")
         shared._lm = comps._lm
         out["runs"][label] = {**summary, "limit": limit}
         args.json.parent.mkdir(parents=True, exist_ok=True)

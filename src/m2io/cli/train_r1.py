@@ -76,7 +76,7 @@ def _examples(corpora, split: str, cache: Path | None, variants, seed: int, enco
     from m2io.corpus.questions import read_questions, user_qa
     from m2io.insert.policy.features import FeatureConfig
     from m2io.retrieve import Retriever
-    from m2io.sections.reranker import Reranker
+    from m2io.sections.scorer import load_scorer
     from m2io.train.policy.data import build_examples, cached_examples, describe
 
     features = FeatureConfig()
@@ -96,7 +96,7 @@ def _examples(corpora, split: str, cache: Path | None, variants, seed: int, enco
                 opened.append((ds, retriever))
                 if questions is not None and (questions / f"{name}.jsonl").is_file():
                     user[name] = user_qa(ds, read_questions(questions / f"{name}.jsonl"), questions / f"{name}.jsonl")
-        ranker_model = Reranker.load(reranker) if reranker else None
+        ranker_model = load_scorer(reranker, encoder) if reranker else None
         return build_examples(opened, split, encoder, variants, features, seed,
                               _pipelines_of(encoder, ranker_model, llm_cache), user_items=user)
 
@@ -110,9 +110,9 @@ def _examples(corpora, split: str, cache: Path | None, variants, seed: int, enco
 
 
 def _data(corpora, val, dev, examples_dir: Path, seed: int, no_variants: bool, questions: Path | None = None,
-          reranker: str | None = None, llm: bool = False):
+          reranker: str | None = None, llm: bool = False, unsourced: float = 0.0):
     from m2io.encoders.text import TextEncoder
-    from m2io.train.policy.data import Variants
+    from m2io.train.policy.data import Variants, with_unsourced
 
     if not corpora:
         raise click.UsageError("give at least one training corpus")
@@ -120,12 +120,17 @@ def _data(corpora, val, dev, examples_dir: Path, seed: int, no_variants: bool, q
     answerers = Variants.answerers + (("llm",) if llm else ())
     variants = Variants.none() if no_variants else Variants(answerers=answerers)
     train_ex = _examples(corpora, "train", examples_dir / "train.pkl", variants, seed, encoder, questions, reranker)
-    # Judged as used: the gold text (insert) and the default answer (ask), each task once.
-    judged = Variants(shuffles=0, more=0, fewer=0, cuts=0, answerers=("focused",), reorder=0)
+    # Judged as used: the gold text (insert), the default answer and the answers where placing takes judgement
+    # (extractive sentences from several sections; with --llm, paraphrases), each task once.
+    judged = Variants(shuffles=0, more=0, fewer=0, cuts=0, answerers=("focused", "extractive", *answerers[3:]),
+                      reorder=0, llm_items=10 ** 6)
     val_ex = _examples(val, "all", examples_dir / "val.pkl", judged, seed, encoder, questions, reranker) if val else []
     dev_ex = _examples(dev, "dev", examples_dir / "dev.pkl", judged, seed, encoder, None, reranker) if dev else []
     if not train_ex:
         raise M2IOError("no insertion tasks in the train split of the training corpora")
+    if unsourced > 0:  # copies without provenance; validation judges the gold text that way too
+        train_ex = with_unsourced(train_ex, unsourced, seed)
+        val_ex = with_unsourced(val_ex, 1.0, seed, variants=("base",))
     return train_ex, val_ex, dev_ex
 
 
@@ -143,9 +148,12 @@ _data_options = [
     click.option("--questions", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
                  help="A folder of user-phrased question files (<dataset name>.jsonl): they join the pipeline copies."),
     click.option("--reranker", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
-                 help="The section reranker the pipeline copies rank sections with [retrieval order]."),
+                 help="The section ranker the pipeline copies rank sections with [retrieval order]."),
     click.option("--llm", is_flag=True, help="Pipeline copies with LLM answers too (bundled SmolLM2; seconds each, "
                                              "kept in <examples>/llm-answers.jsonl)."),
+    click.option("--unsourced", default=0.25, show_default=True,
+                 help="Share of training examples copied without provenance (the policy must place by content "
+                      "alone when nothing says where the text came from); validation adds the gold text so."),
     click.option("--seed", default=0, show_default=True),
 ]
 
@@ -157,7 +165,7 @@ def train_r1() -> None:
 
 @train_r1.command("examples")
 @_with(_data_options)
-def examples_cmd(corpora, val, dev, examples_dir, no_variants, questions, reranker, llm, seed) -> None:
+def examples_cmd(corpora, val, dev, examples_dir, no_variants, questions, reranker, llm, unsourced, seed) -> None:
     """Build (or check) the featurised examples that cold and grpo read."""
     _data(corpora, val, dev, examples_dir, seed, no_variants, questions, reranker, llm)
 
@@ -170,14 +178,15 @@ def examples_cmd(corpora, val, dev, examples_dir, no_variants, questions, rerank
 @click.option("--lr", default=2e-3, show_default=True)
 @click.option("--dim", default=64, show_default=True, help="Width of the policy's layers.")
 @click.option("--no-embeddings", is_flag=True, help="Similarity features only (no caption / context vectors).")
-def cold_cmd(corpora, val, dev, examples_dir, no_variants, questions, reranker, llm, seed, out, epochs, batch_size,
+def cold_cmd(corpora, val, dev, examples_dir, no_variants, questions, reranker, llm, unsourced, seed, out, epochs, batch_size,
              lr, dim, no_embeddings) -> None:
     """Cold start: cross-entropy on the gold decisions; the best epoch on --val is kept; resumes."""
     from m2io.insert.policy.model import PolicyConfig
     from m2io.train.policy.cold_start import ColdStartConfig, run_cold_start
     from m2io.train.policy.evaluate import score_examples
 
-    train_ex, val_ex, dev_ex = _data(corpora, val, dev, examples_dir, seed, no_variants, questions, reranker, llm)
+    train_ex, val_ex, dev_ex = _data(corpora, val, dev, examples_dir, seed, no_variants, questions, reranker, llm,
+                                     unsourced)
     config = ColdStartConfig(out=str(out), epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                              policy=PolicyConfig(dim=dim, use_embeddings=not no_embeddings))
     net = run_cold_start(train_ex, val_ex, config, command=_command_line(), record=_sources(corpora, val, dev))
@@ -206,14 +215,15 @@ def cold_cmd(corpora, val, dev, examples_dir, no_variants, questions, reranker, 
 @click.option("--process-weight", default=0.0, show_default=True,
               help="Weight of per-decision process rewards (0.5 measured no better: bench/RESULTS.md).")
 @click.option("--eval-every", default=25, show_default=True)
-def grpo_cmd(corpora, val, dev, examples_dir, no_variants, questions, reranker, llm, seed, init, out, steps,
+def grpo_cmd(corpora, val, dev, examples_dir, no_variants, questions, reranker, llm, unsourced, seed, init, out, steps,
              tasks_per_step, group, updates, lr, beta, temperature, w_selection, w_order, w_position, w_exact, w_clump,
              process_weight, eval_every) -> None:
     """GRPO with the benchmark's metrics as rewards (and process rewards); the best step on --val is kept."""
     from m2io.train.policy.evaluate import score_examples
     from m2io.train.policy.grpo import GRPOConfig, policy_weights, run_grpo
 
-    train_ex, val_ex, dev_ex = _data(corpora, val, dev, examples_dir, seed, no_variants, questions, reranker, llm)
+    train_ex, val_ex, dev_ex = _data(corpora, val, dev, examples_dir, seed, no_variants, questions, reranker, llm,
+                                     unsourced)
     base = policy_weights()
     weights = type(base)(**{**asdict(base), "selection": w_selection, "order": w_order, "position": w_position,
                             "exact": w_exact, "clump": w_clump, "process": process_weight})

@@ -31,13 +31,15 @@ def candidate_records(candidates) -> list[dict]:
 
 
 def evaluate_insertion(ds: Dataset, inserter, retriever=None, split: str = "dev", limit: int | None = None,
-                       seed: int = 0, distractors: int = 4, k_retrieve: int = 5, progress: bool = True) -> list[dict]:
-    """One record per task: prompt, candidates, raw output, placements, scores, timings."""
+                       seed: int = 0, distractors: int = 4, k_retrieve: int = 5, progress: bool = True,
+                       provenance: bool = True) -> list[dict]:
+    """One record per task: prompt, candidates, raw output, placements, scores, timings; ``provenance=False``
+    hides where the answer's text came from (the inserter sees only text and candidates)."""
     items = select_items(ds.qa, split, limit, seed)
     tasks = build_tasks(ds, retriever, distractors=distractors, k_retrieve=k_retrieve, seed=seed, items=items)
     records = []
     for t in tqdm(tasks, desc=f"insert {ds.name} {inserter.name}", unit="task", disable=not progress):
-        r = inserter.insert(t.query, t.segments, t.candidates, t.provenance)
+        r = inserter.insert(t.query, t.segments, t.candidates, t.provenance if provenance else None)
         gold_text = " ".join(t.segments)
         text = strip_placeholders(r.text) if r.text is not None else gold_text
         ms = r.timings.get("insert", 0.0) * 1000

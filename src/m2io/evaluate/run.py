@@ -64,12 +64,13 @@ def question_file(questions: Path | None, name: str, single: bool) -> Path | Non
 
 
 def run_eval(folder: Path, task: str, retriever, components, split: str = "dev", limit: int | None = None,
-             seed: int = 0, k: int = 5, bertscore: bool = True, judge=None, json_out: Path | None = None,
+             seed: int = 0, k: int = 10, bertscore: bool = True, judge=None, json_out: Path | None = None,
              progress: bool = True, questions: Path | None = None,
-             pipeline_config: PipelineConfig | None = None) -> dict:
+             pipeline_config: PipelineConfig | None = None, provenance: bool = True) -> dict:
     """Evaluate ``components.inserter()`` (``insert``) or the whole pipeline (``e2e``); the summary of all items.
 
     ``questions`` (e2e): ask user-phrased questions (:mod:`m2io.corpus.questions`) instead of the corpus's own.
+    ``provenance=False`` (insert): the inserter is not told that the gold text is its section's own.
     """
     from dataclasses import replace
 
@@ -83,7 +84,7 @@ def run_eval(folder: Path, task: str, retriever, components, split: str = "dev",
         ds = read_dataset(folder, name, Problems(strict=False))
         if task == "insert":
             records += evaluate_insertion(ds, inserter, retriever, split=split, limit=limit, seed=seed,
-                                          k_retrieve=k, progress=progress)
+                                          k_retrieve=k, progress=progress, provenance=provenance)
         else:
             pipeline = Pipeline(retriever, components.answerer(retriever), inserter, config)
             path = question_file(questions, name, len(names) == 1)

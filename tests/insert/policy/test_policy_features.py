@@ -60,3 +60,16 @@ def test_rule_choice_feature_follows_the_threshold():
 def test_word_overlap():
     assert content_words("Click the Layers dialog") == {"layers", "dialog"}
     assert overlap({"layers", "dialog"}, {"layers", "panel"}) == 0.5 and overlap({"a"}, set()) == 0.0
+
+
+def test_origins_count_only_beside_the_answers_provenance():
+    from m2io.insert.policy.structure_features import STRUCT_CAND, STRUCT_SLOT, structure_features
+    from m2io.types import Origin
+
+    c = [Candidate(1, Image("a", None), origin=Origin("m/a", position=1))]
+    sourced = structure_features(c, [Origin("m/a", position=0), Origin("m/a", position=1)], 2)
+    assert sourced[0][0, :, 0].tolist() == [0.0, 1.0, 0.0] and sourced[1][0].tolist() == [1.0, 1.0, 1.0, 1.0, 0.0, 1.0]
+    # the same candidate, nothing known of the answer: as if its origin were unknown too
+    slot, cands = structure_features(c, None, 2)
+    assert slot.shape == (1, 3, STRUCT_SLOT) and cands.shape == (1, STRUCT_CAND)
+    assert slot[0, :, 1].tolist() == [1.0, 1.0, 1.0] and slot[..., [0, 2, 3, 4, 5, 6]].sum() == 0 and cands.sum() == 0

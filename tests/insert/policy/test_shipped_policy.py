@@ -16,7 +16,7 @@ def test_the_default_inserter_is_the_shipped_policy_and_it_beats_a_random_guess(
     tasks = build_tasks(read_dataset(tiny_corpus), distractors=4)
     f1 = []
     for t in tasks:
-        r = inserter.insert(t.query, t.segments, t.candidates)
+        r = inserter.insert(t.query, t.segments, t.candidates, t.provenance)
         assert r.model_calls == 1 and r.tokens_generated == 0 and not r.fallback
         f1.append(score_plan(t.gold, r.placements)["image_f1"])
     # 4 tasks of 1-2 gold images among 5 candidates; the gold text holds each image's context

@@ -1,6 +1,7 @@
 """Cold start, GRPO, resume and export of the placement policy on the tiny corpus, with the real MiniLM."""
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -76,7 +77,7 @@ def test_cold_start_learns_the_gold_decisions_and_grpo_runs_and_resumes(tmp_path
     # the exported policy places the tiny corpus's images as the inserter, 0 tokens, one call
     inserter = R1Inserter.from_file(encoder, shipped)
     task = build_tasks(read_dataset(tiny_corpus, "tiny"))[2]
-    result = inserter.insert(task.query, task.segments, task.candidates)
+    result = inserter.insert(task.query, task.segments, task.candidates, task.provenance)
     assert result.model_calls == 1 and result.tokens_generated == 0
     assert score_plan(task.gold, result.placements)["image_f1"] == 1.0
 
@@ -122,3 +123,22 @@ def test_pipeline_copies_carry_provenance_and_structural_gold(tiny_index, encode
     assert export.features.slot[0, 1, -7] == 1.0                    # the structural-slot feature of E1 at slot 1
     assert any(e.variant.startswith("ask-focused-reordered") for e in examples) or all(e.n_segments < 3 for e in asked)
     retriever.close()
+
+
+def test_unsourced_copies_look_like_tasks_without_provenance(tiny_corpus, encoder):
+    from m2io.insert.policy.features import task_features
+    from m2io.train.policy.data import with_unsourced
+
+    ds = read_dataset(tiny_corpus, "tiny")
+    tasks = build_tasks(ds)
+    examples = build_examples([(ds, None)], "all", encoder, Variants.none(), progress=False)
+    assert all(t.provenance for t in tasks) and len(examples) == len(tasks) == 4
+    out = with_unsourced(examples, 0.5, seed=1)
+    assert len(out) == 6 and out[:4] == examples and {e.variant for e in out[4:]} == {"base/unsourced"}
+    for copy in out[4:]:
+        task = next(t for t in tasks if f"tiny/{t.qa_id}" == copy.source)
+        bare = task_features(task.query, task.segments, task.candidates, encoder)  # no provenance given
+        assert np.allclose(copy.features.slot, bare.slot) and np.allclose(copy.features.cand, bare.cand)
+        original = next(e for e in examples if e.source == copy.source)
+        assert copy.features.max_run == bare.max_run == 1 and copy.actions.tolist() == original.actions.tolist()
+    assert with_unsourced(examples, 0.0) == examples

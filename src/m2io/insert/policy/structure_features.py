@@ -40,7 +40,8 @@ def structure_features(candidates: list[Candidate], provenance: list[Origin | No
     cand = np.zeros((m, STRUCT_CAND), np.float32)
     first = next((o.section for o in prov if o is not None), None)
     for i, c in enumerate(candidates):
-        o = c.origin
+        # An origin says something only beside the answer's own: with no provenance, both are unknown.
+        o = c.origin if first is not None else None
         if o is None:
             slot[i, :, 1] = 1.0
             continue

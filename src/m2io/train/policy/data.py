@@ -33,14 +33,13 @@ import hashlib
 import json
 import pickle
 import random
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from m2io.atomic import atomic_write_bytes
 from m2io.corpus.split import select_items
-from m2io.insert.plan import GoldPlan, segment_answer
 from m2io.insert.policy.features import FeatureConfig, TaskFeatures, feature_texts, task_features
 from m2io.insert.task import InsertTask, build_tasks
 from m2io.train.data import cut_task
@@ -63,10 +62,12 @@ class Variants:
     """Copies as ``ask`` makes them with each of these answerers (pipeline tasks; needs the corpus's index)."""
     reorder: int = 1
     """Of each pipeline task, copies with the answer's head moved behind its tail."""
+    llm_items: int = 15
+    """Questions per corpus answered by the ``llm`` answerer (seconds each): the user-phrased ones first."""
 
     @classmethod
     def none(cls) -> Variants:
-        return cls(0, 0, 0, 0, (), 0)
+        return cls(0, 0, 0, 0, (), 0, 0)
 
 
 @dataclass
@@ -94,6 +95,37 @@ def example_of(task: InsertTask, encoder, config: FeatureConfig, variant: str) -
     return Example(task_features(task.query, task.segments, task.candidates, encoder, config, task.provenance),
                    gold_actions(task), dict(items), [k for k, _ in items], len(task.segments),
                    f"{task.dataset}/{task.qa_id}", variant)
+
+
+def without_provenance(example: Example) -> Example:
+    """A copy of ``example`` as the policy sees it when nothing says where the answer's text came from (a caller's
+    own text, an LLM answer aligned to nothing): the provenance columns as :func:`structure_features` leaves them.
+
+    Cold start and GRPO train on a share of these so that the policy still places by content alone.
+    """
+    from dataclasses import replace
+
+    from m2io.insert.policy.structure_features import STRUCT_CAND, STRUCT_SLOT
+
+    f = example.features
+    slot, cand = f.slot.copy(), f.cand.copy()
+    slot[..., -STRUCT_SLOT:] = 0.0
+    slot[..., -STRUCT_SLOT + 1] = 1.0  # the distance column: as far as it gets
+    cand[..., -STRUCT_CAND:] = 0.0
+    return replace(example, features=replace(f, slot=slot, cand=cand, max_run=1),
+                   variant=f"{example.variant}/unsourced")
+
+
+def with_unsourced(examples: list[Example], share: float, seed: int = 0,
+                   variants: tuple[str, ...] | None = None) -> list[Example]:
+    """``examples`` plus :func:`without_provenance` copies of a ``share`` of them (of ``variants`` only, if given).
+
+    >>> with_unsourced([], 0.5)
+    []
+    """
+    pool = [e for e in examples if variants is None or e.variant in variants]
+    chosen = random.Random(seed).sample(pool, round(share * len(pool))) if share > 0 else []
+    return examples + [without_provenance(e) for e in chosen]
 
 
 class MemoRetriever:
@@ -138,7 +170,10 @@ def corpus_tasks(ds, retriever, split: str, variants: Variants, seed: int = 0, p
         chosen = {name: p for name, p in pipelines.items() if name in variants.answerers}
         for p in chosen.values():
             p.retriever = retriever
-        out += pipeline_tasks(ds, [*items, *user_items], chosen, seed, variants.reorder)
+        asked = [*user_items, *items]
+        out += pipeline_tasks(ds, asked, {k: p for k, p in chosen.items() if k != "llm"}, seed, variants.reorder)
+        if "llm" in chosen:
+            out += pipeline_tasks(ds, asked[: variants.llm_items], {"llm": chosen["llm"]}, seed, variants.reorder)
     return out
 
 
