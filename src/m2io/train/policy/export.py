@@ -55,7 +55,7 @@ def policy_card(run: Path, note: str | None = None) -> str:
              "pairwise features) and gives each candidate a categorical over *leave out* and every slot; "
              "`--inserter r1` loads `policy.pt`. Trained with a cold start (cross-entropy on gold decisions) and "
              "GRPO whose rewards are the MRAMG-Bench metrics plus per-decision process rewards. Compared with "
-             "every other inserter in bench/RESULTS.md, section \"Inserter-R1 v2\".", ""]
+             "every other inserter, end to end and on the gold text, in bench/RESULTS.md, section \"Inserter-R1\".", ""]
     if note:
         lines += [note.strip(), ""]
     lines += ["## Corpora", "", "| corpus | Debian package | version | used as |", "| --- | --- | --- | --- |"]
