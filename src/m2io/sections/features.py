@@ -28,10 +28,13 @@ import re
 import numpy as np
 
 from m2io.insert.policy.features import content_words
+from m2io.insert.side import side_vectors
 
 FEATURES = ("inv_rank", "fused_rel", "n_chunks", "inv_dense", "inv_bm25", "inv_image", "title_cover", "title_in_q",
             "path_cover", "q_cover", "cos_title", "cos_open", "cos_title_rel", "cos_open_rel", "title_cover_rel",
             "words", "has_child", "has_parent")
+
+
 def _norm(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
 
@@ -57,11 +60,7 @@ def section_features(question: str, keys: list[str], sections: dict, results, en
     titles = [sections[k].title for k in keys]
     paths = [" ".join(sections[k].heading.split(" > ")[-2:]) for k in keys]
     openings = [sections[k].opening() for k in keys]
-    texts = [question, *titles, *openings]
-    vecs = np.zeros((len(texts), encoder.dim), np.float32)
-    idx = [i for i, t in enumerate(texts) if t.strip()]
-    if idx:
-        vecs[idx] = encoder.encode([texts[i] for i in idx])
+    vecs = side_vectors(encoder, [question, *titles, *openings])  # zeros for an empty title or opening
     q, tv, ov = vecs[0], vecs[1:1 + n], vecs[1 + n:]
     heading_paths = [sections[k].heading.split(" > ") if sections[k].heading else [] for k in keys]
     for i, k in enumerate(keys):
