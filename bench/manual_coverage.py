@@ -28,7 +28,8 @@ from pathlib import Path
 import lxml.html
 from lxml import etree
 
-from m2io.corpus.manual.build import BuildReport, ManualConfig, build_manual_dataset, find_pages
+from m2io.corpus.manual.build import ManualConfig, build_manual_dataset
+from m2io.corpus.manual.formats import find_sources
 from m2io.corpus.manual.debian import default_cache_dir, fetch_package
 from m2io.corpus.manual.decor import image_size
 
@@ -91,10 +92,7 @@ def measure(name: str, package: str, source: str) -> dict:
     config = ManualConfig(name=name, source=source) if source != "auto" else ManualConfig(name=name)
     ds, report = build_manual_dataset(root, config)
     seconds = time.perf_counter() - t0
-    try:
-        pages = find_pages(root.resolve(), "en", BuildReport(), source)
-    except TypeError:  # m2io before DocBook sources (to measure the old parser)
-        pages = find_pages(root.resolve(), "en", BuildReport())
+    _, pages, _ = find_sources(root.resolve(), "en", source)
     base = Path(os.path.commonpath([p.parent for p in pages]))
     reference = reference_figures(base, pages)
     kept = {(d.id.split("#")[0], ds.images[i].path.resolve()) for d in ds.documents for i in d.image_ids}

@@ -18,6 +18,7 @@ from m2io.corpus.check import CheckReport, check_folder
 from m2io.corpus.manual.build import ManualConfig, build_manual_dataset
 from m2io.corpus.manual.debian import default_cache_dir, fetch_package, write_source
 from m2io.corpus.manual.decor import DecorRules
+from m2io.corpus.manual.formats import SOURCES
 from m2io.corpus.mramg import dataset_names, read_dataset, write_dataset
 
 
@@ -86,7 +87,9 @@ def corpus_check(folder: Path, samples: int, json_out: Path | None) -> None:
 @corpus.command("manual")
 @click.option("--package", help="Debian package holding the manual (fetched with apt-get download, unpacked, not installed).")
 @click.option("--html-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Folder of HTML pages or DocBook XML.")
+              help="Folder of the manual: HTML pages, DocBook XML, PDF, Markdown or reST sources (see --source).")
+@click.option("--pdf", "pdfs", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A PDF manual (repeat for several); each is read as one book.")
 @click.option("--name", required=True, help="Dataset name (doc_<name>.jsonl ...).")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Output dataset folder (replaced atomically).")
 @click.option("--lang", default="en", show_default=True, help="Language of the pages to keep.")
@@ -96,20 +99,23 @@ def corpus_check(folder: Path, samples: int, json_out: Path | None) -> None:
               help="Sections with more words get no QA item.")
 @click.option("--min-image-px", default=DecorRules.min_side, show_default=True,
               help="Images whose longer side is smaller are icons and left out.")
-@click.option("--source", type=click.Choice(["auto", "html", "docbook"]), default="auto", show_default=True,
-              help="Read HTML pages or DocBook XML books; auto: HTML where there is any, else DocBook.")
+@click.option("--source", type=click.Choice(list(SOURCES)), default="auto", show_default=True,
+              help="The reader: auto picks Markdown for a MkDocs/Docusaurus tree, reST for a Sphinx tree, "
+                   "else HTML where there is any, then DocBook, Markdown, reST, PDF.")
 @click.option("--cache", type=click.Path(path_type=Path), default=None, help="Cache folder for packages [~/.cache/m2io].")
-def corpus_manual(package: str | None, html_dir: Path | None, name: str, out: Path, lang: str, title: str,
-                  min_words: int, max_answer_words: int, min_image_px: int, source: str, cache: Path | None) -> None:
-    """Turn a manual (HTML pages or DocBook XML; a Debian package or a folder) into an MRAMG dataset."""
-    if bool(package) == bool(html_dir):
-        raise click.UsageError("give exactly one of --package and --html-dir")
+def corpus_manual(package: str | None, html_dir: Path | None, pdfs: tuple[Path, ...], name: str, out: Path, lang: str,
+                  title: str, min_words: int, max_answer_words: int, min_image_px: int, source: str,
+                  cache: Path | None) -> None:
+    """Turn a manual (HTML, DocBook, PDF, Markdown or reST; a Debian package, a folder or PDF files) into an MRAMG dataset."""
+    if sum(map(bool, (package, html_dir, pdfs))) != 1:
+        raise click.UsageError("give exactly one of --package, --html-dir and --pdf")
     if package:
         click.echo(f"fetching Debian package {package} ...", err=True)
         html_dir = fetch_package(package, cache or default_cache_dir())
     config = ManualConfig(name=name, lang=lang, title=title, min_words=min_words, max_answer_words=max_answer_words,
-                          decor=DecorRules(min_side=min_image_px, min_area=min_image_px * min_image_px), source=source)
-    ds, report = build_manual_dataset(html_dir, config, progress=True)
+                          decor=DecorRules(min_side=min_image_px, min_area=min_image_px * min_image_px), source=source,
+                          cache=cache)
+    ds, report = build_manual_dataset(html_dir, config, progress=True, files=list(pdfs) or None)
     write_dataset(ds, out)
     if package:  # which package and version the corpus came from (model cards list it)
         write_source(out, package, html_dir)

@@ -95,6 +95,8 @@ def test_html_wins_in_auto_and_docbook_can_be_forced(book: Path):
     ds, _ = build_manual_dataset(book, ManualConfig(name="sheets", min_words=10, source="docbook"))
     assert len(ds.documents) == 4
     with pytest.raises(DatasetError, match="source"):
+        build_manual_dataset(book, ManualConfig(name="sheets", source="epub"))
+    with pytest.raises(DatasetError, match="no pdf files"):
         build_manual_dataset(book, ManualConfig(name="sheets", source="pdf"))
 
 

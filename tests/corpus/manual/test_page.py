@@ -134,6 +134,33 @@ def test_numbering_and_caption_prefixes():
     assert strip_numbering("Chapter 6. Maintenance") == "Maintenance"
     assert strip_numbering("A. Appendix stuff") == "Appendix stuff"
     assert strip_numbering("3D Transform") == "3D Transform"
+    assert strip_numbering("Step 1 \u2013 Import media files") == "Import media files"
+    assert strip_numbering("Mid-range - tones") == "Mid-range - tones"
     assert strip_caption_prefix("Figure 14.120. The Align tool") == "The Align tool"
     assert strip_caption_prefix("Figure 3: Board") == "Board"
     assert strip_caption_prefix("Figures of speech") == "Figures of speech"
+
+
+LATEX2HTML = """<html><head><META NAME="Generator" CONTENT="LaTeX2HTML v2021"><title>Viewshed</title></head><body>
+<!--Navigation Panel--><a name="tex2html1" href="node3.html"><img width="37" height="24" alt="next" src="next.png"></a>
+<a href="node1.html"><img alt="up" src="up.png"></a><br><b> Next:</b> <a href="node3.html">Other</a><br><br>
+<!--End of Navigation Panel-->
+<h2><a name="SECTION0020">2 Viewshed analysis</a></h2>
+<p>The viewshed shows what can be seen from a point, as Figure <a href="#fig:v">1</a> shows.</p>
+<div align="center"><a name="fig:v"></a>
+<table><caption align="bottom"><strong>Figure 1:</strong> Viewshed on shaded terrain</caption>
+<tr><td><img width="400" height="300" border="0" src="img3.png" alt="Image viewshed"></td></tr></table></div>
+<p>Then the analysis continues.</p>
+<div align="center"><table><tr><td><img src="img5.png" alt="\\includegraphics[width=3in]{slope_map.eps}"></td></tr></table></div>
+</body></html>"""
+
+
+def test_latex2html_table_caption_and_latex_alt():
+    s = parse_page_html(LATEX2HTML, BASE).sections[0]
+    assert s.title == "Viewshed analysis"
+    figs = s.figures
+    assert [(f.src.name, f.caption, f.caption_source) for f in figs] == [
+        ("img3.png", "Viewshed on shaded terrain", "caption_line"), ("img5.png", "slope map", "file_name")]
+    texts = [b.text for b in s.blocks if isinstance(b, TextBlock)]
+    assert not any("Viewshed on shaded terrain" in t for t in texts)  # the caption is not body text
+    assert texts[0].startswith("The viewshed shows")

@@ -19,7 +19,6 @@ title and its gold answer the section text with ``<PIC>`` at the gold positions.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import zlib
@@ -29,17 +28,19 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from m2io.corpus.manual.docbook import DOCBOOK_SUFFIXES, is_docbook_root, parse_docbook
+from m2io.corpus.manual.debian import default_cache_dir
 from m2io.corpus.manual.decor import DecorRules, decor_reason, image_size
-from m2io.corpus.manual.lang import other_language_folder, other_language_page
-from m2io.corpus.manual.page import FigureBlock, Page, Section, TextBlock, parse_page
+from m2io.corpus.manual.formats import find_sources, parse_source
+from m2io.corpus.manual.lang import other_language_page
+from m2io.corpus.manual.page import FigureBlock, Page, Section, TextBlock
 from m2io.corpus.manual.titles import page_name, section_name, site_name
 from m2io.corpus.mramg import Dataset, IdStyle
 from m2io.errors import DatasetError
 from m2io.types import PIC, DocSource, Document, Image, QAItem
 
 _QUESTION_START = re.compile(r"^(how|what|why|when|where|which|who|can|should|is|are|do|does)\b", re.IGNORECASE)
-CAPTION_RANK = {"title": 0, "caption_line": 1, "table_cell": 2, "alt": 3, "title_attr": 4, "term": 5, "file_name": 6}
+CAPTION_RANK = {"title": 0, "caption_line": 1, "caption_style": 2, "table_cell": 3, "alt": 4, "title_attr": 5, "term": 6,
+                "file_name": 7, "none": 8}
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,9 @@ class ManualConfig:
     """Longer sections still become documents, but get no QA item (a gold answer should read as one)."""
     decor: DecorRules = field(default_factory=DecorRules)
     source: str = "auto"
-    """``html`` pages, ``docbook`` XML books, or ``auto``: HTML where there is any, else DocBook."""
+    """``html``, ``docbook``, ``pdf``, ``markdown``, ``rst``, or ``auto`` (:func:`~m2io.corpus.manual.formats.detect_source`)."""
+    cache: Path | None = None
+    """Where PDF figures are written (``<cache>/pdf-figures/<file hash>/``); None: ``~/.cache/m2io``."""
 
 
 @dataclass
@@ -73,29 +76,6 @@ class BuildReport:
     figures_kept: int = 0
     figures_dropped: Counter = field(default_factory=Counter)
     caption_sources: Counter = field(default_factory=Counter)
-
-
-def find_pages(root: Path, lang: str, report: BuildReport, source: str = "auto") -> list[Path]:
-    """HTML pages (or, for ``docbook``, or ``auto`` with no HTML, the top files of DocBook books) in ``lang``."""
-    if source not in ("auto", "html", "docbook"):
-        raise DatasetError(f"unknown manual source {source!r}: give html, docbook or auto", field="source")
-    pages, books, seen = [], [], set()
-    for path in sorted(root.rglob("*")):
-        suffix = path.suffix.lower()
-        if suffix not in (".html", ".htm", ".xhtml", *DOCBOOK_SUFFIXES) or not path.is_file():
-            continue
-        if other_language_folder(path.relative_to(root), lang):
-            report.pages_other_language += 1
-            continue
-        if suffix in DOCBOOK_SUFFIXES:
-            if source != "html" and is_docbook_root(path):
-                digest = hashlib.sha1(path.read_bytes()).hexdigest()  # gnumeric.xml == index.docbook
-                if digest not in seen:
-                    seen.add(digest)
-                    books.append(path)
-        elif source != "docbook":
-            pages.append(path)
-    return books if source == "docbook" or (source == "auto" and not pages) else pages
 
 
 def _slug(text: str) -> str:
@@ -135,11 +115,18 @@ class _Doc:
     source: DocSource
 
 
-def _parse_all(paths: list[Path], config: ManualConfig, report: BuildReport, progress: bool) -> list[Page]:
+def _parse_all(kind: str, paths: list[Path], root: Path, config: ManualConfig, report: BuildReport,
+               progress: bool) -> list[Page]:
     pages = []
-    for path in tqdm(paths, desc=f"parse {config.name}", unit="page", disable=not progress):
+    cache = config.cache or default_cache_dir()
+    for path in tqdm(paths, desc=f"parse {config.name}", unit="file", disable=not progress or kind == "pdf"):
         try:
-            page = parse_docbook(path) if path.suffix.lower() in DOCBOOK_SUFFIXES else parse_page(path)
+            page = parse_source(path, kind, root, cache, progress=progress)
+        except DatasetError as e:
+            if kind == "pdf":
+                raise  # a bad PDF is a whole manual, not one page among many: say so and write nothing
+            report.pages_unparsable.append(str(e))
+            continue
         except (ValueError, OSError) as e:
             report.pages_unparsable.append(f"{path}: {e}")
             continue
@@ -171,15 +158,24 @@ def name_sections(pages: list[Page]) -> str:
     return site.text if site else ""
 
 
-def build_manual_dataset(html_dir: Path, config: ManualConfig, progress: bool = False) -> tuple[Dataset, BuildReport]:
-    """Build an MRAMG :class:`Dataset` from the HTML pages under ``html_dir``."""
-    html_dir = Path(html_dir).resolve()
-    if not html_dir.is_dir():
-        raise DatasetError("not a folder", html_dir)
+def build_manual_dataset(html_dir: Path | None, config: ManualConfig, progress: bool = False,
+                         files: list[Path] | None = None) -> tuple[Dataset, BuildReport]:
+    """Build an MRAMG :class:`Dataset` from the manual under folder ``html_dir`` (or from ``files``, PDFs)."""
     report = BuildReport()
-    paths = find_pages(html_dir, config.lang, report, config.source)
+    if files:
+        paths = [Path(f).resolve() for f in files]
+        for path in paths:
+            if not path.is_file():
+                raise DatasetError("no such file", path)
+        kind, html_dir = "pdf", Path(os.path.commonpath([p.parent for p in paths]))
+    else:
+        html_dir = Path(html_dir).resolve()
+        if not html_dir.is_dir():
+            raise DatasetError("not a folder", html_dir)
+        kind, paths, report.pages_other_language = find_sources(html_dir, config.lang, config.source)
     if not paths:
-        raise DatasetError(f"no HTML pages or DocBook books in language {config.lang!r} here", html_dir)
+        what = f"{kind} files" if config.source != "auto" else "HTML pages, DocBook books, PDF, Markdown or reST files"
+        raise DatasetError(f"no {what} in language {config.lang!r} here", html_dir)
     root = Path(os.path.commonpath([p.parent for p in paths]))  # ids relative to the manual, not the disk
 
     images: dict[str, Image] = {}
@@ -187,7 +183,7 @@ def build_manual_dataset(html_dir: Path, config: ManualConfig, progress: bool = 
     sizes: dict[Path, tuple[int, int] | None] = {}
     docs: list[_Doc] = []
     used_ids: set[str] = set()
-    pages = _parse_all(paths, config, report, progress)
+    pages = _parse_all(kind, paths, html_dir, config, report, progress)
     site = name_sections(pages)
     for page in pages:
         report.pages += 1
@@ -210,7 +206,10 @@ def build_manual_dataset(html_dir: Path, config: ManualConfig, progress: bool = 
                 if reason:
                     report.figures_dropped[reason] += 1
                     continue
-                image_id = _image_id(block.src, root)
+                if page.path.suffix.lower() == ".pdf":  # figures live in the cache: name them by their PDF
+                    image_id = _image_id(Path(f"{page.path.stem}__{block.src.name}"), root)
+                else:
+                    image_id = _image_id(block.src, root)
                 rank = CAPTION_RANK.get(block.caption_source, len(CAPTION_RANK))
                 if image_id not in images or rank < caption_rank[image_id]:
                     images[image_id] = Image(image_id, block.src, block.caption)

@@ -6,6 +6,8 @@ from real manuals (GRASS, Sphinx exports, hand-written HTML):
 - a caption line in the image's own block: ``<div align=center><img><br><i>The viewshed</i></div>``;
 - a caption line right after (or, starting "Figure", right before) the image's block:
   ``<p><img></p><p><em>The viewshed</em></p>``, ``<center><img><p>Figure: Wake County</p></center>``;
+- a table's ``<caption>`` when the table holds this one image (LaTeX2HTML:
+  ``<table><caption>Figure 3: The viewshed</caption><tr><td><img></td></tr></table>``), above or below;
 - a caption cell: the same row's text cell (``<td><img></td><td>The viewshed</td>``) or the cell in
   the same column of the next row (a row of images over a row of captions).
 
@@ -157,6 +159,17 @@ def _table_cell(img: etree._Element, cell: etree._Element) -> Caption | None:
     return None
 
 
+def _table_caption(img: etree._Element, cell: etree._Element) -> Caption | None:
+    table = next((a for a in cell.iterancestors() if a.tag == "table"), None)
+    if table is None or sum(1 for _ in table.iter("img")) != 1:
+        return None
+    caption = next((c for c in table if isinstance(c.tag, str) and c.tag == "caption"), None)
+    text = _text(caption) if caption is not None else ""
+    if not text or len(text.split()) > MAX_CAPTION_WORDS:
+        return None
+    return Caption(text, "caption_line", [caption])
+
+
 def find_caption(img: etree._Element, block_tags: set[str]) -> Caption | None:
     """The caption of a stand-alone ``img`` by the conventions above (``block_tags``: the page's block tags)."""
     block = next((a for a in img.iterancestors() if a.tag in block_tags and a.tag != "br"), None)
@@ -166,7 +179,7 @@ def find_caption(img: etree._Element, block_tags: set[str]) -> Caption | None:
     if found:
         return found
     if block.tag in ("td", "th"):
-        return _table_cell(img, block)
+        return _table_caption(img, block) or _table_cell(img, block)
     nxt = _next_element(block)
     if nxt is not None and is_caption_line(nxt, block_tags):
         return Caption(_text(nxt), "caption_line", [nxt])

@@ -6,6 +6,8 @@ what is left here are images that stand alone but carry no content: admonition i
 
 >>> decor_reason(alt="[Tip]", size=(48, 48))
 'admonition_icon'
+>>> decor_reason(alt=r"\\begin{displaymath} x^2 \\end{displaymath}", size=(200, 40))
+'math'
 >>> decor_reason(alt="The Layers dialog", size=(24, 24))
 'tiny'
 >>> decor_reason(alt="The Layers dialog", size=(640, 480)) is None
@@ -23,6 +25,8 @@ _ICON_WORDS = r"note|tip|warning|caution|important|danger|attention|info|informa
 _NAV_WORDS = r"prev|previous|next|up|home|top|back|forward|toc|contents|index"
 _ADMONITION = re.compile(rf"^\W*(?:{_ICON_WORDS})\W*$", re.IGNORECASE)
 _NAV = re.compile(rf"^\W*(?:{_NAV_WORDS})\W*$", re.IGNORECASE)
+# LaTeX2HTML renders formulas as images whose alt is the LaTeX source: typeset math, not a figure.
+_MATH = re.compile(r"^\s*(?:\$|\\\[|\\\(|\\begin\{(?:displaymath|equation|eqnarray|align|math)\*?\})")
 RASTER_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff"}
 
 
@@ -42,6 +46,8 @@ def decor_reason(alt: str, size: tuple[int, int], file_stem: str = "", rules: De
         return "admonition_icon"
     if _NAV.match(alt) or _NAV.match(file_stem):
         return "navigation_icon"
+    if _MATH.match(alt):
+        return "math"
     w, h = size
     if max(w, h) < rules.min_side or w * h < rules.min_area:
         return "tiny"

@@ -120,8 +120,10 @@ def clean(text: str | None) -> str:
 
 
 def strip_numbering(title: str) -> str:
-    """'4.2. Align' -> 'Align'; 'Chapter 6. Maintenance' -> 'Maintenance'."""
+    """'4.2. Align' -> 'Align'; 'Chapter 6. Maintenance' -> 'Maintenance'; 'Step 1 \u2013 Import' -> 'Import'."""
     out = _NUMBERING.sub("", title, count=1).strip()
+    if out != title.strip():
+        out = out.lstrip("\u2013\u2014-:. ").strip()
     return out or title.strip()
 
 
@@ -164,7 +166,11 @@ def _humanize_file(src: Path) -> str:
 
 
 def _looks_like_file_name(text: str) -> bool:
-    return bool(re.fullmatch(r"[\w\-./]+\.(png|jpe?g|gif|svg|webp|bmp)", text.strip(), re.IGNORECASE))
+    """A file name, a LaTeX ``\\includegraphics{...}`` (LaTeX2HTML's alt) or a word that says only "image"."""
+    text = text.strip()
+    return bool(re.fullmatch(r"[\w\-./]+\.(png|jpe?g|gif|svg|webp|bmp|eps|pdf)", text, re.IGNORECASE)
+                or re.match(r"\\(?:includegraphics|epsfig|psfig)\b", text)
+                or re.fullmatch(r"\W*(?:image|img|figure|fig|picture|photo|screenshot|graphic)s?\W*", text, re.IGNORECASE))
 
 
 class _Walker:
@@ -245,7 +251,8 @@ class _Walker:
             if dt is not None and dt.tag == "dt" and visible_text(dt):
                 caption, source = visible_text(dt), "term"
         if not caption:
-            caption, source = _humanize_file(path), "file_name"
+            included = re.match(r"\\(?:includegraphics|epsfig|psfig)\b.*?\{(?:file=)?([^}]+)\}", alt)
+            caption, source = _humanize_file(Path(included[1]) if included else path), "file_name"
         self.current.blocks.append(FigureBlock(src=path, caption=caption, caption_source=source, alt=alt))
 
     def walk(self, el: etree._Element) -> None:
