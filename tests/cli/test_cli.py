@@ -48,7 +48,7 @@ def test_check_fails_with_located_errors(good_dataset: Path):
 
 def test_manual_needs_exactly_one_source(tmp_path: Path):
     result = CliRunner().invoke(cli, ["corpus", "manual", "--name", "x", "--out", str(tmp_path / "o")])
-    assert result.exit_code == 2 and "exactly one of --package and --html-dir" in result.output
+    assert result.exit_code == 2 and "exactly one of --package, --html-dir and --pdf" in result.output
 
 
 def test_console_script_reports_errors_without_traceback(tmp_path: Path):
@@ -56,7 +56,7 @@ def test_console_script_reports_errors_without_traceback(tmp_path: Path):
     proc = subprocess.run([sys.executable, "-m", "m2io.cli", "corpus", "manual", "--html-dir", str(tmp_path / "empty"),
                            "--name", "x", "--out", str(tmp_path / "o")], capture_output=True, text=True)
     assert proc.returncode == 1
-    assert proc.stderr.strip() == f"error: {tmp_path / 'empty'}: no HTML pages or DocBook books in language 'en' here"
+    assert proc.stderr.strip() == f"error: {tmp_path / 'empty'}: no HTML pages, DocBook books, PDF, Markdown or reST files in language 'en' here"
     assert not (tmp_path / "o").exists()
 
 

@@ -155,6 +155,25 @@ def test_font_headings_when_there_is_no_outline(tmp_path: Path):
     assert page.sections[1].figures[0].caption == "The brushes folder"
 
 
+def test_pictures_side_by_side_are_separate_figures(tmp_path: Path):
+    shots = [_photo(tmp_path / f"phone{i}.png", (200, 400), seed=10 + i) for i in range(2)]
+    pdf = FPDF()
+    pdf.add_page()
+    _heading(pdf, "Logging in", 0)
+    _text(pdf, "The first screen asks for the account, the second for the password. " * 2)
+    y = pdf.get_y() + 2
+    pdf.image(str(shots[0]), x=20, y=y, w=40)
+    pdf.image(str(shots[1]), x=62, y=y, w=40)  # 2 mm apart
+    pdf.set_y(y + 85)
+    _text(pdf, "Then the contacts appear. " * 3)
+    pdf.output(str(tmp_path / "side.pdf"))
+    figures = parse_pdf(tmp_path / "side.pdf", tmp_path / "figs").sections[0].figures
+    assert len(figures) == 2
+    for fig, shot in zip(figures, shots):
+        saved = imagehash.phash(PILImage.open(fig.src).convert("RGB"))
+        assert saved - imagehash.phash(PILImage.open(shot).convert("RGB")) <= 4
+
+
 def test_two_columns_are_read_column_by_column(tmp_path: Path):
     pdf = FPDF()
     pdf.add_page()
@@ -208,3 +227,43 @@ def test_a_page_printed_by_chromium(tmp_path: Path):
     assert blocks[1].caption == "The Brushes dialog"
     saved = imagehash.phash(PILImage.open(blocks[1].src).convert("RGB"))
     assert saved - imagehash.phash(PILImage.open(tmp_path / "dialog.png").convert("RGB")) <= 6
+
+
+def test_chapter_headers_are_running_lines_and_floats_return_to_their_citation(tmp_path: Path):
+    shot = _photo(tmp_path / "plot.png", seed=7)
+    pdf = FPDF()
+    pdf.set_auto_page_break(True, 25)
+    chapter = {"name": ""}
+
+    def header() -> None:  # Texinfo's: the chapter on the left, the page number on the right
+        pdf.set_font("helvetica", "", 8)
+        pdf.set_xy(10, 8)
+        pdf.cell(120, 4, chapter["name"])
+        pdf.set_xy(170, 8)
+        pdf.cell(20, 4, str(pdf.page_no()), align="R")
+        pdf.set_y(20)
+
+    pdf.header = header
+    for n, name in ((1, "Plotting"), (2, "Geometry")):
+        chapter["name"] = f"Chapter {n}: {name}"
+        pdf.add_page()
+        _heading(pdf, f"{n} {name}", 0)
+        body = f"The {name.lower()} functions draw on the current figure and return handles to what they drew. "
+        _text(pdf, body * 6)
+        _text(pdf, f"The result of this code can be seen in Figure {n}.1. " + body * 2)
+        for _ in range(12):  # two pages and more: each chapter's header is on three pages or more
+            _text(pdf, body * 8)
+        pdf.add_page()  # the float goes to the top of a later page
+        pdf.image(str(shot), x=30, w=90)
+        pdf.ln(2)
+        _text(pdf, f"Figure {n}.1: The {name.lower()} example", 9)
+        _text(pdf, body * 4)
+    pdf.output(str(tmp_path / "floats.pdf"))
+    page = parse_pdf(tmp_path / "floats.pdf", tmp_path / "figs")
+    assert [s.title for s in page.sections] == ["Plotting", "Geometry"]
+    for section in page.sections:
+        texts = _texts(section)
+        assert not any("Chapter" in t for t in texts)  # the header changes per chapter and is still left out
+        kinds = [type(b) for b in section.blocks]
+        at = kinds.index(FigureBlock)
+        assert "can be seen in Figure" in section.blocks[at - 1].text  # right after the citing paragraph

@@ -84,7 +84,8 @@ def pdf_figure_dir(path: Path, cache: Path) -> Path:
     with Path(path).open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
-    return Path(cache) / "pdf-figures" / digest.hexdigest()[:16]
+    from m2io.corpus.manual.pdf_figures import FIGURES_VERSION
+    return Path(cache) / "pdf-figures" / f"{digest.hexdigest()[:16]}-v{FIGURES_VERSION}"
 
 
 @functools.lru_cache(maxsize=4)

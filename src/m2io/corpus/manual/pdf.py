@@ -39,7 +39,8 @@ from tqdm import tqdm
 
 from m2io.corpus.manual.page import FigureBlock, Page, Section, TextBlock, strip_caption_prefix, strip_numbering
 from m2io.corpus.manual.pdf_figures import FIGURE_START, Figure, FigureRules, find_figures
-from m2io.corpus.manual.pdf_layout import paragraphs, reading_order, running_lines
+from m2io.corpus.manual.pdf_floats import figure_label, place_floats
+from m2io.corpus.manual.pdf_layout import SENTENCE_END, paragraphs, reading_order, running_lines
 from m2io.corpus.manual.pdf_lines import Line, read_lines
 from m2io.errors import DatasetError
 
@@ -223,16 +224,21 @@ def _share_captions(items: list) -> None:
 def _sections(pages: list[list], marks: dict[int, _Heading], title: str) -> list[Section]:
     sections: list[Section] = []
     preamble = Section(title=title, level=1, anchor="")
+    floats: dict[int, str] = {}
     stack: list[tuple[int, str]] = []
     pending: list[Line] = []
 
     def current() -> Section:
         return sections[-1] if sections else preamble
 
+    deferred: list[FigureBlock] = []
+
     def flush() -> None:
         for p in paragraphs(pending):
             current().blocks.append(TextBlock(p.text))
         pending.clear()
+        current().blocks.extend(deferred)
+        deferred.clear()
 
     for items in pages:
         for it in items:
@@ -250,15 +256,22 @@ def _sections(pages: list[list], marks: dict[int, _Heading], title: str) -> list
                         pending.pop()
                     continue
             if isinstance(it, Figure):
+                block = FigureBlock(src=it.path, caption=strip_caption_prefix(it.caption) if it.caption else "",
+                                    caption_source=it.caption_source or "none", alt="")
+                if it.at_page_edge and figure_label(it.caption):
+                    floats[id(block)] = figure_label(it.caption)
+                if it.at_page_edge and pending and not SENTENCE_END.search(pending[-1].text):
+                    deferred.append(block)  # a float inside a paragraph that runs on: after the paragraph
+                    continue
                 flush()
-                current().blocks.append(FigureBlock(
-                    src=it.path, caption=strip_caption_prefix(it.caption) if it.caption else "",
-                    caption_source=it.caption_source or "none", alt=""))
+                current().blocks.append(block)
             else:
                 if _CHAPTER_LABEL.match(it.text) and sections and not current().blocks and not pending:
                     continue
                 pending.append(it)
     flush()
+    for section in sections:
+        section.blocks = place_floats(section.blocks, floats)
     return ([preamble] if preamble.blocks else []) + sections
 
 
@@ -297,6 +310,10 @@ def parse_pdf(path: Path, figure_dir: Path, rules: FigureRules = FigureRules(), 
                                 and not (isinstance(it, Figure) and repeated[it.key] >= logo)], widths[i])
                  for i, items in enumerate(pages)]
         _captions_before(pages)
+        for items in pages:
+            for it in (items[:1] + items[-1:]):
+                if isinstance(it, Figure):
+                    it.at_page_edge = True
         outline = _outline(pdf, heights)
         marks = _match_outline(outline, pages) if len(outline) >= 2 else _font_headings(pages, _body_size(pages))
         title = _title(pdf, pages[0], path)

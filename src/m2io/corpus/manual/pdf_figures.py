@@ -44,6 +44,8 @@ FIGURE_START = re.compile(r"^\s*(?:figure|fig\.?)\s*[0-9A-Z]+(?:[.\-][0-9A-Z]+)*
                           re.IGNORECASE)
 TABLE_START = re.compile(r"^\s*table\s*[0-9A-Z]+(?:[.\-][0-9A-Z]+)*\s*[.:\-\u2013\u2014]?(?:\s|$)", re.IGNORECASE)
 RENDER_SCALE = 2.0  # 144 dpi for rendered crops
+FIGURES_VERSION = 2
+"""Bumped whenever which regions become figures changes: saved figures are reused only within one version."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,8 @@ class Figure:
     caption_source: str = ""
     key: tuple = ()
     """Position and pixel size, to spot the same logo repeated on every page."""
+    at_page_edge: bool = False
+    """First or last on its page in reading order: where typesetters float figures to."""
 
 
 @dataclass
@@ -150,29 +154,37 @@ def _drawn(path_obj, budget: int = 24) -> bool:
     return False
 
 
+def _near(a: _Cluster, box: list[float], image_only: bool, gap: float) -> bool:
+    # Pictures side by side are figures of their own (two phone screenshots in a row); only tiles that
+    # touch make one picture. Shapes join pictures and shapes within ``gap`` (labels, arrows, frames).
+    if image_only and a.images and not a.paths:
+        return _overlaps(a.box, box, 0.5)
+    return _overlaps(a.box, box, gap)
+
+
+def _merge(target: _Cluster, other: _Cluster) -> None:
+    target.box = [min(target.box[0], other.box[0]), min(target.box[1], other.box[1]),
+                  max(target.box[2], other.box[2]), max(target.box[3], other.box[3])]
+    target.images += other.images
+    target.paths += other.paths
+
+
 def _clusters(items: list[tuple[object, list[float], bool]], gap: float = 3.0) -> list[_Cluster]:
     clusters: list[_Cluster] = []
     for obj, box, is_image in items:
-        joined = [c for c in clusters if _overlaps(c.box, box, gap)]
         target = _Cluster(list(box))
-        for c in joined:
-            clusters.remove(c)
-            target.box = [min(target.box[0], c.box[0]), min(target.box[1], c.box[1]),
-                          max(target.box[2], c.box[2]), max(target.box[3], c.box[3])]
-            target.images += c.images
-            target.paths += c.paths
         (target.images if is_image else target.paths).append((obj, box))
+        for c in [c for c in clusters if _near(c, box, is_image, gap)]:
+            clusters.remove(c)
+            _merge(target, c)
         clusters.append(target)
     changed = True
     while changed:  # a grown box may now reach a cluster it did not reach before
         changed = False
         for i, a in enumerate(clusters):
             for b in clusters[i + 1:]:
-                if _overlaps(a.box, b.box, gap):
-                    a.box = [min(a.box[0], b.box[0]), min(a.box[1], b.box[1]), max(a.box[2], b.box[2]),
-                             max(a.box[3], b.box[3])]
-                    a.images += b.images
-                    a.paths += b.paths
+                if _near(a, b.box, bool(b.images) and not b.paths, gap):
+                    _merge(a, b)
                     clusters.remove(b)
                     changed = True
                     break
@@ -184,6 +196,22 @@ def _clusters(items: list[tuple[object, list[float], bool]], gap: float = 3.0) -
 def _inside(line: Line, box: list[float]) -> bool:
     cx, cy = (line.x0 + line.x1) / 2, line.mid_y
     return box[0] - 1 <= cx <= box[2] + 1 and box[1] - 1 <= cy <= box[3] + 1
+
+
+def _with_labels(box: list[float], lines: list[Line], used: set[int], gap: float = 3.0) -> list[float]:
+    """A drawing's region grown to take in the short labels at its edges (text set beside the shapes)."""
+    box = list(box)
+    for _ in range(3):
+        grown = False
+        for i, ln in enumerate(lines):
+            if i in used or len(ln.text.split()) > 4 or FIGURE_START.match(ln.text) or _inside(ln, box):
+                continue
+            if _overlaps(box, [ln.x0, ln.top, ln.x1, ln.bottom], gap):
+                box = [min(box[0], ln.x0), min(box[1], ln.top), max(box[2], ln.x1), max(box[3], ln.bottom)]
+                grown = True
+        if not grown:
+            break
+    return box
 
 
 def _caption(box: list[float], lines: list[Line], used: set[int], body_size: float) -> tuple[str, str, list[int]]:
@@ -282,6 +310,9 @@ def find_figures(page, page_no: int, lines: list[Line], out_dir: Path, rules: Fi
             big = [(o, b) for o, b in cluster.images if max(b[2] - b[0], b[3] - b[1]) >= rules.min_side]
             if not big:
                 continue
+        if not cluster.images:
+            box = _with_labels(box, lines, used)
+            w, h = box[2] - box[0], box[3] - box[1]
         inside = [i for i, ln in enumerate(lines) if i not in used and _inside(ln, box)]
         text_cover = sum(lines[i].width * lines[i].height for i in inside) / max(w * h, 1.0)
         caption, source, caption_lines = _caption(box, lines, used | set(inside), body_size)

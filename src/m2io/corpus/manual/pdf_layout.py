@@ -28,7 +28,8 @@ from m2io.corpus.manual.pdf_lines import SOFT_HYPHENS, Line
 
 _PAGE_NUMBER = re.compile(r"^\s*(?:(?:page|p\.)\s*)?(?:\d+|[ivxlcdm]+)(?:\s*(?:/|of)\s*\d+)?\s*$", re.IGNORECASE)
 _DIGITS = re.compile(r"\d+")
-_SENTENCE_END = re.compile(r"[.!?:;)\"'\u201d]$")
+_PAGE_AT_ENDS = re.compile(r"^\s*(?:\d+|[ivxlc]+)\s+|\s+(?:\d+|[ivxlc]+)\s*$")
+SENTENCE_END = re.compile(r"[.!?:;)\"'\u201d]$")
 BULLET = re.compile(r"^\s*(?:[\u2022\u25cf\u25e6\u2023\u2043\u2219\-\u2013*]\s|\(?\d{1,2}[.)]\s|\(?[a-z][.)]\s)")
 
 
@@ -77,23 +78,69 @@ def reading_order(items: list, page_width: float) -> list:
     return order + sorted(band, key=lambda b: (b.x0 >= gutter, b.top, b.x0))
 
 
-def running_lines(pages: list[list[Line]], min_share: float = 0.3) -> set[int]:
-    """``id()`` of the lines that are running headers, footers or page numbers."""
-    def edges(lines: list[Line]) -> list[Line]:
-        by_top = sorted(lines, key=lambda ln: ln.top)
-        return by_top[:2] + by_top[-2:] if len(by_top) > 4 else by_top
-
-    counts: Counter = Counter()
-    for lines in pages:
-        counts.update({_DIGITS.sub("#", ln.text.lower()) for ln in edges(lines)})
-    need = max(3, min_share * len(pages))
-    out = set()
-    for lines in pages:
-        for ln in edges(lines):
-            seen = counts[_DIGITS.sub("#", ln.text.lower())]
-            if _PAGE_NUMBER.match(ln.text) or (len(pages) >= 4 and seen >= need) or (1 < len(pages) == seen):
-                out.add(id(ln))
+def _edge_rows(lines: list[Line], rows: int = 2) -> list[Line]:
+    """The lines of a page's top and bottom ``rows`` rows (a header's left and right parts are one row)."""
+    if len(lines) <= 2 * rows:
+        return list(lines)
+    out: list[Line] = []
+    for edge in ("top", "bottom"):
+        order = sorted(lines, key=lambda ln: ln.top if edge == "top" else -ln.bottom)
+        seen: list[float] = []
+        for ln in order:
+            y = ln.top if edge == "top" else ln.bottom
+            if not any(abs(y - t) <= 2 for t in seen):
+                if len(seen) == rows:
+                    break
+                seen.append(y)
+            if all(ln is not o for o in out):
+                out.append(ln)
     return out
+
+
+def _detached(line: Line, lines: list[Line]) -> bool:
+    """Set apart from the text above or below it by more than a line's spacing, as a header or footer is."""
+    above = [ln.bottom for ln in lines if ln.bottom <= line.top + 1 and ln is not line]
+    below = [ln.top for ln in lines if ln.top >= line.bottom - 1 and ln is not line]
+    gap_above = line.top - max(above) if above else float("inf")
+    gap_below = min(below) - line.bottom if below else float("inf")
+    return min(gap_above, gap_below) > 0.8 * line.height and max(gap_above, gap_below) > 1.2 * line.height
+
+
+def running_lines(pages: list[list[Line]], min_share: float = 0.3, window: int = 6, in_window: int = 3) -> set[int]:
+    """``id()`` of the lines that are running headers, footers or page numbers.
+
+    An edge line (top or bottom rows of a page) is running when its text, digits blanked, recurs on
+    ``min_share`` of all pages or on every page of a short PDF; or when its exact text (less a page
+    number at either end) recurs on ``in_window`` of any ``window`` consecutive pages, set apart from the
+    text like a header: a chapter's name in the header of its pages (a paragraph a manual repeats in
+    every section is not set apart). Numbered headings ("2.1 Other Changes" in every release's notes) differ
+    in their numbers, so they are not taken for a chapter's header.
+    """
+    edges = [_edge_rows(lines) for lines in pages]
+    detached = {id(ln) for lines, edge in zip(pages, edges) for ln in edge if _detached(ln, lines)}
+    share_key = lambda ln: _DIGITS.sub("#", ln.text.lower())  # noqa: E731
+    window_key = lambda ln: _PAGE_AT_ENDS.sub("", ln.text.lower()).strip()  # noqa: E731
+    on_pages: dict[str, set[int]] = {}
+    in_pages: dict[str, list[int]] = {}
+    for p, lines in enumerate(edges):
+        for ln in lines:
+            on_pages.setdefault(share_key(ln), set()).add(p)
+            pages_of = in_pages.setdefault(window_key(ln), [])
+            if not pages_of or pages_of[-1] != p:
+                pages_of.append(p)
+    need = max(3, min_share * len(pages))
+
+    def running(ln: Line) -> bool:
+        seen = len(on_pages[share_key(ln)])
+        if (len(pages) >= 4 and seen >= need) or (1 < len(pages) == seen):
+            return True
+        key = window_key(ln)
+        if id(ln) not in detached or sum(c.isalpha() for c in key) < 3 or len(key.split()) < 2:  # not "Step 3" at a page's top
+            return False
+        on = in_pages[key]
+        return any(on[i + in_window - 1] - on[i] < window for i in range(len(on) - in_window + 1))
+
+    return {id(ln) for lines in edges for ln in lines if _PAGE_NUMBER.match(ln.text) or running(ln)}
 
 
 def _join(text: str, nxt: str) -> str:
@@ -112,7 +159,7 @@ def paragraphs(lines: list[Line]) -> list[Paragraph]:
     for ln in lines:
         if current:
             prev = current[-1]
-            ends = bool(_SENTENCE_END.search(prev.text))
+            ends = bool(SENTENCE_END.search(prev.text))
             if ln.page != prev.page or ln.top < prev.top - prev.height:
                 new = ends  # the next page or column: the paragraph goes on unless the sentence ended
             else:
