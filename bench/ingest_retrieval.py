@@ -4,7 +4,7 @@ Both readings are indexed with the defaults (``m2io index``). The questions are 
 (one per document with figures, from its section titles); each is asked of both indexes. In the HTML
 index the gold document is the question's provenance; in the PDF index it is the PDF document that
 holds the most of the gold document's figures, matched by perceptual hash (as bench/ingest_twins.py
-does). A question whose figures the PDF reading lost has no gold document there and counts as a miss.
+does), or where no figure matches, the PDF document with the same heading. A question whose figures the PDF reading lost has no gold document there and counts as a miss.
 
 doc recall@10 = share of questions whose gold document is among the top 10 chunks' documents, with
 a paired bootstrap interval on the difference (PDF - HTML); also the same on the questions whose
@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from ingest_twins import _hash  # noqa: E402
+from ingest_twins import _hash, _heading  # noqa: E402
 
 from m2io.corpus.mramg import read_dataset  # noqa: E402
 from m2io.evaluate.bootstrap import bootstrap_ci  # noqa: E402
@@ -37,6 +37,7 @@ def _doc_map(html, pdf, max_distance: int) -> dict[str, str]:
     pdf_docs = {i: d.id for d in pdf.documents for i in d.image_ids}
     hashes = [(i, _hash(pdf.images[i].path)) for i in pdf_docs]
     hashes = [(i, h) for i, h in hashes if h is not None]
+    by_heading = {_heading(d): d.id for d in pdf.documents}
     out = {}
     for doc in html.documents:
         votes: Counter = Counter()
@@ -49,6 +50,8 @@ def _doc_map(html, pdf, max_distance: int) -> dict[str, str]:
                 votes[pdf_docs[best]] += 1
         if votes:
             out[doc.id] = votes.most_common(1)[0][0]
+        elif _heading(doc) in by_heading:  # figures the PDF ships as other files: the same heading
+            out[doc.id] = by_heading[_heading(doc)]
     return out
 
 
