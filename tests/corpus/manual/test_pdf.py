@@ -267,3 +267,23 @@ def test_chapter_headers_are_running_lines_and_floats_return_to_their_citation(t
         kinds = [type(b) for b in section.blocks]
         at = kinds.index(FigureBlock)
         assert "can be seen in Figure" in section.blocks[at - 1].text  # right after the citing paragraph
+
+
+def test_a_plain_title_line_standing_under_a_figure_is_its_caption(tmp_path: Path):
+    shots = [_photo(tmp_path / f"s{i}.png", seed=20 + i) for i in range(2)]
+    pdf = FPDF()
+    pdf.add_page()
+    _heading(pdf, "Aligning layers", 0)
+    _text(pdf, "Pick the layers to align, then click one of the buttons. " * 2)
+    pdf.image(str(shots[0]), x=pdf.l_margin, w=80)
+    _text(pdf, "Align center of target clicked")
+    pdf.ln(6)
+    _text(pdf, "The layers now share one centre line, as the picture shows. " * 2)
+    pdf.image(str(shots[1]), x=pdf.l_margin, w=80)
+    _text(pdf, "Then click Apply to keep the result.")  # a sentence, not a caption
+    _text(pdf, "The dialog closes and the image is saved with its layers. " * 2)
+    pdf.output(str(tmp_path / "plain.pdf"))
+    s = parse_pdf(tmp_path / "plain.pdf", tmp_path / "figs").sections[0]
+    assert [(f.caption, f.caption_source) for f in s.figures] == [
+        ("Align center of target clicked", "caption_style"), ("", "none")]
+    assert any(t.startswith("Then click Apply") for t in _texts(s))

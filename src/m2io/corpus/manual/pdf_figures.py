@@ -8,8 +8,9 @@
   shapes) without being a frame around text (tables, code listings, notes). It is saved as a rendered
   crop of its region, labels included.
 - **Captions**: the "Figure N" / "Fig. N" paragraph right below (or above) the figure; else a short
-  italic or smaller line right below it, centred under it ("caption_style"). Caption lines and the
-  labels inside a figure are left out of the page's text.
+  italic or smaller line right below it, or a short capitalised line with no closing punctuation
+  standing alone under it ("caption_style"). Caption lines and the labels inside a figure are left
+  out of the page's text.
 
 Hand-written because PDF libraries give objects and boxes, not figures: which shapes make one
 drawing and which line is its caption are layout conventions, not PDF structure.
@@ -233,7 +234,21 @@ def _caption(box: list[float], lines: list[Line], used: set[int], body_size: flo
         styled = first.italic or first.size < 0.93 * body_size
         if (centred or close) and styled and len(first.text.split()) <= 25 and not TABLE_START.match(first.text):
             return _paragraph(below[0], lines, used, "caption_style")
+        if (centred or close) and _caption_like(first, below[0], lines):
+            return first.text, "caption_style", [below[0]]
     return "", "", []
+
+
+def _caption_like(line: Line, index: int, lines: list[Line]) -> bool:
+    """A title-like line standing alone under a figure: short, capitalised, no closing punctuation,
+    set apart from the text below it ("Align center of target clicked")."""
+    words = line.text.split()
+    if not 1 <= len(words) <= 12 or not line.text[:1].isupper() or line.text[-1] in ".:;,!?" \
+            or TABLE_START.match(line.text):
+        return False
+    after = [ln.top - line.bottom for j, ln in enumerate(lines) if j != index and ln.top >= line.bottom - 1
+             and ln.x1 > line.x0 and ln.x0 < line.x1 + 200]
+    return not after or min(after) > 0.8 * line.height
 
 
 def _paragraph(start: int, lines: list[Line], used: set[int], source: str) -> tuple[str, str, list[int]]:
