@@ -5,15 +5,17 @@ Sphinx build with its ``_sources``), the HTML reading is the reference; it is th
 against hand counts before (bench/RESULTS.md, "Reading manuals"). Against it, per candidate:
 
 - **documents**: candidate documents / reference documents (goal 0.8-1.3);
-- **figures found**: reference figures with a candidate figure of the same picture, matched by a
-  perceptual hash (ImageHash's pHash, Hamming distance <= ``--max-distance``), since a PDF re-encodes
-  and rescales images (goal >= 90%); also **by place** (the candidate document with the same heading
-  has a figure at the same index), for PDFs that ship other image files for print;
-- **captions recovered**: of the found (or placed) figures whose reference caption the authors wrote as visible
-  text (a figure title, ``<figcaption>``, a caption line or cell; not alt text or a file name), the share
-  whose candidate caption says the same (normalised, similarity >= 0.9) (goal >= 85%);
-- **positions**: of the found (or placed) figures, the share standing within one sentence of where the reference
-  puts them: the sentence before the reference's ``<PIC>`` is looked up in the candidate document, and
+- **figures found**: reference figures with a candidate figure of the same picture, matched one to
+  one (closest pairs first) by a perceptual hash (ImageHash's pHash, Hamming distance <=
+  ``--max-distance``), since a PDF re-encodes and rescales images (goal >= 90%; the goal is judged on
+  this number). Also **found or placed**: found, or the candidate document with the same heading has a
+  figure at the same index (for PDFs that ship other image files for print; this does not check that
+  it is the same picture);
+- **captions recovered**: of the found or placed figures whose reference caption the authors wrote as
+  visible text (a figure title, ``<figcaption>``, a caption line or cell; not alt text or a file name),
+  the share whose candidate caption says the same (normalised, similarity >= 0.9) (goal >= 85%);
+- **positions**: of the found or placed figures, the share standing within one sentence of where the
+  reference puts them: the sentence before the reference's ``<PIC>`` is looked up in the candidate document, and
   the candidate's ``<PIC>`` must follow it by at most one sentence (goal >= 85%). Sentences that are
   the reference's captions of that document's figures do not count as distance: where a candidate
   keeps a caption as body text, that is a caption miss, counted once, above.
@@ -130,11 +132,21 @@ def compare(ref, cand, ref_sources: dict[Path, str], max_distance: int) -> dict:
     by_heading: dict[str, list] = {}
     for d in cand.documents:
         by_heading.setdefault(_heading(d), []).append(d)
+    # One to one: the closest pairs first, each candidate figure taken once.
+    ref_hashes = {i: _hash(ref.images[i].path) for i in ref_used}
+    pairs = sorted((h - ch, ri, ci) for ri, h in ref_hashes.items() if h is not None for ci, ch in cand_hashes)
+    assigned: dict[str, tuple[int, str]] = {}
+    taken: set[str] = set()
+    for dist, ri, ci in pairs:
+        if dist > max_distance:
+            break
+        if ri not in assigned and ci not in taken:
+            assigned[ri] = (dist, ci)
+            taken.add(ci)
     found, placed, captions, positions, missed = [], [], [], [], []
     for image_id, doc in ref_used.items():
-        h = _hash(ref.images[image_id].path)
-        match = min(((h - ch, ci) for ci, ch in cand_hashes), default=None) if h is not None else None
-        ok = match is not None and match[0] <= max_distance
+        match = assigned.get(image_id)
+        ok = match is not None
         found.append(float(ok))
         index = doc.image_ids.index(image_id)
         twin = next((t for t in by_heading.get(_heading(doc), []) if len(t.image_ids) > index), None)

@@ -16,6 +16,8 @@ def test_auto_detects_each_kind_of_tree(tmp_path: Path):
         "mkdocs": (["mkdocs.yml", "docs/index.md", "site/index.html"], "markdown"),
         "docusaurus": (["docusaurus.config.js", "docs/intro.md", "build/index.html"], "markdown"),
         "sphinx": (["docs/conf.py", "docs/index.rst", "docs/_build/html/index.html"], "rst"),
+        "sphinx_nested": (["README.md", "docs/source/conf.py", "docs/source/index.rst",
+                           "docs/source/_templates/layout.html"], "rst"),
         "built": (["html/index.html", "html/_sources/index.rst.txt"], "html"),
         "docbook": (["C/index.docbook"], "docbook"),
         "md_only": (["guide/a.md", "guide/b.md"], "markdown"),

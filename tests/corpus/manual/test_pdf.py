@@ -287,3 +287,42 @@ def test_a_plain_title_line_standing_under_a_figure_is_its_caption(tmp_path: Pat
     assert [(f.caption, f.caption_source) for f in s.figures] == [
         ("Align center of target clicked", "caption_style"), ("", "none")]
     assert any(t.startswith("Then click Apply") for t in _texts(s))
+
+
+def test_two_pdfs_of_one_name_keep_their_own_figures_and_a_rotated_page_is_read(manual_pdf: Path, tmp_path: Path):
+    import pypdfium2
+
+    for folder in ("v1", "v2"):
+        (tmp_path / folder).mkdir()
+        doc = pypdfium2.PdfDocument(manual_pdf)
+        if folder == "v2":
+            doc[1].set_rotation(90)  # the drawing's page, turned for display
+        doc.save(tmp_path / folder / "paint.pdf")
+    ds, _ = build_manual_dataset(None, ManualConfig(name="paint", cache=tmp_path / "cache", min_words=5),
+                                 files=[tmp_path / "v1" / "paint.pdf", tmp_path / "v2" / "paint.pdf"])
+    assert len(ds.images) == 8 and {i.split("__")[0] for i in ds.images} == {"v1", "v2"}
+    paths = {d.id.split("#")[0]: d for d in ds.documents if d.id.endswith("paths")}  # named apart: both have one
+    assert sorted(paths) == ["v1/paint", "v2/paint"]
+    drawing = ds.images[paths["v2/paint"].image_ids[0]]
+    assert drawing.caption == "A Bezier path with its handles"
+
+
+def test_a_logo_on_every_page_is_left_out_but_screenshots_of_one_size_are_not(tmp_path: Path):
+    logo = _photo(tmp_path / "logo.png", (200, 200), seed=40)
+    shots = [_photo(tmp_path / f"shot{i}.png", (320, 200), seed=50 + i) for i in range(6)]
+    pdf = FPDF()
+    pdf.set_auto_page_break(True, 25)
+    for i, shot in enumerate(shots):
+        pdf.add_page()
+        pdf.start_section(f"Wizard page {i + 1}")
+        pdf.image(str(logo), x=180, y=5, w=15)  # the same logo in the corner of every page
+        pdf.image(str(shot), x=30, y=20, w=120)  # every screenshot the same size and place
+        pdf.set_y(100)
+        _text(pdf, f"Wizard page {i + 1}", 14, "B")
+        _text(pdf, f"The wizard's page number {i + 1} asks for one more setting before it goes on. " * 3)
+    pdf.output(str(tmp_path / "wizard.pdf"))
+    page = parse_pdf(tmp_path / "wizard.pdf", tmp_path / "figs")
+    figures = [f for s in page.sections for f in s.figures]
+    assert len(figures) == 6
+    assert all(abs(PILImage.open(f.src).width - 320) <= 2 for f in figures)  # the screenshots, not the logo
+    assert [s.title for s in page.sections] == [f"Wizard page {i + 1}" for i in range(6)]

@@ -128,6 +128,8 @@ def _parse_all(kind: str, paths: list[Path], root: Path, config: ManualConfig, r
             report.pages_unparsable.append(str(e))
             continue
         except (ValueError, OSError) as e:
+            if kind == "pdf":
+                raise DatasetError(f"unreadable PDF: {e}", path) from e
             report.pages_unparsable.append(f"{path}: {e}")
             continue
         if other_language_page(page.lang, config.lang):
@@ -207,7 +209,8 @@ def build_manual_dataset(html_dir: Path | None, config: ManualConfig, progress: 
                     report.figures_dropped[reason] += 1
                     continue
                 if page.path.suffix.lower() == ".pdf":  # figures live in the cache: name them by their PDF
-                    image_id = _image_id(Path(f"{page.path.stem}__{block.src.name}"), root)
+                    image_id = _image_id(Path(Path(rel_page).with_suffix("").as_posix().replace("/", "__")
+                                              + f"__{block.src.name}"), root)
                 else:
                     image_id = _image_id(block.src, root)
                 rank = CAPTION_RANK.get(block.caption_source, len(CAPTION_RANK))

@@ -19,19 +19,20 @@ from pathlib import Path
 
 from m2io.corpus.manual.docbook import DOCBOOK_SUFFIXES, is_docbook_root, parse_docbook
 from m2io.corpus.manual.lang import other_language_folder
+from m2io.corpus.manual.markdown_nav import MARKDOWN_SUFFIXES
 from m2io.corpus.manual.page import Page, parse_page
+from m2io.corpus.manual.rst import sphinx_source_dir
+from m2io.corpus.manual.skip import SKIP_DIRS
 from m2io.errors import DatasetError
 
 SOURCES = ("auto", "html", "docbook", "pdf", "markdown", "rst")
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
-MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdx")
-SKIP_FOLDERS = {"node_modules", ".git", "_build", "site", "build", "__pycache__"}
 
 
 def _files(root: Path, suffixes: tuple[str, ...], sources_only: bool = False) -> list[Path]:
     """Files with these suffixes; for sources (Markdown, reST), not in build output or hidden folders."""
     return sorted(p for p in root.rglob("*") if p.suffix.lower() in suffixes and p.is_file() and not (
-        sources_only and any(part in SKIP_FOLDERS or part.startswith(".") for part in p.relative_to(root).parts[:-1])))
+        sources_only and any(part in SKIP_DIRS or part.startswith(".") for part in p.relative_to(root).parts[:-1])))
 
 
 def detect_source(root: Path) -> str:
@@ -39,9 +40,9 @@ def detect_source(root: Path) -> str:
     root = Path(root)
     if (root / "mkdocs.yml").is_file() or (root / "mkdocs.yaml").is_file() or any(root.glob("docusaurus.config.*")):
         return "markdown"
-    if (any(root.glob("conf.py")) or any(root.glob("*/conf.py"))) and _files(root, (".rst",), True):
+    if (sphinx_source_dir(root)[0] / "conf.py").is_file() and _files(root, (".rst",), True):
         return "rst"
-    if _files(root, HTML_SUFFIXES):
+    if _files(root, HTML_SUFFIXES, True):  # not a source tree's templates
         return "html"
     if any(is_docbook_root(p) for p in _files(root, DOCBOOK_SUFFIXES)):
         return "docbook"
@@ -84,13 +85,19 @@ def pdf_figure_dir(path: Path, cache: Path) -> Path:
     with Path(path).open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
-    from m2io.corpus.manual.pdf_figures import FIGURES_VERSION
-    return Path(cache) / "pdf-figures" / f"{digest.hexdigest()[:16]}-v{FIGURES_VERSION}"
+    from m2io.corpus.manual.pdf_figures import FIGURES_VERSION, RENDER_SCALE, FigureRules
+    rules = hashlib.sha1(f"{RENDER_SCALE} {FigureRules()}".encode()).hexdigest()[:6]
+    return Path(cache) / "pdf-figures" / f"{digest.hexdigest()[:16]}-v{FIGURES_VERSION}-{rules}"
+
+
+def _config_stamp(root: Path) -> float:
+    return max((p.stat().st_mtime for p in (*root.glob("mkdocs.y*ml"), *root.glob("docusaurus.config.*"),
+                                             *root.glob("sidebars.*"))), default=0.0)
 
 
 @functools.lru_cache(maxsize=4)
-def _markdown_site(root: Path):
-    """A docs tree's configuration, read once for all its pages."""
+def _markdown_site(root: Path, stamp: float):
+    """A docs tree's configuration, read once for all its pages (read again when the file changes)."""
     from m2io.corpus.manual.markdown_nav import markdown_site
     return markdown_site(root)
 
@@ -102,7 +109,7 @@ def parse_source(path: Path, kind: str, root: Path, cache: Path, progress: bool 
         return parse_pdf(path, pdf_figure_dir(path, cache), progress=progress)
     if kind == "markdown":
         from m2io.corpus.manual.markdown import parse_markdown
-        return parse_markdown(path, root, site=_markdown_site(root))
+        return parse_markdown(path, root, site=_markdown_site(root, _config_stamp(root)))
     if kind == "rst":
         from m2io.corpus.manual.rst import parse_rst
         return parse_rst(path, root)

@@ -49,9 +49,9 @@ from typing import Any, Iterator
 import yaml
 from markdown_it import MarkdownIt
 from mdit_py_plugins.front_matter import front_matter_plugin
+from m2io.corpus.manual.skip import SKIP_DIRS
 
 MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdx")
-SKIP_DIRS = {"node_modules", "site", "build", "__pycache__"}
 NOT_DOCS = {"license", "licence", "code_of_conduct", "code-of-conduct"}
 INDEX_NAMES = ("index", "readme")
 MKDOCS_CONFIGS = ("mkdocs.yml", "mkdocs.yaml")

@@ -29,7 +29,9 @@ only the text.
 """
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -275,40 +277,69 @@ def _sections(pages: list[list], marks: dict[int, _Heading], title: str) -> list
     return ([preamble] if preamble.blocks else []) + sections
 
 
+def _check_text_layer(pdf: pdfium.PdfDocument, path: Path, sample: int = 10) -> None:
+    """Refuse a scanned PDF from its first pages, before any figure is cut out of it."""
+    chars = 0
+    for i in range(min(sample, len(pdf))):
+        page = pdf[i]
+        textpage = page.get_textpage()
+        chars += textpage.count_chars()
+        textpage.close()
+        page.close()
+    if chars < MIN_TEXT_CHARS_PER_PAGE * min(sample, len(pdf)):
+        raise DatasetError(f"no text layer ({chars} characters on the first {min(sample, len(pdf))} pages): a scanned "
+                           "PDF? Run OCR first (for example ocrmypdf)", path)
+
+
+def _read_pages(pdf: pdfium.PdfDocument, path: Path, figure_dir: Path, rules: FigureRules, progress: bool):
+    """Lines and figures of every page, the pages' widths and heights, and the characters read."""
+    pages: list[list] = []
+    widths, heights = [], []
+    chars = 0
+    for i in tqdm(range(len(pdf)), desc=f"read {path.name}", unit="page", disable=not progress):
+        page = pdf[i]
+        try:
+            page.set_rotation(0)  # text, shapes and crops all in the page's own upright space
+            width, height = page.get_size()
+            lines = read_lines(page, i)
+            figures, used = find_figures(page, i, lines, figure_dir, rules)
+        except (pdfium.PdfiumError, ValueError, OSError) as e:
+            raise DatasetError(f"page {i + 1} could not be read: {e}", path) from e
+        finally:
+            page.close()
+        chars += sum(len(ln.text) for ln in lines)
+        widths.append(width)
+        heights.append(height)
+        pages.append([ln for j, ln in enumerate(lines) if j not in used] + figures)
+    return pages, widths, heights, chars
+
+
 def parse_pdf(path: Path, figure_dir: Path, rules: FigureRules = FigureRules(), progress: bool = False) -> Page:
-    """Read the PDF at ``path``; its figures are written under ``figure_dir`` (kept when they exist)."""
-    path = Path(path)
+    """Read the PDF at ``path``; its figures are written under ``figure_dir`` (kept when they exist).
+
+    A first read writes the figures into a temporary folder renamed to ``figure_dir`` at the end, so
+    a PDF that turns out bad leaves nothing behind and two builds never share a half-written folder.
+    """
+    path, figure_dir = Path(path), Path(figure_dir)
     pdf = _open(path)
+    work = figure_dir if figure_dir.is_dir() else figure_dir.with_name(f".{figure_dir.name}.partial-{os.getpid()}")
     try:
-        n = len(pdf)
-        if n == 0:
+        if len(pdf) == 0:
             raise DatasetError("the PDF has no pages", path)
-        pages: list[list] = []
-        widths, heights = [], []
-        chars = full_page_images = 0
-        for i in tqdm(range(n), desc=f"read {path.name}", unit="page", disable=not progress):
-            page = pdf[i]
-            try:
-                width, height = page.get_size()
-                lines = read_lines(page, i)
-                figures, used = find_figures(page, i, lines, figure_dir, rules)
-            finally:
-                page.close()
-            chars += sum(len(ln.text) for ln in lines)
-            if not lines and not figures:
-                full_page_images += 1
-            widths.append(width)
-            heights.append(height)
-            pages.append([ln for j, ln in enumerate(lines) if j not in used] + figures)
-        if chars < MIN_TEXT_CHARS_PER_PAGE * n:
-            raise DatasetError(f"no text layer ({chars} characters on {n} pages): a scanned PDF? "
+        _check_text_layer(pdf, path)
+        pages, widths, heights, chars = _read_pages(pdf, path, work, rules, progress)
+        if chars < MIN_TEXT_CHARS_PER_PAGE * len(pdf):
+            raise DatasetError(f"no text layer ({chars} characters on {len(pdf)} pages): a scanned PDF? "
                                "Run OCR first (for example ocrmypdf)", path)
         running = running_lines([[it for it in items if isinstance(it, Line)] for items in pages])
         repeated = Counter(it.key for items in pages for it in items if isinstance(it, Figure))
-        logo = max(3, 0.2 * n)
-        pages = [reading_order([it for it in items if id(it) not in running
-                                and not (isinstance(it, Figure) and repeated[it.key] >= logo)], widths[i])
-                 for i, items in enumerate(pages)]
+        logo = max(3, 0.2 * len(pdf))  # the same picture in the same place on many pages, uncaptioned
+
+        def kept(it) -> bool:
+            return id(it) not in running and not (isinstance(it, Figure) and repeated[it.key] >= logo
+                                                  and it.caption_source != "caption_line")
+
+        pages = [reading_order([it for it in items if kept(it)], widths[i]) for i, items in enumerate(pages)]
         _captions_before(pages)
         for items in pages:
             for it in (items[:1] + items[-1:]):
@@ -317,6 +348,19 @@ def parse_pdf(path: Path, figure_dir: Path, rules: FigureRules = FigureRules(), 
         outline = _outline(pdf, heights)
         marks = _match_outline(outline, pages) if len(outline) >= 2 else _font_headings(pages, _body_size(pages))
         title = _title(pdf, pages[0], path)
+    except BaseException:
+        if work != figure_dir:
+            shutil.rmtree(work, ignore_errors=True)
+        raise
     finally:
         pdf.close()
+    if work != figure_dir:
+        try:
+            os.replace(work, figure_dir)
+        except OSError:  # another build finished first: use its folder, the same figures
+            shutil.rmtree(work, ignore_errors=True)
+        for items in pages:
+            for it in items:
+                if isinstance(it, Figure):
+                    it.path = figure_dir / it.path.name
     return Page(path=path, title=title, book=title, lang="", sections=_sections(pages, marks, title), home=title)

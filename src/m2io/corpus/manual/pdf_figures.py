@@ -2,15 +2,16 @@
 
 - **Raster figures**: image objects shown at least ``min_side`` points on their longer side (smaller ones
   are icons) and not covering the whole page (a scanned page or a background). The image is saved as
-  the PDF holds it (JPEG bytes kept as they are), or rendered when it has a mask or draws over parts.
+  the PDF holds it: JPEG bytes as they are (a soft mask on a JPEG, rare in manuals, is not applied),
+  anything else rendered to PNG; a picture with shapes drawn over it is saved as a rendered crop.
 - **Vector drawings**: path objects clustered by nearness. A cluster is a figure when it is large
   enough and either has a "Figure N" caption next to it or looks drawn (curves, slanted lines, many
   shapes) without being a frame around text (tables, code listings, notes). It is saved as a rendered
   crop of its region, labels included.
-- **Captions**: the "Figure N" / "Fig. N" paragraph right below (or above) the figure; else a short
-  italic or smaller line right below it, or a short capitalised line with no closing punctuation
-  standing alone under it ("caption_style"). Caption lines and the labels inside a figure are left
-  out of the page's text.
+- **Captions** (:mod:`~m2io.corpus.manual.pdf_captions`): caption lines and the labels inside a figure
+  are left out of the page's text.
+- **Logos**: the same picture (by content) in the same place on many pages, uncaptioned, is left out
+  by the document reader.
 
 Hand-written because PDF libraries give objects and boxes, not figures: which shapes make one
 drawing and which line is its caption are layout conventions, not PDF structure.
@@ -31,6 +32,7 @@ drawing and which line is its caption are layout conventions, not PDF structure.
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import os
 import re
 from dataclasses import dataclass, field
@@ -39,13 +41,11 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
+from m2io.corpus.manual.pdf_captions import FIGURE_START, find_caption
 from m2io.corpus.manual.pdf_lines import Line
 
-FIGURE_START = re.compile(r"^\s*(?:figure|fig\.?)\s*[0-9A-Z]+(?:[.\-][0-9A-Z]+)*\s*[.:\-\u2013\u2014]?(?:\s|$)",
-                          re.IGNORECASE)
-TABLE_START = re.compile(r"^\s*table\s*[0-9A-Z]+(?:[.\-][0-9A-Z]+)*\s*[.:\-\u2013\u2014]?(?:\s|$)", re.IGNORECASE)
 RENDER_SCALE = 2.0  # 144 dpi for rendered crops
-FIGURES_VERSION = 2
+FIGURES_VERSION = 3
 """Bumped whenever which regions become figures changes: saved figures are reused only within one version."""
 
 
@@ -78,7 +78,7 @@ class Figure:
     caption: str = ""
     caption_source: str = ""
     key: tuple = ()
-    """Position and pixel size, to spot the same logo repeated on every page."""
+    """Position, pixel size and content, to spot the same logo repeated on every page."""
     at_page_edge: bool = False
     """First or last on its page in reading order: where typesetters float figures to."""
 
@@ -215,54 +215,10 @@ def _with_labels(box: list[float], lines: list[Line], used: set[int], gap: float
     return box
 
 
-def _caption(box: list[float], lines: list[Line], used: set[int], body_size: float) -> tuple[str, str, list[int]]:
-    """The caption paragraph next to a figure's region: (text, source, line indexes)."""
-    width = box[2] - box[0]
-    near = [i for i, ln in enumerate(lines) if i not in used and ln.x1 > box[0] - 0.1 * width
-            and ln.x0 < box[2] + 0.1 * width]
-    below = sorted((i for i in near if box[3] - 2 <= lines[i].top <= box[3] + 2.5 * max(lines[i].height, 8)),
-                   key=lambda i: lines[i].top)
-    above = sorted((i for i in near if box[1] - 2.5 * max(lines[i].height, 8) <= lines[i].bottom <= box[1] + 2),
-                   key=lambda i: -lines[i].bottom)
-    for start, source in ((below[:1], "caption_line"), (above[:1], "caption_line")):
-        if start and FIGURE_START.match(lines[start[0]].text):
-            return _paragraph(start[0], lines, used, source)
-    if below:
-        first = lines[below[0]]
-        centred = abs((first.x0 + first.x1) / 2 - (box[0] + box[2]) / 2) < 0.2 * max(width, 1)
-        close = first.top - box[3] <= 1.2 * first.height and first.x1 > box[0] and first.x0 < box[2]
-        styled = first.italic or first.size < 0.93 * body_size
-        if (centred or close) and styled and len(first.text.split()) <= 25 and not TABLE_START.match(first.text):
-            return _paragraph(below[0], lines, used, "caption_style")
-        if (centred or close) and _caption_like(first, below[0], lines):
-            return first.text, "caption_style", [below[0]]
-    return "", "", []
-
-
-def _caption_like(line: Line, index: int, lines: list[Line]) -> bool:
-    """A title-like line standing alone under a figure: short, capitalised, no closing punctuation,
-    set apart from the text below it ("Align center of target clicked")."""
-    words = line.text.split()
-    if not 1 <= len(words) <= 12 or not line.text[:1].isupper() or line.text[-1] in ".:;,!?" \
-            or TABLE_START.match(line.text):
-        return False
-    after = [ln.top - line.bottom for j, ln in enumerate(lines) if j != index and ln.top >= line.bottom - 1
-             and ln.x1 > line.x0 and ln.x0 < line.x1 + 200]
-    return not after or min(after) > 0.8 * line.height
-
-
-def _paragraph(start: int, lines: list[Line], used: set[int], source: str) -> tuple[str, str, list[int]]:
-    """A caption line and the lines that continue it (same size, tight spacing, at most 5 lines)."""
-    taken = [start]
-    for _ in range(4):
-        last = lines[taken[-1]]
-        nxt = min((i for i, ln in enumerate(lines) if i not in used and i not in taken
-                   and 0 <= ln.top - last.bottom <= 0.6 * last.height and abs(ln.size - last.size) < 0.5
-                   and ln.x0 < last.x1 and ln.x1 > last.x0), key=lambda i: lines[i].top, default=None)
-        if nxt is None or FIGURE_START.match(lines[nxt].text):
-            break
-        taken.append(nxt)
-    return " ".join(lines[i].text for i in taken), source, taken
+def _digest(path: Path) -> str:
+    """What the saved picture is, so that one logo repeated is told from screenshots of one size."""
+    with path.open("rb") as f:
+        return hashlib.md5(f.read(1 << 16)).hexdigest()
 
 
 def _save_image(item: _Obj, dest: Path) -> Path | None:
@@ -330,7 +286,7 @@ def find_figures(page, page_no: int, lines: list[Line], out_dir: Path, rules: Fi
             w, h = box[2] - box[0], box[3] - box[1]
         inside = [i for i, ln in enumerate(lines) if i not in used and _inside(ln, box)]
         text_cover = sum(lines[i].width * lines[i].height for i in inside) / max(w * h, 1.0)
-        caption, source, caption_lines = _caption(box, lines, used | set(inside), body_size)
+        caption, source, caption_lines = find_caption(box, lines, used | set(inside), body_size)
         if not cluster.images:
             drawn = any(_drawn(o) for o, _ in cluster.paths[:200])
             # Upright lines and boxes around lines of text are a table, a listing or a note.
@@ -349,7 +305,7 @@ def find_figures(page, page_no: int, lines: list[Line], out_dir: Path, rules: Fi
             px = cluster.images[0][0].image().get_px_size() if cluster.images else (0, 0)
         except pdfium.PdfiumError:
             px = (0, 0)
-        key = (round(box[0]), round(box[1]), round(w), round(h), *px)
+        key = (round(box[0]), round(box[1]), round(w), round(h), *px, _digest(path))
         figures.append(Figure(page_no, box[0], box[1], box[2], box[3], path,
                               "raster" if cluster.images else "drawing", caption, source, key))
         used.update(inside)

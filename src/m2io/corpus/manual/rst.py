@@ -70,8 +70,8 @@ from docutils.writers import html5_polyglot
 from m2io.corpus.manual.page import Page, parse_page_html
 from m2io.corpus.manual.rst_sphinx import repair_doctree
 from m2io.errors import DatasetError
+from m2io.corpus.manual.skip import SKIP_DIRS
 
-SKIP_DIRS = {"_build", "_static", "_templates", "node_modules", "__pycache__"}
 SOURCE_FOLDERS = (".", "source", "docs", "doc", "docs/source", "doc/source")
 IMAGE_PREFERENCE = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp")
 SETTINGS = {
