@@ -77,6 +77,7 @@ def test_bad_pdfs_are_named_errors(tmp_path: Path, good: Path, kind: str):
     with pytest.raises(DatasetError, match=MESSAGES[kind]) as err:
         parse_pdf(path, tmp_path / "figs")
     assert str(path) in str(err.value)
+    assert not list(tmp_path.glob("*figs*"))  # no figures, not even a temporary folder, are left
 
 
 @pytest.mark.parametrize("kind", ["truncated", "encrypted", "scanned"])
