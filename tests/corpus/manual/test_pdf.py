@@ -326,3 +326,22 @@ def test_a_logo_on_every_page_is_left_out_but_screenshots_of_one_size_are_not(tm
     assert len(figures) == 6
     assert all(abs(PILImage.open(f.src).width - 320) <= 2 for f in figures)  # the screenshots, not the logo
     assert [s.title for s in page.sections] == [f"Wizard page {i + 1}" for i in range(6)]
+
+
+def test_a_label_before_a_page_break_keeps_its_figure(tmp_path: Path):
+    shots = [_photo(tmp_path / f"w{i}.png", seed=60 + i) for i in range(2)]
+    pdf = FPDF()
+    pdf.set_auto_page_break(False)
+    pdf.add_page()
+    _heading(pdf, "Backups", 0)
+    _text(pdf, "Backups are made from the System page of the web interface. " * 3)
+    pdf.set_y(270)
+    _text(pdf, "Step 1")  # the page ends with a label; its screenshot did not fit
+    pdf.add_page()
+    pdf.image(str(shots[0]), x=20, y=15, w=120)
+    pdf.set_y(100)
+    _text(pdf, "Step 2")
+    pdf.image(str(shots[1]), x=20, w=120)
+    pdf.output(str(tmp_path / "steps.pdf"))
+    blocks = parse_pdf(tmp_path / "steps.pdf", tmp_path / "figs").sections[0].blocks
+    assert [b.text if isinstance(b, TextBlock) else "FIG" for b in blocks][1:] == ["Step 1", "FIG", "Step 2", "FIG"]

@@ -223,6 +223,14 @@ def _share_captions(items: list) -> None:
         run = []
 
 
+def _runs_on(lines: list[Line]) -> bool:
+    """The last line breaks off mid-sentence: it is not a sentence's end and it is as wide as the lines
+    of its paragraph usually are (a short label such as "Step 2" ends where it ends)."""
+    last = lines[-1]
+    widest = max(ln.width for ln in lines[-6:])
+    return not SENTENCE_END.search(last.text) and len(last.text) >= 40 and last.width >= 0.8 * widest
+
+
 def _sections(pages: list[list], marks: dict[int, _Heading], title: str) -> list[Section]:
     sections: list[Section] = []
     preamble = Section(title=title, level=1, anchor="")
@@ -262,7 +270,7 @@ def _sections(pages: list[list], marks: dict[int, _Heading], title: str) -> list
                                     caption_source=it.caption_source or "none", alt="")
                 if it.at_page_edge and figure_label(it.caption):
                     floats[id(block)] = figure_label(it.caption)
-                if it.at_page_edge and pending and not SENTENCE_END.search(pending[-1].text):
+                if it.at_page_edge and pending and _runs_on(pending):
                     deferred.append(block)  # a float inside a paragraph that runs on: after the paragraph
                     continue
                 flush()

@@ -110,7 +110,7 @@ def running_lines(pages: list[list[Line]], min_share: float = 0.3, window: int =
     """``id()`` of the lines that are running headers, footers or page numbers.
 
     An edge line (top or bottom rows of a page) is running when its text, digits blanked, recurs on
-    ``min_share`` of all pages or on every page of a short PDF; or when its exact text (less a page
+    ``min_share`` of all pages, or its very text on every page of a short PDF; or when its exact text (less a page
     number at either end) recurs on ``in_window`` of any ``window`` consecutive pages, set apart from the
     text like a header: a chapter's name in the header of its pages (a paragraph a manual repeats in
     every section is not set apart). Numbered headings ("2.1 Other Changes" in every release's notes) differ
@@ -130,9 +130,15 @@ def running_lines(pages: list[list[Line]], min_share: float = 0.3, window: int =
                 pages_of.append(p)
     need = max(3, min_share * len(pages))
 
+    exact: dict[str, set[int]] = {}
+    for p, lines in enumerate(edges):
+        for ln in lines:
+            exact.setdefault(ln.text.lower(), set()).add(p)
+
     def running(ln: Line) -> bool:
-        seen = len(on_pages[share_key(ln)])
-        if (len(pages) >= 4 and seen >= need) or (1 < len(pages) == seen):
+        if len(pages) >= 4 and len(on_pages[share_key(ln)]) >= need:
+            return True
+        if 1 < len(pages) == len(exact[ln.text.lower()]):  # a short PDF: the same words on every page
             return True
         key = window_key(ln)
         if id(ln) not in detached or sum(c.isalpha() for c in key) < 3 or len(key.split()) < 2:  # not "Step 3" at a page's top
