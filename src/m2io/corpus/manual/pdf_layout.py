@@ -10,7 +10,7 @@
   ("manu-" + "al" -> "manual"); a dash before a capital or digit stays.
 
 Hand-written: these are layout rules no PDF library applies for us (pdfminer's layout analysis
-is close, but ten times slower than reading with PDFium and blind to running headers).
+is close, but pure Python and blind to running headers).
 
 >>> from m2io.corpus.manual.pdf_lines import Line
 >>> a = Line("A layer holds the pixels of one part of the im-", 0, 50, 100, 300, 110, 10)

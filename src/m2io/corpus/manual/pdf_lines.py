@@ -6,7 +6,7 @@ another baseline, so that two columns written side by side never merge into one 
 in points with y measured from the top of the page, as a reader sees it.
 
 Hand-written because pypdfium2 exposes characters, not lines with styles; the rules are the few
-that PDF layout needs (pdfminer's LAParams play the same role, at about a tenth of the speed).
+that PDF layout needs (pdfminer's LAParams play the same role, in pure Python).
 
 >>> import tempfile, pathlib, pypdfium2
 >>> from fpdf import FPDF
