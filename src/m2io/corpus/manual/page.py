@@ -65,6 +65,8 @@ _CAPTION_PREFIX = re.compile(r"^\s*(?:figure|fig\.|image|illustration|screenshot
                              r"[0-9A-Z]*(?:[.\-][0-9A-Z]+)*\s*[.:\-\u2013\u2014]\s*", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
 _ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+# LaTeX2HTML's alt text for a picture: "\includegraphics[width=3in]{slope_map.eps}" (group 1: the file).
+_LATEX_INCLUDE = re.compile(r"\\(?:includegraphics|epsfig|psfig)\b(?:.*?\{(?:file=)?([^}]+)\})?")
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
 
 
@@ -169,7 +171,7 @@ def _looks_like_file_name(text: str) -> bool:
     """A file name, a LaTeX ``\\includegraphics{...}`` (LaTeX2HTML's alt) or a word that says only "image"."""
     text = text.strip()
     return bool(re.fullmatch(r"[\w\-./]+\.(png|jpe?g|gif|svg|webp|bmp|eps|pdf)", text, re.IGNORECASE)
-                or re.match(r"\\(?:includegraphics|epsfig|psfig)\b", text)
+                or _LATEX_INCLUDE.match(text)
                 or re.fullmatch(r"\W*(?:image|img|figure|fig|picture|photo|screenshot|graphic)s?\W*", text, re.IGNORECASE))
 
 
@@ -251,8 +253,8 @@ class _Walker:
             if dt is not None and dt.tag == "dt" and visible_text(dt):
                 caption, source = visible_text(dt), "term"
         if not caption:
-            included = re.match(r"\\(?:includegraphics|epsfig|psfig)\b.*?\{(?:file=)?([^}]+)\}", alt)
-            caption, source = _humanize_file(Path(included[1]) if included else path), "file_name"
+            included = _LATEX_INCLUDE.match(alt)
+            caption, source = _humanize_file(Path(included[1]) if included and included[1] else path), "file_name"
         self.current.blocks.append(FigureBlock(src=path, caption=caption, caption_source=source, alt=alt))
 
     def walk(self, el: etree._Element) -> None:

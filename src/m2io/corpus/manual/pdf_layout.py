@@ -121,19 +121,16 @@ def running_lines(pages: list[list[Line]], min_share: float = 0.3, window: int =
     share_key = lambda ln: _DIGITS.sub("#", ln.text.lower())  # noqa: E731
     window_key = lambda ln: _PAGE_AT_ENDS.sub("", ln.text.lower()).strip()  # noqa: E731
     on_pages: dict[str, set[int]] = {}
+    exact: dict[str, set[int]] = {}
     in_pages: dict[str, list[int]] = {}
     for p, lines in enumerate(edges):
         for ln in lines:
             on_pages.setdefault(share_key(ln), set()).add(p)
+            exact.setdefault(ln.text.lower(), set()).add(p)
             pages_of = in_pages.setdefault(window_key(ln), [])
             if not pages_of or pages_of[-1] != p:
                 pages_of.append(p)
     need = max(3, min_share * len(pages))
-
-    exact: dict[str, set[int]] = {}
-    for p, lines in enumerate(edges):
-        for ln in lines:
-            exact.setdefault(ln.text.lower(), set()).add(p)
 
     def running(ln: Line) -> bool:
         if len(pages) >= 4 and len(on_pages[share_key(ln)]) >= need:
