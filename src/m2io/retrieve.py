@@ -21,6 +21,8 @@ included) puts the chunks that hold it first: whoever shows a corpus image wants
 """
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -29,11 +31,13 @@ from pathlib import Path
 from m2io.encoders.image import load_image
 from m2io.errors import M2IOError
 from m2io.index.lexical import Bm25Index
-from m2io.index.sources import load_sources
+from m2io.index.snapshot import Snapshot, open_view, published_version
 from m2io.index.manifest import IndexIncompatible, IndexManifest
 from m2io.index.models import ADAPTER_FILE, IndexModels
 from m2io.store import open_store
 from m2io.store.base import ChunkRow, Hit, ImageRow, Store
+
+log = logging.getLogger("m2io.retrieve")
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,9 @@ class Retriever:
         self.store, self.bm25, self.models, self.manifest, self.config = store, bm25, models, manifest, config
         self.last_timings: dict[str, float] = {}
         self.sources: dict = {}  # document key -> DocSource, for people (answers' source lists)
+        self.version = 0
+        """The index snapshot answered from (:mod:`m2io.index.snapshot`)."""
+        self.index: Path | None = None
 
     @classmethod
     def open(cls, index: str | Path, config: RetrievalConfig = RetrievalConfig(), pg_dsn: str = "",
@@ -134,14 +141,55 @@ class Retriever:
                                     f"({manifest.text_dim}-d), but {models.text.name!r} ({models.text.dim}-d) is loaded")
         if models.adapter_sha256 != manifest.adapter_sha256:
             raise IndexIncompatible(f"{index}: the image adapter changed since this index was built; run m2io index again")
+        snapshot = Snapshot.of(manifest.snapshot)
         if not manifest.complete:
-            warnings.warn(f"{index}: the last indexing run did not finish; run m2io index again", stacklevel=2)
+            warnings.warn(f"{index}: an indexing run is writing, or did not finish; answering from snapshot "
+                          f"{snapshot.version} (run m2io index again if none is running)", stacklevel=2)
         store = open_store(manifest.backend, index, manifest.text_dim, manifest.visual_dim, pg_dsn,
                            manifest.pg_prefix or "m2io")
-        bm25 = Bm25Index.load(index / "bm25") if (index / "bm25" / "ids.json").is_file() else None
-        retriever = cls(store, bm25, models, manifest, config)
-        retriever.sources = load_sources(index)
+        view = open_view(index, snapshot, store)
+        retriever = cls(store, view.bm25, models, manifest, config)
+        retriever.sources, retriever.version, retriever.index = view.sources, view.version, index
         return retriever
+
+    def refresh(self) -> bool:
+        """Answer from the index's newest published snapshot from now on (True: it changed).
+
+        Not thread-safe: call it between searches (:meth:`reading` does). A snapshot that cannot be loaded
+        (removed meanwhile by two newer runs) is logged, and this one kept until the next call.
+        """
+        if self.index is None:
+            return False
+        latest = published_version(self.index, self.store)
+        if latest < 0 or latest == self.version:
+            return False
+        try:
+            if hasattr(self.store, "snapshot_version"):  # pgvector: the same connection, a new BM25 index and sources
+                store, view = self.store, open_view(self.index, Snapshot(), self.store)
+            else:
+                manifest = IndexManifest.load(self.index)
+                store = open_store(manifest.backend, self.index, manifest.text_dim, manifest.visual_dim)
+                view = open_view(self.index, Snapshot.of(manifest.snapshot), store)
+        except (OSError, ValueError, M2IOError) as e:
+            log.warning("%s: snapshot %s not loaded (%s); answering from snapshot %s", self.index, latest, e,
+                        self.version)
+            return False
+        old = self.store
+        self.store, self.bm25, self.sources, self.version = store, view.bm25, view.sources, view.version
+        if getattr(self, "_sections", None) is not None:  # the answerers hold this reader: point it at the new rows
+            self._sections.store, self._sections.sources = store, view.sources
+            self._sections._cache.clear()
+        if old is not store:
+            old.close()
+        return True
+
+    @contextlib.contextmanager
+    def reading(self):
+        """Refresh to the newest snapshot, then read one consistent state of it (pgvector: one REPEATABLE READ
+        transaction, whatever commits meanwhile) until the block ends."""
+        with self.store.read_view():
+            self.refresh()
+            yield self
 
     def search(self, text: str | None = None, image: str | Path | None = None, k: int = 10) -> list[Result]:
         """Top-``k`` chunks for a text, an image file, or both."""

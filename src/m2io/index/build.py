@@ -12,12 +12,14 @@ Example::
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
 import sys
 import time
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,7 +35,7 @@ from m2io.errors import DatasetError, M2IOError
 from m2io.index.lexical import Bm25Index
 from m2io.insert.side import side_texts, side_vectors
 from m2io.sections.read import known_texts, read_section
-from m2io.index.sources import save_sources
+from m2io.index.snapshot import latest_snapshot, prune, publish, sources_changed
 from m2io.index.manifest import FORMAT_VERSION, MANIFEST, IndexManifest
 from m2io.index.models import ADAPTER_FILE, IndexModels
 from m2io.store import open_store
@@ -217,15 +219,38 @@ def _upgrade_in_place(out: Path, version: int, models: IndexModels, cfg: IndexCo
             store.reset()
         finally:
             store.close()
-    shutil.rmtree(out / "bm25", ignore_errors=True)
+    for old in [*out.glob("bm25*"), *out.glob("sources*.json")]:
+        shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
     (out / MANIFEST).unlink()
 
 
+class _StoppedEarly(Exception):
+    """``IndexConfig.max_docs`` reached: the run ends as an interrupted one would."""
+
+
+Todo = list[tuple[Dataset, Document, str]]
+"""The documents to (re)index: their dataset, the document and its hash."""
+RowEngine = Callable[[Todo, IndexConfig, IndexModels, IndexReport], Iterator[list[DocRows]]]
+"""What turns the documents to index into rows, batch by batch (in any order; each batch is written as it comes).
+It adds its encoding time and skipped images to the report."""
+
+
+def encode_local(todo: Todo, cfg: IndexConfig, models: IndexModels, report: IndexReport) -> Iterator[list[DocRows]]:
+    """The single-process engine: ``cfg.batch_docs`` documents at a time, in this process."""
+    cache = _ImageCache(models, report)
+    for i in range(0, len(todo), cfg.batch_docs):
+        t0 = time.perf_counter()
+        rows = [_doc_rows(ds, doc, h, cfg, models, cache) for ds, doc, h in todo[i:i + cfg.batch_docs]]
+        report.encode_seconds += time.perf_counter() - t0
+        yield rows
+
+
 def build_index(folders: list[Path], out: Path, cfg: IndexConfig, progress: bool = True,
-                models: IndexModels | None = None) -> IndexReport:
+                models: IndexModels | None = None, engine: RowEngine | None = None) -> IndexReport:
     """Index the MRAMG datasets in ``folders`` into the index folder ``out``.
 
-    ``models`` lets a long-lived process reuse loaded encoders (they must match ``cfg``).
+    ``models`` lets a long-lived process reuse loaded encoders (they must match ``cfg``); ``engine`` encodes
+    the documents (default :func:`encode_local`; :mod:`m2io.index.ray_engine` spreads them over Ray actors).
     """
     start = time.perf_counter()
     out = Path(out)
@@ -260,52 +285,57 @@ def build_index(folders: list[Path], out: Path, cfg: IndexConfig, progress: bool
 
     store = open_store(cfg.backend, out, models.text.dim, models.image.visual_dim, cfg.pg_dsn, cfg.pg_prefix)
     try:
-        report.purged = store.purge_unmarked()
-        stored = store.doc_hashes()
-        signature = manifest.signature()
-        todo, current = [], set()
-        for ds in datasets:
-            shas = _image_sha(ds)
-            for doc in ds.documents:
-                key = f"{ds.name}/{doc.id}"
-                current.add(key)
-                h = _doc_hash(ds, doc, signature, shas)
-                if stored.get(key) == h:
-                    report.unchanged += 1
-                else:
-                    todo.append((ds, doc, h))
-        report.documents = len(current)
-        names = {ds.name for ds in datasets}
-        gone = [k for k in stored if k.split("/", 1)[0] in names and k not in current]
-        cache = _ImageCache(models, report)
-        bar = tqdm(total=len(todo), desc="index", unit="doc", disable=not progress, file=sys.stderr)
-        for i in range(0, len(todo), cfg.batch_docs):
-            if cfg.max_docs is not None and report.indexed >= cfg.max_docs:
-                break
-            batch = todo[i:i + cfg.batch_docs]
-            t0 = time.perf_counter()
-            rows = [_doc_rows(ds, doc, h, cfg, models, cache) for ds, doc, h in batch]
-            report.encode_seconds += time.perf_counter() - t0
-            store.write(rows)
-            report.indexed += len(rows)
-            report.chunks += sum(len(r.chunks) for r in rows)
-            report.images += sum(len(r.images) for r in rows)
-            bar.update(len(rows))
-            bar.set_postfix(chunks=report.chunks, images=report.images)
-        bar.close()
+        with contextlib.suppress(_StoppedEarly), store.build_transaction():  # pgvector: readers see the whole run at commit; LanceDB: snapshots pin
+            report.purged = store.purge_unmarked()
+            stored = store.doc_hashes()
+            signature = manifest.signature()
+            todo, current = [], set()
+            for ds in datasets:
+                shas = _image_sha(ds)
+                for doc in ds.documents:
+                    key = f"{ds.name}/{doc.id}"
+                    current.add(key)
+                    h = _doc_hash(ds, doc, signature, shas)
+                    if stored.get(key) == h:
+                        report.unchanged += 1
+                    else:
+                        todo.append((ds, doc, h))
+            report.documents = len(current)
+            names = {ds.name for ds in datasets}
+            gone = [k for k in stored if k.split("/", 1)[0] in names and k not in current]
+            bar = tqdm(total=len(todo), desc="index", unit="doc", disable=not progress, file=sys.stderr)
+            for rows in (engine or encode_local)(todo, cfg, models, report):
+                if cfg.max_docs is not None and report.indexed >= cfg.max_docs:
+                    break
+                store.write(rows)
+                report.indexed += len(rows)
+                report.chunks += sum(len(r.chunks) for r in rows)
+                report.images += sum(len(r.images) for r in rows)
+                bar.update(len(rows))
+                bar.set_postfix(chunks=report.chunks, images=report.images)
+            bar.close()
+            if cfg.max_docs is not None and report.indexed < len(todo):
+                raise _StoppedEarly  # as a crash would: pgvector rolls the run back; no snapshot is published
+            if gone:
+                store.delete_docs(gone)
+                report.deleted = len(gone)
+            keep = (set(stored) | current) - set(gone)  # what the store holds now, without scanning it again
+            new_sources = {f"{ds.name}/{doc_id}": src for ds in datasets for doc_id, src in ds.sources.items()}
+            previous = latest_snapshot(manifest.snapshot, store)
+            published = None
+            if (report.indexed or report.deleted or report.purged or not previous.version
+                    or sources_changed(out, previous, store, new_sources, keep)):
+                if hasattr(store, "compact"):
+                    store.compact()
+                published = publish(out, previous, store, Bm25Index.build(list(store.iter_chunk_texts())),
+                                    new_sources, keep)
+                manifest.snapshot = published.as_dict()
         if cfg.max_docs is not None and report.indexed < len(todo):
-            return report  # stopped early on purpose: the index stays marked incomplete
-        if gone:
-            store.delete_docs(gone)
-            report.deleted = len(gone)
-        if report.indexed or report.deleted or report.purged or not (out / "bm25").exists():
-            Bm25Index.build(list(store.iter_chunk_texts())).save(out / "bm25")
-            if hasattr(store, "compact"):
-                store.compact()
-        keep = (set(stored) | current) - set(gone)  # what the store holds now, without scanning it again
-        save_sources(out, {f"{ds.name}/{doc_id}": src for ds in datasets for doc_id, src in ds.sources.items()}, keep)
+            return report  # the index stays marked incomplete
         manifest.complete = True
         manifest.save(out)
+        if published is not None and cfg.backend == "lancedb":
+            prune(out, published, previous)
     finally:
         store.close()
         report.seconds = time.perf_counter() - start

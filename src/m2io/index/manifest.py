@@ -52,6 +52,9 @@ class IndexManifest:
     """Where the text encoder was loaded from ("" = the bundled all-MiniLM-L6-v2)."""
     image_model: str = "efficientnet-lite0"
     """``efficientnet-lite0`` or the CLIP/SigLIP folder the image encoder was loaded from."""
+    snapshot: dict = field(default_factory=dict)
+    """The newest published snapshot (:class:`m2io.index.snapshot.Snapshot`): what readers answer from, kept
+    while a run writes."""
 
     SCHEMA = ("text_encoder", "text_dim", "image_encoder", "visual_dim", "backend", "pg_prefix")
     """What the stored vectors mean: another value makes the index unusable, so it is an error."""

@@ -24,12 +24,11 @@ from m2io.types import DocSource
 SOURCES_FILE = "sources.json"
 
 
-def load_sources(index: Path) -> dict[str, DocSource]:
-    """The index's sources by document key ({} for an index built before sources, or a damaged file)."""
-    path = Path(index) / SOURCES_FILE
+def parse_sources(text: str) -> dict[str, DocSource]:
+    """Sources from their JSON text ({} for a damaged one: labels then fall back to document keys)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    except (ValueError, OSError):
+        data = json.loads(text)
+    except ValueError:
         return {}
     if not isinstance(data, dict):
         return {}
@@ -41,13 +40,32 @@ def load_sources(index: Path) -> dict[str, DocSource]:
     return out
 
 
-def save_sources(index: Path, new: dict[str, DocSource], keep: set[str]) -> None:
-    """Merge ``new`` (by document key) into the index's sources, dropping keys not in ``keep``."""
-    merged = {k: v for k, v in load_sources(index).items() if k in keep}
+def load_sources(index: Path, name: str = SOURCES_FILE) -> dict[str, DocSource]:
+    """The index's sources by document key ({} for an index built before sources, or a damaged file)."""
+    path = Path(index) / name
+    try:
+        return parse_sources(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except OSError:
+        return {}
+
+
+def merge_sources(old: dict[str, DocSource], new: dict[str, DocSource], keep: set[str]) -> dict[str, DocSource]:
+    """``new`` merged into ``old`` (by document key), keys not in ``keep`` dropped."""
+    merged = {k: v for k, v in old.items() if k in keep}
     merged.update({k: v for k, v in new.items() if k in keep})
+    return merged
+
+
+def sources_json(sources: dict[str, DocSource]) -> str:
     data = {k: {"manual": s.manual, "page": s.page, "heading_path": s.heading_path, "file": s.file}
-            for k, s in sorted(merged.items())}
-    atomic_write_text(Path(index) / SOURCES_FILE, json.dumps(data, ensure_ascii=False, indent=0) + "\n")
+            for k, s in sorted(sources.items())}
+    return json.dumps(data, ensure_ascii=False, indent=0) + "\n"
+
+
+def save_sources(index: Path, new: dict[str, DocSource], keep: set[str], name: str = SOURCES_FILE,
+                 old: str = SOURCES_FILE) -> None:
+    """Merge ``new`` into the sources in file ``old``, dropping keys not in ``keep``; write them to file ``name``."""
+    atomic_write_text(Path(index) / name, sources_json(merge_sources(load_sources(index, old), new, keep)))
 
 
 def source_label(sources: dict[str, DocSource], key: str) -> str:

@@ -10,6 +10,8 @@ Similarities returned are cosine similarities (higher is closer).
 """
 from __future__ import annotations
 
+import contextlib
+
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -146,6 +148,21 @@ class Store(ABC):
     @abstractmethod
     def reset(self) -> None:
         """Drop every table and make them anew, empty, in this version's schema (an index format upgrade)."""
+
+    def versions(self) -> dict[str, int]:
+        """The version of each table now, for a reader to pin (:meth:`pin`); {} where tables have none."""
+        return {}
+
+    def pin(self, versions: dict[str, int]) -> None:
+        """Read these table versions from now on, whatever is written later (a store without versions: no-op)."""
+
+    def build_transaction(self):
+        """A context in which one indexing run's writes become visible to readers all at once, or not at all."""
+        return contextlib.nullcontext()
+
+    def read_view(self):
+        """A context in which every read sees one state of the store, whatever commits meanwhile."""
+        return contextlib.nullcontext()
 
     def close(self) -> None:
         """Release connections."""

@@ -187,6 +187,15 @@ class LanceStore(Store):
                                            num_sub_vectors=num_sub_vectors or max(1, self.text_dim // 8),
                                            replace=True)
 
+    def versions(self) -> dict[str, int]:
+        return {name: t.version for name, t in self.tables.items()}
+
+    def pin(self, versions: dict[str, int]) -> None:
+        """Check out these versions (read-only): LanceDB keeps a version's files until ``optimize`` cleans
+        versions older than 7 days, so a pinned reader is never pulled from under its feet by a writer."""
+        for name, version in versions.items():
+            self.tables[name].checkout(version)
+
     def compact(self) -> None:
         """Merge the small fragments that many incremental writes leave."""
         for t in self.tables.values():

@@ -1,7 +1,10 @@
 """PostgreSQL + pgvector backend: the index lives in a server, shared by many processes.
 
 Tables are named ``<prefix>_chunks``, ``<prefix>_images``, ``<prefix>_docs``; a batch of
-documents is written in one transaction. Searches are exact (``<=>`` cosine distance) unless
+documents is written in one transaction, and an indexing run in one more around them
+(:meth:`PgVectorStore.build_transaction`), with the snapshot it publishes in ``<prefix>_snapshots``
+(version, BM25 index, sources): replicas on any machine read rows, BM25 and sources from the server,
+and see a run all at once or not at all. Searches are exact (``<=>`` cosine distance) unless
 :meth:`PgVectorStore.create_ann_index` built HNSW indexes.
 
 Example (needs a server; the tests start one with ``pgserver``)::
@@ -10,6 +13,7 @@ Example (needs a server; the tests start one with ``pgserver``)::
 """
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 
@@ -32,6 +36,7 @@ class PgVectorStore(Store):
             raise M2IOError(f"table prefix must be a lower-case SQL identifier, got {prefix!r}")
         self.text_dim, self.visual_dim = text_dim, visual_dim
         self.t = {name: f"{prefix}_{name}" for name in ("chunks", "images", "docs")}
+        self.snapshots = f"{prefix}_snapshots"
         try:
             self.conn = psycopg.connect(dsn, autocommit=True)
         except psycopg.OperationalError as e:
@@ -43,7 +48,7 @@ class PgVectorStore(Store):
 
     def reset(self) -> None:
         with self.conn.transaction():
-            for table in self.t.values():
+            for table in [*self.t.values(), self.snapshots]:
                 self.conn.execute(f"DROP TABLE IF EXISTS {table}")
             self._create()
 
@@ -60,9 +65,48 @@ class PgVectorStore(Store):
         for table in ("chunks", "images"):
             self.conn.execute(f"CREATE INDEX IF NOT EXISTS {self.t[table]}_doc ON {self.t[table]} (doc_id)")
         self.conn.execute(f"CREATE INDEX IF NOT EXISTS {self.t['images']}_chunk ON {self.t['images']} (chunk_id)")
+        self._create_snapshots()
 
     def doc_hashes(self) -> dict[str, str]:
         return dict(self.conn.execute(f"SELECT doc_id, hash FROM {self.t['docs']}").fetchall())
+
+    # -- snapshots -----------------------------------------------------------------------
+    def _create_snapshots(self) -> None:
+        self.conn.execute(f"""CREATE TABLE IF NOT EXISTS {self.snapshots} (version integer PRIMARY KEY,
+            created timestamptz NOT NULL DEFAULT now(), bm25 bytea, sources text)""")
+
+    @contextlib.contextmanager
+    def build_transaction(self):
+        """One transaction for a whole indexing run: readers see all of it at commit, or nothing if it fails
+        (its work is then redone by the next run). Batches inside it are savepoints."""
+        with self.conn.transaction():
+            yield
+
+    @contextlib.contextmanager
+    def read_view(self):
+        """A read-only REPEATABLE READ transaction: every query inside sees the state of its first one."""
+        with self.conn.transaction():
+            self.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield
+
+    def snapshot_version(self) -> int:
+        """The newest published snapshot's version (0: none yet)."""
+        row = self.conn.execute(f"SELECT max(version) FROM {self.snapshots}").fetchone()
+        return row[0] or 0
+
+    def load_snapshot(self, version: int) -> tuple[bytes | None, str]:
+        """The BM25 index (a tar archive of its folder, or None) and sources JSON of snapshot ``version``."""
+        row = self.conn.execute(f"SELECT bm25, sources FROM {self.snapshots} WHERE version = %s",
+                                (version,)).fetchone()
+        if row is None:
+            raise M2IOError(f"{self.snapshots}: no snapshot {version}")
+        return (bytes(row[0]) if row[0] is not None else None), row[1] or "{}"
+
+    def publish_snapshot(self, version: int, bm25: bytes | None, sources: str) -> None:
+        """Record snapshot ``version``; the two newest are kept (a replica may still be loading the one before)."""
+        self.conn.execute(f"INSERT INTO {self.snapshots} (version, bm25, sources) VALUES (%s, %s, %s)",
+                          (version, bm25, sources))
+        self.conn.execute(f"DELETE FROM {self.snapshots} WHERE version < %s", (version - 1,))
 
     def write(self, docs: list[DocRows]) -> None:
         if not docs:
