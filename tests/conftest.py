@@ -216,7 +216,8 @@ def start_server(args: list[str], ready_path: str, timeout: float = 180.0, log: 
             if httpx.get(base + ready_path, timeout=1).status_code == 200:
                 return proc, base
         except httpx.HTTPError:
-            time.sleep(0.3)
+            pass
+        time.sleep(0.3)
         if proc.poll() is not None:
             raise RuntimeError(log.read_text() if log else proc.stderr.read().decode())
     proc.kill()

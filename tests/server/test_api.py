@@ -31,7 +31,10 @@ def _png(color="red", size=(60, 40)) -> bytes:
 
 def test_health_needs_no_token(server):
     r = httpx.get(f"{server}/health")
-    assert r.status_code == 200 and r.json() == {"status": "ok", "images": 5}
+    body = r.json()
+    assert r.status_code == 200 and (body["status"], body["ready"], body["images"], body["index_version"]) == (
+        "ok", True, 5, 1)
+    assert body["queue"] == 0 and body["load_seconds"] > 0 and body["worker"] > 0
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN},

@@ -36,37 +36,55 @@ from m2io.insert.shipped import AUTO
               help="A unified model folder (m2io unified warmup): the page then offers unified answers.")
 @click.option("--snap-threshold", default=0.8, show_default=True,
               help="unified: visual cosine at which the matching corpus figure is shown.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Server processes behind the port, each with its own models and one inference thread.")
+@click.option("--threads", default=0, type=click.IntRange(0, 256),
+              help="torch threads per worker [cores / workers].")
+@click.option("--max-queue", default=8, show_default=True, type=click.IntRange(0, 10_000),
+              help="Requests that may wait per worker; beyond, 503 with Retry-After at once.")
+@click.option("--refresh-seconds", default=2.0, show_default=True, type=click.FloatRange(0.1, 3600),
+              help="How often an idle worker looks for a newer index snapshot (a busy one looks before each answer).")
 def serve_cmd(index_dir: Path, host: str, port: int, token: str | None, max_body_mb: float, max_upload_mb: float,
               max_image_pixels: int,
               default_inserter: str, answerer: str, reranker: str | None, lm: Path | None, lm_url: str | None,
               lm_model: str, r1_policy: str, r1_adapter: str | None, pg_dsn: str, unified_model: Path | None,
-              snap_threshold: float) -> None:
-    """Serve the HTTP API (/api/ask, /api/images, /health, docs at /docs) and the web page at /."""
+              snap_threshold: float, workers: int, threads: int, max_queue: int, refresh_seconds: float) -> None:
+    """Serve the HTTP API (/api/ask, /api/images, /health, /metrics, docs at /docs) and the web page at /.
+
+    Any number of these processes (on one machine or several) may serve one pgvector index: see the
+    README's deployment recipe. Each moves to the newest index snapshot by itself, without a restart.
+    """
+    import os
+    import shutil
+    import tempfile
+
     import uvicorn
 
-    from m2io.retrieve import Retriever
-    from m2io.server.app import ServeConfig, create_app
-    from m2io.server.service import AskService
+    from m2io.index.manifest import IndexManifest
 
-    retriever = Retriever.open(index_dir, pg_dsn=pg_dsn)
-    unified = None
-    if unified_model is not None:
-        from m2io.unified.answer import UnifiedAnswerer
-        from m2io.unified.model import UnifiedModel
+    IndexManifest.load(index_dir)  # a clear error now, not N workers that never get ready
+    opts_components = dict(answerer=answerer, inserter=default_inserter, lm_dir=str(lm) if lm else None, lm_url=lm_url,
+                           lm_model=lm_model, r1_adapter=r1_adapter, r1_policy=r1_policy, reranker=reranker)
+    serve = dict(token=token, max_body_bytes=int(max_body_mb * 2 ** 20), max_upload_bytes=int(max_upload_mb * 2 ** 20),
+                 max_image_pixels=max_image_pixels, default_inserter=default_inserter, max_queue=max_queue,
+                 refresh_seconds=refresh_seconds)
+    metrics_dir = tempfile.mkdtemp(prefix="m2io-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir  # before prometheus_client is first imported, anywhere
+    from m2io.server.options import ENV, ServeOptions
 
-        unified = UnifiedAnswerer(UnifiedModel.load(unified_model), retriever, snap_threshold)
-    service = AskService(retriever, ComponentConfig(answerer=answerer, inserter=default_inserter,
-                                                    lm_dir=str(lm) if lm else None, lm_url=lm_url, lm_model=lm_model,
-                                                    r1_adapter=r1_adapter, r1_policy=r1_policy, reranker=reranker),
-                          unified=unified)
-    service.warm_up()
-    config = ServeConfig(token=token, max_body_bytes=int(max_body_mb * 2 ** 20),
-                         max_upload_bytes=int(max_upload_mb * 2 ** 20), max_image_pixels=max_image_pixels,
-                         default_inserter=default_inserter)
-    click.echo(f"m2io serving {index_dir} ({len(service.image_files)} images) at http://{host}:{port}/"
-               f"{' (token required)' if token else ''}", err=True)
+    threads = threads or max(1, (os.cpu_count() or 1) // workers)
+    opts = ServeOptions(index=str(index_dir.resolve()), pg_dsn=pg_dsn, components=opts_components, serve=serve,
+                        unified_model=str(unified_model.resolve()) if unified_model else None,
+                        snap_threshold=snap_threshold, threads=threads)
+    os.environ[ENV] = opts.to_json()
+    click.echo(f"m2io serving {index_dir} at http://{host}:{port}/ with {workers} worker(s) of {threads} thread(s)"
+               f"{' (token required)' if token else ''}; GET /health says when the models are loaded", err=True)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    uvicorn.run(create_app(service, config), host=host, port=port, log_level="warning")
+    try:
+        uvicorn.run("m2io.server.worker:app_from_env", factory=True, host=host, port=port, log_level="warning",
+                    workers=workers if workers > 1 else None)
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 @cli.command("serve-lm")

@@ -35,6 +35,8 @@ class TextEncoder:
                        else self.model.get_sentence_embedding_dimension())
         self.batch_size, self.cache_size = batch_size, cache_size
         self._cache: dict[str, np.ndarray] = {}
+        self.lookups = {"hit": 0, "miss": 0}
+        """Texts whose vector was kept, and texts embedded (for ``/metrics``)."""
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Unit vectors, one row per text.
@@ -48,6 +50,8 @@ class TextEncoder:
         if len(unique) > self.cache_size:
             return self._embed(list(texts))
         missing = [t for t in unique if t not in self._cache]
+        self.lookups["hit"] += len(unique) - len(missing)
+        self.lookups["miss"] += len(missing)
         if missing:
             if len(self._cache) + len(missing) > self.cache_size:  # full: keep only what this call needs
                 self._cache = {t: self._cache[t] for t in unique if t in self._cache}

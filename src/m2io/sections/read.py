@@ -162,6 +162,8 @@ class SectionReader:
         """``encoder``: a text encoder whose cache the index's known-text vectors of each section read are put in."""
         self.store, self.sources, self.cache_size, self.encoder = store, sources or {}, cache, encoder
         self._cache: OrderedDict[str, Section] = OrderedDict()
+        self.lookups = {"hit": 0, "miss": 0}
+        """Sections found in the cache, and read from the store (for ``/metrics``)."""
 
     def _prime(self, section: Section, chunks: list[ChunkRow]) -> None:
         """Put the index's vectors of the section's known texts in the encoder's cache (where they line up)."""
@@ -177,7 +179,10 @@ class SectionReader:
         return list(source.heading_path) if source is not None and source.heading_path else []
 
     def read(self, keys: list[str]) -> dict[str, Section]:
-        missing = [k for k in dict.fromkeys(keys) if k not in self._cache]
+        wanted = list(dict.fromkeys(keys))
+        missing = [k for k in wanted if k not in self._cache]
+        self.lookups["hit"] += len(wanted) - len(missing)
+        self.lookups["miss"] += len(missing)
         if missing:
             chunks = self.store.doc_chunks(missing, known=self.encoder is not None)
             rows = self.store.images_of_chunks([c.id for k in missing for c in chunks.get(k, [])], side=True)

@@ -20,23 +20,30 @@ With a token every ``/api`` call needs ``Authorization: Bearer <token>``.
 """
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hmac
 import json
 import logging
 import mimetypes
+import os
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
-from starlette.concurrency import run_in_threadpool
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from m2io.components import INSERTERS, ComponentConfig
 from m2io.errors import M2IOError
+from m2io.server.admission import Admission, Busy, Gone
 from m2io.server.ask_request import FIELDS, AskJSON, AskRequest, AskRequestError, parse_form, parse_json
 from m2io.server.limits import BodyLimit, RequestId, request_id
+from m2io.server.metrics import STAGE_SECONDS, Timed, exposition, worker_exit
 from m2io.server.upload import UploadLimits, UploadRejected, check_image
 from m2io.server.service import AskService, draft_json
 
@@ -55,6 +62,10 @@ class ServeConfig:
     """Query images of more pixels (by their header, before decoding) are refused (413)."""
     max_question_chars: int = 2000
     default_inserter: str = ComponentConfig.inserter
+    max_queue: int = 8
+    """Requests that may wait for this worker's inference thread; beyond, 503 with Retry-After."""
+    refresh_seconds: float = 2.0
+    """How often an idle worker looks for a newer index snapshot (a busy one looks before each answer)."""
 
 
 FORM_SCHEMA = {"type": "object", "properties": {
@@ -87,8 +98,12 @@ async def _read_request(request: Request, config: ServeConfig) -> AskRequest:
                              f"not {ctype or 'a body without a content type'}")
 
 
-def create_app(service: AskService, config: ServeConfig = ServeConfig()):
+def create_app(service: AskService | Callable[[], AskService], config: ServeConfig = ServeConfig()):
+    """The app over ``service``, or over what ``service()`` returns: then it is loaded in a thread as the app
+    starts, and until then ``/health`` answers 503 ``{"ready": false}`` and ``/api`` calls 503 with Retry-After."""
     limits = UploadLimits(max_bytes=config.max_upload_bytes, max_pixels=config.max_image_pixels)
+    state = Loaded(service if isinstance(service, AskService) else None)
+    gate = Admission(config.max_queue)
 
     def require_token(request: Request) -> None:
         if config.token is None:
@@ -98,7 +113,26 @@ def create_app(service: AskService, config: ServeConfig = ServeConfig()):
         if scheme.lower() != "bearer" or not hmac.compare_digest(value.encode(), config.token.encode()):
             raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
 
-    app = FastAPI(title="m2io", description="Answers that interleave text with the right images.")
+    def ready() -> AskService:
+        if state.service is None:
+            detail = f"not ready: {state.error}" if state.error else "starting: models are loading"
+            raise HTTPException(503, detail, headers={"Retry-After": "2"})
+        return state.service
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        tasks = []
+        if state.service is None:
+            tasks.append(asyncio.create_task(state.load(service)))
+        tasks.append(asyncio.create_task(state.poll(config.refresh_seconds)))
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            worker_exit()
+
+    app = FastAPI(title="m2io", description="Answers that interleave text with the right images.", lifespan=lifespan)
     web = resources.files("m2io") / "web"
 
     @app.exception_handler(Exception)
@@ -110,8 +144,20 @@ def create_app(service: AskService, config: ServeConfig = ServeConfig()):
                                        f"{rid}", "request_id": rid}, status_code=500, headers={"X-Request-ID": rid})
 
     @app.get("/health")
-    def health() -> dict:
-        return {"status": "ok", "images": len(service.image_files)}
+    def health() -> JSONResponse:
+        """Readiness: 200 once this worker's models are loaded, with the index snapshot it answers from."""
+        body = {"worker": os.getpid(), "queue": gate.waiting}
+        if state.service is None:
+            return JSONResponse({**body, "status": "error" if state.error else "starting", "ready": False,
+                                 "detail": state.error}, status_code=503)
+        return JSONResponse({**body, "status": "ok", "ready": True, "index_version": state.service.retriever.version,
+                             "images": len(state.service.image_files),
+                             "load_seconds": round(state.seconds, 2)})
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        body, media_type = exposition()
+        return Response(body, media_type=media_type)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def page() -> HTMLResponse:
@@ -126,7 +172,7 @@ def create_app(service: AskService, config: ServeConfig = ServeConfig()):
 
     @app.get("/api/images/{key}", dependencies=[Depends(require_token)])
     def image(key: str) -> FileResponse:
-        path = service.image_files.get(key)
+        path = ready().image_files.get(key)
         if path is None or not path.is_file():
             raise HTTPException(404, "no such image in the index")
         return FileResponse(path, media_type=mimetypes.guess_type(path.name)[0] or "application/octet-stream")
@@ -134,6 +180,7 @@ def create_app(service: AskService, config: ServeConfig = ServeConfig()):
     @app.post("/api/ask", dependencies=[Depends(require_token)], openapi_extra=ASK_OPENAPI)
     async def ask(request: Request):
         """The interleaved answer to a question, an image, or both; a JSON object or a form."""
+        service = ready()
         req = await _read_request(request, config)
         if len(req.question) > config.max_question_chars:
             raise HTTPException(422, f"question over {config.max_question_chars} characters")
@@ -141,46 +188,103 @@ def create_app(service: AskService, config: ServeConfig = ServeConfig()):
             raise HTTPException(422, f"unknown inserter {req.inserter[:40]!r} (choose from {', '.join(INSERTERS)})")
         if not 1 <= req.k <= service.max_k:
             raise HTTPException(422, f"k must be between 1 and {service.max_k}")
-        upload = None
         if req.image is not None:
             try:
                 fmt = check_image(req.image, limits)
             except UploadRejected as e:
                 raise HTTPException(e.status, str(e)) from e
-            upload = tempfile.NamedTemporaryFile(suffix=f".{fmt}", delete=False)
-            upload.write(req.image)
-            upload.close()
-        if not req.question.strip() and upload is None:
+        if not req.question.strip() and req.image is None:
             raise HTTPException(422, "give a question, an image, or both")
-        image_path = Path(upload.name) if upload else None
-        if req.generator == "unified":  # one JSON answer (no stream): the images come with the text
+        turn = gate.turn(request.is_disconnected)
+        try:
+            await turn.__aenter__()
+        except Busy as e:
+            return JSONResponse({"detail": str(e)}, status_code=503, headers={"Retry-After": str(e.retry_after)})
+        except Gone:
+            log.info("request %s dropped from the queue: its client went away", request_id(request))
+            return Response(status_code=499)
+        image_path = None
+        if req.image is not None:
+            with tempfile.NamedTemporaryFile(suffix=f".{fmt}", delete=False) as upload:
+                upload.write(req.image)
+            image_path = Path(upload.name)
+        streaming = req.generator != "unified" and (
+            req.stream or "text/event-stream" in request.headers.get("accept", ""))
+        try:
+            if req.generator == "unified":  # one JSON answer (no stream): the images come with the text
+                try:
+                    return JSONResponse(await run_in_threadpool(service.ask_unified, req.question, image_path))
+                except M2IOError as e:
+                    raise HTTPException(422, str(e)) from e
+            if streaming:  # the turn (and the upload) are released when the stream ends, however it ends
+                events = _events(service, req.question, image_path, req.inserter, req.k, request_id(request))
+                return StreamingResponse(_release_after(events, turn, image_path), media_type="text/event-stream",
+                                         headers={"Cache-Control": "no-store"})
             try:
-                return JSONResponse(await run_in_threadpool(service.ask_unified, req.question, image_path))
+                return JSONResponse(await run_in_threadpool(_ask, service, req.question, image_path, req.inserter,
+                                                            req.k))
             except M2IOError as e:
                 raise HTTPException(422, str(e)) from e
-            finally:
+        finally:
+            if not streaming:
+                await turn.__aexit__(None, None, None)
                 if image_path:
                     image_path.unlink(missing_ok=True)
-        if req.stream or "text/event-stream" in request.headers.get("accept", ""):
-            return StreamingResponse(_events(service, req.question, image_path, req.inserter, req.k,
-                                             request_id(request)),
-                                     media_type="text/event-stream", headers={"Cache-Control": "no-store"})
-        try:
-            result = await run_in_threadpool(_ask, service, req.question, image_path, req.inserter, req.k)
-        except M2IOError as e:
-            raise HTTPException(422, str(e)) from e
-        finally:
-            if image_path:
-                image_path.unlink(missing_ok=True)
-        return JSONResponse(service.answer_json(result, req.inserter))
 
     inner = BodyLimit(app, config.max_body_bytes) if config.max_body_bytes else app
-    return RequestId(inner)
+    return RequestId(Timed(inner))
 
 
-def _ask(service: AskService, question: str, image_path: Path | None, inserter: str, k: int):
-    with service.lock:
-        return service.pipeline(inserter, k).ask(question, image_path)
+class Loaded:
+    """The app's service once loaded (or the error that stopped it), and the idle poll for new snapshots."""
+
+    def __init__(self, service: AskService | None):
+        self.service, self.error, self.seconds = service, None, 0.0
+
+    async def load(self, make: Callable[[], AskService]) -> None:
+        start = time.perf_counter()
+        try:
+            self.service = await run_in_threadpool(make)
+        except Exception as e:  # the worker stays up to say why it is not ready
+            log.error("the service did not load: %s: %s", e.__class__.__name__, e, exc_info=e)
+            self.error = f"{e.__class__.__name__}: {e}"
+        self.seconds = time.perf_counter() - start
+
+    async def poll(self, seconds: float) -> None:
+        """Every ``seconds``, an idle worker moves to the index's newest snapshot (a busy one does at its next
+        answer), so ``/health`` and ``/metrics`` show what it will answer from."""
+        while True:
+            await asyncio.sleep(seconds)
+            if self.service is not None:
+                try:
+                    await run_in_threadpool(self.service.refresh_when_idle)
+                except Exception as e:  # a poll must never take the worker down
+                    log.warning("index refresh failed: %s: %s", e.__class__.__name__, e)
+
+
+async def _release_after(events, turn, image_path: Path | None):
+    try:
+        async for event in iterate_in_threadpool(events):
+            yield event
+    finally:
+        await turn.__aexit__(None, None, None)
+        if image_path:
+            image_path.unlink(missing_ok=True)
+
+
+def _observe(timings: dict[str, float]) -> None:
+    for stage, seconds in timings.items():
+        if stage != "total":
+            STAGE_SECONDS.labels(stage).observe(seconds)
+
+
+def _ask(service: AskService, question: str, image_path: Path | None, inserter: str, k: int) -> dict:
+    """The answer as JSON, made from one snapshot (its image URLs and source labels too)."""
+    with service.answering():
+        result = service.pipeline(inserter, k).ask(question, image_path)
+        answer = service.answer_json(result, inserter)
+    _observe(result.timings)
+    return answer
 
 
 def _sse(event: str, data: dict) -> str:
@@ -190,12 +294,13 @@ def _sse(event: str, data: dict) -> str:
 def _events(service: AskService, question: str, image_path: Path | None, inserter: str, k: int, rid: str):
     """text first (as soon as it is written), then placements, then the whole answer; errors as an event."""
     try:
-        with service.lock:
+        with service.answering():
             pipeline = service.pipeline(inserter, k)
             draft = pipeline.draft(question, image_path)
             yield _sse("text", draft_json(service, draft))
             result = pipeline.place(draft)
-        answer = service.answer_json(result, inserter)
+            answer = service.answer_json(result, inserter)
+        _observe(result.timings)
         yield _sse("placements", {"placements": answer["placements"], "timings_ms": answer["timings_ms"]})
         yield _sse("done", answer)
     except M2IOError as e:
@@ -204,6 +309,3 @@ def _events(service: AskService, question: str, image_path: Path | None, inserte
         log.error("request %s (stream) failed: %s: %s", rid, e.__class__.__name__, e, exc_info=e)
         yield _sse("error", {"detail": f"internal error ({e.__class__.__name__}); the server log names request "
                                        f"{rid}", "request_id": rid})
-    finally:
-        if image_path:
-            image_path.unlink(missing_ok=True)

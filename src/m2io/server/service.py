@@ -10,6 +10,7 @@ True
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import threading
@@ -20,6 +21,7 @@ from m2io.errors import M2IOError
 from m2io.pipeline import AskResult, Draft, Pipeline, PipelineConfig
 from m2io.index.sources import source_label
 from m2io.render import to_json
+from m2io.server.metrics import INDEX_VERSION, CacheCounts
 
 log = logging.getLogger("m2io.server")
 
@@ -35,15 +37,51 @@ class AskService:
         self.retriever, self.max_k, self.unified = retriever, max_k, unified
         self.components = Components(config, retriever.models.text)
         self.lock = threading.Lock()
-        self.image_files: dict[str, Path] = {}
-        self._key_of: dict[tuple[str, str], str] = {}
-        for dataset, image_id, path in retriever.store.iter_image_files():
-            if path and (dataset, image_id) not in self._key_of:
-                key = image_key(dataset, image_id)
-                self._key_of[(dataset, image_id)] = key
-                self.image_files[key] = Path(path).resolve()
+        self._load_images()
         self._inserters: dict[str, object] = {}
         self._answerer = None
+        self._cache_counts = CacheCounts()
+        INDEX_VERSION.set(retriever.version)
+
+    def _load_images(self) -> None:
+        """The registry of servable images: those of the snapshot answered from, and no others."""
+        key_of: dict[tuple[str, str], str] = {}
+        files: dict[str, Path] = {}
+        for dataset, image_id, path in self.retriever.store.iter_image_files():
+            if path and (dataset, image_id) not in key_of:
+                key = key_of[(dataset, image_id)] = image_key(dataset, image_id)
+                files[key] = Path(path).resolve()
+        self._key_of, self.image_files, self.images_version = key_of, files, self.retriever.version
+
+    @contextlib.contextmanager
+    def answering(self):
+        """One answer at a time, from the index's newest snapshot, read in one consistent state; the answer's
+        cache lookups are counted afterwards."""
+        with self.lock, self.retriever.reading():
+            if self.images_version != self.retriever.version:
+                self._load_images()
+                INDEX_VERSION.set(self.retriever.version)
+                log.warning("answering from index snapshot %s", self.retriever.version)
+            try:
+                yield
+            finally:
+                sections = getattr(self.retriever, "_sections", None)
+                self._cache_counts.record({"sections": sections.lookups if sections else {},
+                                           "text_vectors": getattr(self.retriever.models.text, "lookups", {})})
+
+    def refresh_when_idle(self) -> bool:
+        """Move to a newer snapshot now if no answer is being made (an idle worker's poll); True if it moved."""
+        if not self.lock.acquire(blocking=False):
+            return False
+        try:
+            before = self.retriever.version
+            with self.retriever.reading():
+                if self.images_version != self.retriever.version:
+                    self._load_images()
+                    INDEX_VERSION.set(self.retriever.version)
+            return self.retriever.version != before
+        finally:
+            self.lock.release()
 
     def warm_up(self) -> None:
         """Load every model now, so the first request does not pay for it.
@@ -73,7 +111,7 @@ class AskService:
 
         if self.unified is None:
             raise M2IOError("this server has no unified model (start it with m2io serve --unified-model DIR)")
-        with self.lock:
+        with self.answering():
             data = unified_json(self.unified.ask(question, image_path))
         for step in data["steps"]:
             figure = step.get("figure")

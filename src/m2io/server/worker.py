@@ -1,0 +1,49 @@
+"""One server process ("worker"): its own models, one inference thread, the index shared read-only.
+
+``m2io serve --workers N`` hands :class:`~m2io.server.options.ServeOptions` to uvicorn's worker
+processes through the environment (``M2IO_SERVE``), and each builds its app with :func:`app_from_env`:
+the app answers ``/health`` at once (503 until ready) and loads the service in a thread as it starts.
+
+>>> app = app_for(ServeOptions(index="index/gimp"))  # nothing is loaded until the app starts
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from m2io.components import ComponentConfig
+from m2io.server.app import ServeConfig, create_app
+from m2io.server.options import ENV, ServeOptions
+from m2io.server.service import AskService
+
+def build_service(opts: ServeOptions) -> AskService:
+    """Open the index and load every model the defaults need (what a worker does before it is ready)."""
+    if opts.threads:
+        import torch
+
+        torch.set_num_threads(opts.threads)
+    from m2io.retrieve import Retriever
+
+    retriever = Retriever.open(Path(opts.index), pg_dsn=opts.pg_dsn)
+    unified = None
+    if opts.unified_model:
+        from m2io.unified.answer import UnifiedAnswerer
+        from m2io.unified.model import UnifiedModel
+
+        unified = UnifiedAnswerer(UnifiedModel.load(Path(opts.unified_model)), retriever, opts.snap_threshold)
+    service = AskService(retriever, ComponentConfig(**opts.components), unified=unified)
+    service.warm_up()
+    return service
+
+
+def app_for(opts: ServeOptions):
+    """The app of one worker; its service loads as it starts."""
+    return create_app(lambda: build_service(opts), ServeConfig(**opts.serve))
+
+
+def app_from_env():
+    """uvicorn's factory in each worker process: the options ``m2io serve`` put in ``$M2IO_SERVE``."""
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s")
+    return app_for(ServeOptions.from_json(os.environ[ENV]))
