@@ -244,11 +244,17 @@ class Loaded:
     async def load(self, make: Callable[[], AskService]) -> None:
         start = time.perf_counter()
         try:
-            self.service = await run_in_threadpool(make)
+            service = await run_in_threadpool(make)
         except Exception as e:  # the worker stays up to say why it is not ready
             log.error("the service did not load: %s: %s", e.__class__.__name__, e, exc_info=e)
             self.error = f"{e.__class__.__name__}: {e}"
+            return
         self.seconds = time.perf_counter() - start
+        self.service = service
+        try:
+            await run_in_threadpool(service.warm_up)  # the other inserters, while the defaults already answer
+        except Exception as e:  # they load on first use instead
+            log.warning("warming up the other inserters failed: %s: %s", e.__class__.__name__, e)
 
     async def poll(self, seconds: float) -> None:
         """Every ``seconds``, an idle worker moves to the index's newest snapshot (a busy one does at its next

@@ -39,6 +39,7 @@ class AskService:
         self.lock = threading.Lock()
         self._load_images()
         self._inserters: dict[str, object] = {}
+        self._loading = threading.Lock()
         self._answerer = None
         self._cache_counts = CacheCounts()
         INDEX_VERSION.set(retriever.version)
@@ -83,14 +84,16 @@ class AskService:
         finally:
             self.lock.release()
 
-    def warm_up(self) -> None:
-        """Load every model now, so the first request does not pay for it.
+    def warm_up(self, everything: bool = True) -> None:
+        """Load the models now, so that no request pays for them: the answerer and the default inserter, and
+        with ``everything`` the other inserters too (a worker loads those after it is ready).
 
         An inserter whose model is missing (no r1 policy in this install) is left out; asking for it
         answers 422 with the reason.
         """
         self._answerer = self._answerer or self.components.answerer(self.retriever)
-        for name in INSERTERS:
+        default = self.components.config.inserter
+        for name in [default, *(n for n in INSERTERS if n != default)] if everything else [default]:
             try:
                 self._inserter(name)
             except M2IOError as e:
@@ -98,7 +101,9 @@ class AskService:
 
     def _inserter(self, name: str):
         if name not in self._inserters:
-            self._inserters[name] = self.components.inserter(name)
+            with self._loading:  # a request and the background warm-up never load one model twice
+                if name not in self._inserters:
+                    self._inserters[name] = self.components.inserter(name)
         return self._inserters[name]
 
     def pipeline(self, inserter: str, k: int) -> Pipeline:

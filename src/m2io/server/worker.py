@@ -32,7 +32,7 @@ def build_service(opts: ServeOptions) -> AskService:
 
         unified = UnifiedAnswerer(UnifiedModel.load(Path(opts.unified_model)), retriever, opts.snap_threshold)
     service = AskService(retriever, ComponentConfig(**opts.components), unified=unified)
-    service.warm_up()
+    service.warm_up(everything=False)  # ready with the defaults; the other inserters load once it is serving
     return service
 
 
