@@ -1,6 +1,7 @@
 """``m2io index`` and ``m2io search``."""
 from __future__ import annotations
 
+import contextlib
 import json
 import textwrap
 import warnings
@@ -22,6 +23,31 @@ def _index_config(backend: str, pg_dsn: str, pg_prefix: str, text_model: str | N
                        batch_docs=batch_docs)
 
 
+def _no_ray(address, cpus, actors, gpus) -> None:
+    given = [n for n, v in [("--ray-address", address), ("--ray-cpus", cpus), ("--ray-actors", actors),
+                            ("--ray-gpus-per-actor", gpus)] if v]
+    if given:
+        raise click.UsageError(f"{', '.join(given)}: only with --engine ray")
+
+
+@contextlib.contextmanager
+def _ray_engine(address: str | None, cpus: int | None, actors: int | None, gpus: float):
+    """Ray started (or joined) before indexing, so that a bad address is a usage error; shut down afterwards."""
+    from m2io.index.ray_engine import RayEngineError, ray_engine
+
+    if address and cpus:
+        raise click.UsageError("--ray-cpus sizes a local cluster: not with --ray-address")
+    engine = ray_engine(address, cpus, actors, gpus)
+    try:
+        engine.__enter__()
+    except RayEngineError as e:
+        raise click.BadParameter(str(e), param_hint=f"--ray-{e.option}") from e
+    try:
+        yield engine
+    finally:
+        engine.__exit__(None, None, None)
+
+
 @cli.command("index")
 @click.argument("folders", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Index folder (created or updated).")
@@ -35,15 +61,34 @@ def _index_config(backend: str, pg_dsn: str, pg_prefix: str, text_model: str | N
               help="Image adapter [<out>/image_adapter.npz if present].")
 @click.option("--max-tokens", default=200, show_default=True, help="Chunk size in tokens.")
 @click.option("--batch-docs", default=16, show_default=True, help="Documents encoded and written per batch.")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Encode in this process, or on Ray actors (m2io.index.ray_engine).")
+@click.option("--ray-address", default=None, help="Join this Ray cluster (host:port, ray://host:port, auto) "
+              "[start a local one].")
+@click.option("--ray-cpus", type=click.IntRange(min=1), default=None, help="CPUs of the local Ray cluster [all].")
+@click.option("--ray-actors", type=click.IntRange(min=1), default=None, help="Encoder actors [one per CPU].")
+@click.option("--ray-gpus-per-actor", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="GPUs reserved per actor.")
 def index_cmd(folders: tuple[Path, ...], out: Path, backend: str, pg_dsn: str, pg_prefix: str, text_model: str | None,
-              image_model: str, adapter: Path | None, max_tokens: int, batch_docs: int) -> None:
-    """Index MRAMG dataset folders (incremental: unchanged documents are skipped; resumes after a crash)."""
+              image_model: str, adapter: Path | None, max_tokens: int, batch_docs: int, engine: str,
+              ray_address: str | None, ray_cpus: int | None, ray_actors: int | None,
+              ray_gpus_per_actor: float) -> None:
+    """Index MRAMG dataset folders (incremental: unchanged documents are skipped; resumes after a crash).
+
+    \b
+    m2io index data/gimp --out index/gimp
+    m2io index data/gimp --out index/gimp --engine ray --ray-cpus 8 --ray-actors 4
+    """
     from m2io.index.build import build_index
 
     cfg = _index_config(backend, pg_dsn, pg_prefix, text_model, image_model, adapter, max_tokens, batch_docs)
-    with warnings.catch_warnings():  # the report lists skipped images below, once each
-        warnings.simplefilter("ignore", UserWarning)
-        report = build_index(list(folders), out, cfg, progress=True)
+    if engine == "local":
+        _no_ray(ray_address, ray_cpus, ray_actors, ray_gpus_per_actor)
+    with _ray_engine(ray_address, ray_cpus, ray_actors, ray_gpus_per_actor) if engine == "ray" else \
+            contextlib.nullcontext() as row_engine:
+        with warnings.catch_warnings():  # the report lists skipped images below, once each
+            warnings.simplefilter("ignore", UserWarning)
+            report = build_index(list(folders), out, cfg, progress=True, engine=row_engine)
     for problem in report.problems[:20]:
         click.echo(f"warning: skipped {problem}", err=True)
     for skipped in report.images_skipped[:20]:
@@ -54,8 +99,11 @@ def index_cmd(folders: tuple[Path, ...], out: Path, backend: str, pg_dsn: str, p
     rate = report.indexed / report.encode_seconds if report.encode_seconds else 0.0
     click.echo(f"documents {report.documents}: indexed {report.indexed}, unchanged {report.unchanged}, "
                f"deleted {report.deleted}, purged after an interrupted run {report.purged}")
+    speed = (f"{rate:.1f} docs/s while encoding" if engine == "local" else
+             f"{report.indexed / report.seconds if report.seconds else 0.0:.1f} docs/s in all, "
+             f"{rate:.1f} docs/s per actor while encoding")
     click.echo(f"chunks {report.chunks}, image occurrences {report.images}, images skipped "
-               f"{len(report.images_skipped)}; {report.seconds:.1f} s ({rate:.1f} docs/s while encoding)")
+               f"{len(report.images_skipped)}; {report.seconds:.1f} s ({speed})")
     click.echo(f"wrote {out}")
 
 
