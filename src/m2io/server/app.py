@@ -273,6 +273,8 @@ async def _release_after(events, turn, image_path: Path | None):
         async for event in iterate_in_threadpool(events):
             yield event
     finally:
+        with contextlib.suppress(ValueError):  # a client that left mid-answer: release the answer's lock now
+            events.close()
         await turn.__aexit__(None, None, None)
         if image_path:
             image_path.unlink(missing_ok=True)
