@@ -59,10 +59,7 @@ class AskService:
         """One answer at a time, from the index's newest snapshot, read in one consistent state; the answer's
         cache lookups are counted afterwards."""
         with self.lock, self.retriever.reading():
-            if self.images_version != self.retriever.version:
-                self._load_images()
-                INDEX_VERSION.set(self.retriever.version)
-                log.warning("answering from index snapshot %s", self.retriever.version)
+            self._follow_snapshot()
             try:
                 yield
             finally:
@@ -75,14 +72,19 @@ class AskService:
         if not self.lock.acquire(blocking=False):
             return False
         try:
-            before = self.retriever.version
             with self.retriever.reading():
-                if self.images_version != self.retriever.version:
-                    self._load_images()
-                    INDEX_VERSION.set(self.retriever.version)
-            return self.retriever.version != before
+                return self._follow_snapshot()
         finally:
             self.lock.release()
+
+    def _follow_snapshot(self) -> bool:
+        """After the retriever moved to a new snapshot: its images become the servable ones. True if it moved."""
+        if self.images_version == self.retriever.version:
+            return False
+        self._load_images()
+        INDEX_VERSION.set(self.retriever.version)
+        log.warning("answering from index snapshot %s", self.retriever.version)
+        return True
 
     def warm_up(self, everything: bool = True) -> None:
         """Load the models now, so that no request pays for them: the answerer and the default inserter, and
