@@ -18,10 +18,6 @@ from m2io.server.service import AskService
 
 def build_service(opts: ServeOptions) -> AskService:
     """Open the index and load every model the defaults need (what a worker does before it is ready)."""
-    if opts.threads:
-        import torch
-
-        torch.set_num_threads(opts.threads)
     from m2io.retrieve import Retriever
 
     retriever = Retriever.open(Path(opts.index), pg_dsn=opts.pg_dsn)
@@ -33,6 +29,10 @@ def build_service(opts: ServeOptions) -> AskService:
         unified = UnifiedAnswerer(UnifiedModel.load(Path(opts.unified_model)), retriever, opts.snap_threshold)
     service = AskService(retriever, ComponentConfig(**opts.components), unified=unified)
     service.warm_up(everything=False)  # ready with the defaults; the other inserters load once it is serving
+    if opts.threads:  # last: the text encoder and the section ranker ask for every core as they load
+        import torch
+
+        torch.set_num_threads(opts.threads)
     return service
 
 
