@@ -163,6 +163,7 @@ class Retriever:
         latest = published_version(self.index, self.store)
         if latest < 0 or latest == self.version:
             return False
+        store = None
         try:
             if hasattr(self.store, "snapshot_version"):  # pgvector: the same connection, a new BM25 index and sources
                 store, view = self.store, open_view(self.index, Snapshot(), self.store)
@@ -170,7 +171,9 @@ class Retriever:
                 manifest = IndexManifest.load(self.index)
                 store = open_store(manifest.backend, self.index, manifest.text_dim, manifest.visual_dim)
                 view = open_view(self.index, Snapshot.of(manifest.snapshot), store)
-        except (OSError, ValueError, M2IOError) as e:
+        except Exception as e:  # noqa: BLE001 (whatever a half-removed snapshot raises: keep answering)
+            if store is not None and store is not self.store:
+                store.close()
             log.warning("%s: snapshot %s not loaded (%s); answering from snapshot %s", self.index, latest, e,
                         self.version)
             return False

@@ -64,11 +64,19 @@ def test_old_snapshot_files_are_pruned_and_a_no_op_run_publishes_nothing(tiny_co
     build_index([tiny_corpus], index, IndexConfig(), progress=False)
     build_index([tiny_corpus], index, IndexConfig(), progress=False)
     assert IndexManifest.load(index).snapshot["version"] == 1
+    readers, tables = [], []
     for n, word in enumerate(["alpha", "beta"]):
         _add_doc(tiny_corpus, [f"extra{n}", f"Extra {word}\nA page about {word}.", []])
         build_index([tiny_corpus], index, IndexConfig(), progress=False)
+        readers.append(Retriever.open(index))
+        tables.append(IndexManifest.load(index).snapshot["tables"])
     names = sorted(p.name for p in index.iterdir() if p.name.startswith(("bm25", "sources")))
     assert names == ["bm25.v2", "bm25.v3", "sources.v2.json", "sources.v3.json"]
+    # Table versions before snapshot 2's are gone; a reader still on snapshot 2 reads on, unrefreshed.
+    oldest = {name: min(v["version"] for v in readers[1].store.tables[name].list_versions()) for name in tables[0]}
+    assert all(oldest[name] <= tables[0][name] for name in oldest) and readers[0].version == 2
+    assert "tiny/extra0" in {r.doc_id for r in readers[0].search("Extra alpha page", k=5)}
+    assert readers[0].store.counts()["docs"] == 5
 
 
 def test_relabelled_sources_alone_publish_a_snapshot(tiny_corpus: Path, tmp_path: Path):
@@ -95,3 +103,22 @@ def test_pgvector_reads_stay_in_one_state_while_another_run_commits(pg_dsn: str,
     assert before == during and "tiny/zebra" not in during and replica.version == 1
     assert "tiny/zebra" in _docs(replica) and replica.version == 2
     replica.close()
+
+
+def test_rows_of_a_run_that_died_before_publishing_are_published_by_the_next(tiny_corpus: Path, tmp_path: Path):
+    index = tmp_path / "index"
+    build_index([tiny_corpus], index, IndexConfig(), progress=False)
+    _add_doc(tiny_corpus)
+
+    def dies_at_the_end(todo, cfg, models, report):  # every batch written, then the process dies before publishing
+        yield from encode_local(todo, cfg, models, report)
+        raise KeyboardInterrupt
+
+    try:
+        build_index([tiny_corpus], index, IndexConfig(), progress=False, engine=dies_at_the_end)
+    except KeyboardInterrupt:
+        pass
+    assert IndexManifest.load(index).snapshot["version"] == 1
+    again = build_index([tiny_corpus], index, IndexConfig(), progress=False)
+    assert again.indexed == 0 and IndexManifest.load(index).snapshot["version"] == 2
+    assert "tiny/zebra" in _docs(Retriever.open(index))

@@ -324,6 +324,7 @@ def build_index(folders: list[Path], out: Path, cfg: IndexConfig, progress: bool
             previous = latest_snapshot(manifest.snapshot, store)
             published = None
             if (report.indexed or report.deleted or report.purged or not previous.version
+                    or store.versions() != previous.tables  # rows an interrupted run wrote after the last snapshot
                     or sources_changed(out, previous, store, new_sources, keep)):
                 if hasattr(store, "compact"):
                     store.compact()
@@ -335,7 +336,7 @@ def build_index(folders: list[Path], out: Path, cfg: IndexConfig, progress: bool
         manifest.complete = True
         manifest.save(out)
         if published is not None and cfg.backend == "lancedb":
-            prune(out, published, previous)
+            prune(out, published, previous, store)
     finally:
         store.close()
         report.seconds = time.perf_counter() - start

@@ -84,7 +84,7 @@ def publish(out: Path, previous: Snapshot, store, bm25: Bm25Index, new_sources: 
     :meth:`~m2io.store.base.Store.build_transaction` for pgvector); the caller saves it in the manifest."""
     version = previous.version + 1
     if hasattr(store, "publish_snapshot"):
-        old = parse_sources(store.load_snapshot(previous.version)[1]) if previous.version else {}
+        old = parse_sources(store.load_snapshot(previous.version)[1]) if previous.version else load_sources(out)
         with tempfile.TemporaryDirectory(prefix="m2io-bm25-") as tmp:
             bm25.save(Path(tmp) / "bm25")
             store.publish_snapshot(version, _tar(Path(tmp) / "bm25"), sources_json(merge_sources(old, new_sources,
@@ -110,15 +110,17 @@ def latest_snapshot(manifest_snapshot: dict, store) -> Snapshot:
 def sources_changed(out: Path, previous: Snapshot, store, new: dict[str, DocSource], keep: set[str]) -> bool:
     """Whether sources' labels changed without any row changing (relabelled pages): a snapshot is due."""
     if hasattr(store, "load_snapshot"):
-        old = parse_sources(store.load_snapshot(previous.version)[1]) if previous.version else {}
+        old = parse_sources(store.load_snapshot(previous.version)[1]) if previous.version else load_sources(out)
     else:
         old = load_sources(out, previous.sources)
     return merge_sources(old, new, keep) != {k: v for k, v in old.items() if k in keep}
 
 
-def prune(out: Path, current: Snapshot, previous: Snapshot) -> None:
-    """Remove the BM25 folders and sources files of snapshots older than ``previous`` (a reader that read the
-    manifest just before ``current`` was published may still be loading ``previous``)."""
+def prune(out: Path, current: Snapshot, previous: Snapshot, store=None) -> None:
+    """Remove the table versions, BM25 folders and sources files of snapshots older than ``previous`` (a reader
+    that read the manifest just before ``current`` was published may still be using ``previous``)."""
+    if store is not None and hasattr(store, "cleanup") and previous.tables:  # before snapshots: nothing pinned
+        store.cleanup(previous.tables)
     keep = {current.bm25, previous.bm25, current.sources, previous.sources}
     for path in [*out.glob("bm25*"), *out.glob("sources*.json")]:
         if path.name not in keep and not path.name.startswith("."):

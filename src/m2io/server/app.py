@@ -172,7 +172,10 @@ def create_app(service: AskService | Callable[[], AskService], config: ServeConf
 
     @app.get("/api/images/{key}", dependencies=[Depends(require_token)])
     def image(key: str) -> FileResponse:
-        path = ready().image_files.get(key)
+        service = ready()
+        path = service.image_file(key)
+        if path is None and service.refresh_when_idle():  # an answer from a newer snapshot than this worker's
+            path = service.image_file(key)
         if path is None or not path.is_file():
             raise HTTPException(404, "no such image in the index")
         return FileResponse(path, media_type=mimetypes.guess_type(path.name)[0] or "application/octet-stream")
@@ -203,23 +206,22 @@ def create_app(service: AskService | Callable[[], AskService], config: ServeConf
         except Gone:
             log.info("request %s dropped from the queue: its client went away", request_id(request))
             return Response(status_code=499)
-        image_path = None
-        if req.image is not None:
-            with tempfile.NamedTemporaryFile(suffix=f".{fmt}", delete=False) as upload:
-                upload.write(req.image)
-            image_path = Path(upload.name)
-        streaming = req.generator != "unified" and (
-            req.stream or "text/event-stream" in request.headers.get("accept", ""))
+        image_path, streaming = None, False
         try:
+            if req.image is not None:
+                with tempfile.NamedTemporaryFile(suffix=f".{fmt}", delete=False) as upload:
+                    upload.write(req.image)
+                image_path = Path(upload.name)
             if req.generator == "unified":  # one JSON answer (no stream): the images come with the text
                 try:
                     return JSONResponse(await run_in_threadpool(service.ask_unified, req.question, image_path))
                 except M2IOError as e:
                     raise HTTPException(422, str(e)) from e
-            if streaming:  # the turn (and the upload) are released when the stream ends, however it ends
+            if req.stream or "text/event-stream" in request.headers.get("accept", ""):
                 events = _events(service, req.question, image_path, req.inserter, req.k, request_id(request))
-                return StreamingResponse(_release_after(events, turn, image_path), media_type="text/event-stream",
-                                         headers={"Cache-Control": "no-store"})
+                streaming = True  # from here the response releases the turn and the upload, however it ends
+                return ReleasingStream(iterate_in_threadpool(events), _releaser(events, turn, image_path),
+                                       media_type="text/event-stream", headers={"Cache-Control": "no-store"})
             try:
                 return JSONResponse(await run_in_threadpool(_ask, service, req.question, image_path, req.inserter,
                                                             req.k))
@@ -268,16 +270,30 @@ class Loaded:
                     log.warning("index refresh failed: %s: %s", e.__class__.__name__, e)
 
 
-async def _release_after(events, turn, image_path: Path | None):
-    try:
-        async for event in iterate_in_threadpool(events):
-            yield event
-    finally:
+class ReleasingStream(StreamingResponse):
+    """A stream that runs ``release`` once when the response ends, however it ends: sent, client gone, or
+    cancelled before its first byte (Starlette may cancel the body's generator before it ever starts)."""
+
+    def __init__(self, content, release, **kwargs):
+        super().__init__(content, **kwargs)
+        self._release = release
+
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._release()
+
+
+def _releaser(events, turn, image_path: Path | None):
+    async def release():
         with contextlib.suppress(ValueError):  # a client that left mid-answer: release the answer's lock now
             events.close()
         await turn.__aexit__(None, None, None)
         if image_path:
             image_path.unlink(missing_ok=True)
+
+    return release
 
 
 def _observe(timings: dict[str, float]) -> None:

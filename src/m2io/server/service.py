@@ -52,7 +52,13 @@ class AskService:
             if path and (dataset, image_id) not in key_of:
                 key = key_of[(dataset, image_id)] = image_key(dataset, image_id)
                 files[key] = Path(path).resolve()
+        self._previous_files = getattr(self, "image_files", {})
         self._key_of, self.image_files, self.images_version = key_of, files, self.retriever.version
+
+    def image_file(self, key: str) -> Path | None:
+        """The file of an image key: of this snapshot, or of the one before (another worker, or a replica, may
+        have answered from a newer or older snapshot than this one holds)."""
+        return self.image_files.get(key) or self._previous_files.get(key)
 
     @contextlib.contextmanager
     def answering(self):

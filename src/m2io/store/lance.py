@@ -10,6 +10,8 @@ Searches are exact (flat) unless :meth:`LanceStore.create_ann_index` built an IV
 """
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -191,13 +193,25 @@ class LanceStore(Store):
         return {name: t.version for name, t in self.tables.items()}
 
     def pin(self, versions: dict[str, int]) -> None:
-        """Check out these versions (read-only): LanceDB keeps a version's files until ``optimize`` cleans
-        versions older than 7 days, so a pinned reader is never pulled from under its feet by a writer."""
+        """Check out these versions (read-only). A writer never removes them: :meth:`compact` keeps every
+        version, and :meth:`cleanup` after a publish keeps the previous snapshot's (a reader may still use it)."""
         for name, version in versions.items():
             self.tables[name].checkout(version)
 
     def compact(self) -> None:
-        """Merge the small fragments that many incremental writes leave."""
+        """Merge the small fragments that many incremental writes leave; no old version is removed here (a
+        reader may be pinned to one: :meth:`cleanup` does that once the new snapshot is published)."""
         for t in self.tables.values():
             if hasattr(t, "optimize"):
-                t.optimize()
+                t.optimize(cleanup_older_than=timedelta(days=36500))
+
+    def cleanup(self, keep: dict[str, int]) -> None:
+        """Remove the files of versions older than ``keep`` (table -> the oldest version a reader may hold)."""
+        now = datetime.now(timezone.utc)
+        for name, version in keep.items():
+            t = self.tables[name]
+            stamps = [v["timestamp"] for v in t.list_versions() if v["version"] == version]
+            if stamps:
+                stamp = stamps[0] if stamps[0].tzinfo else stamps[0].replace(tzinfo=timezone.utc)
+                # a minute of slack: "older than" is measured from optimize's own clock, a moment later than ours
+                t.optimize(cleanup_older_than=max(now - stamp, timedelta(0)) + timedelta(minutes=1))
