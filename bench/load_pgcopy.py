@@ -22,7 +22,7 @@ import numpy as np
 from m2io.index.lexical import Bm25Index
 from m2io.index.manifest import IndexManifest
 from m2io.index.snapshot import Snapshot, publish
-from m2io.index.sources import load_sources
+from m2io.index.sources import load_sources, merge_sources
 from m2io.store.base import ChunkRow, DocRows, ImageRow
 from m2io.store.lance import LanceStore
 from m2io.store.pgvector import PgVectorStore
@@ -56,8 +56,8 @@ def copy(src: Path, out: Path, dsn: str, prefix: str = "m2io") -> dict:
         for i in range(0, len(docs), 64):
             store.write(docs[i:i + 64])
         keep = {d.doc_id for d in docs}
-        sources = load_sources(src, Snapshot.of(manifest.snapshot).sources)
-        snapshot = publish(out, Snapshot(), store, Bm25Index.build(list(store.iter_chunk_texts())), sources, keep)
+        sources = merge_sources({}, load_sources(src, Snapshot.of(manifest.snapshot).sources), keep)
+        snapshot = publish(out, Snapshot(), store, Bm25Index.build(list(store.iter_chunk_texts())), sources)
     counts = store.counts()
     store.close()
     manifest.backend, manifest.pg_prefix, manifest.snapshot = "pgvector", prefix, snapshot.as_dict()

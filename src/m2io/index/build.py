@@ -35,7 +35,8 @@ from m2io.errors import DatasetError, M2IOError
 from m2io.index.lexical import Bm25Index
 from m2io.insert.side import side_texts, side_vectors
 from m2io.sections.read import known_texts, read_section
-from m2io.index.snapshot import latest_snapshot, prune, publish, sources_changed
+from m2io.index.snapshot import latest_snapshot, previous_sources, prune, publish
+from m2io.index.sources import merge_sources
 from m2io.index.manifest import FORMAT_VERSION, MANIFEST, IndexManifest
 from m2io.index.models import ADAPTER_FILE, IndexModels
 from m2io.store import open_store
@@ -322,14 +323,15 @@ def build_index(folders: list[Path], out: Path, cfg: IndexConfig, progress: bool
             keep = (set(stored) | current) - set(gone)  # what the store holds now, without scanning it again
             new_sources = {f"{ds.name}/{doc_id}": src for ds in datasets for doc_id, src in ds.sources.items()}
             previous = latest_snapshot(manifest.snapshot, store)
+            old_sources = previous_sources(out, previous, store)
+            sources = merge_sources(old_sources, new_sources, keep)
             published = None
             if (report.indexed or report.deleted or report.purged or not previous.version
                     or store.versions() != previous.tables  # rows an interrupted run wrote after the last snapshot
-                    or sources_changed(out, previous, store, new_sources, keep)):
+                    or sources != {k: v for k, v in old_sources.items() if k in keep}):  # relabelled pages
                 if hasattr(store, "compact"):
                     store.compact()
-                published = publish(out, previous, store, Bm25Index.build(list(store.iter_chunk_texts())),
-                                    new_sources, keep)
+                published = publish(out, previous, store, Bm25Index.build(list(store.iter_chunk_texts())), sources)
                 manifest.snapshot = published.as_dict()
         if cfg.max_docs is not None and report.indexed < len(todo):
             return report  # the index stays marked incomplete

@@ -30,9 +30,10 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from m2io.atomic import atomic_write_text
 from m2io.index.lexical import Bm25Index
 from m2io.index.manifest import MANIFEST
-from m2io.index.sources import SOURCES_FILE, load_sources, merge_sources, parse_sources, sources_json
+from m2io.index.sources import SOURCES_FILE, load_sources, parse_sources, sources_json
 from m2io.types import DocSource
 
 
@@ -78,24 +79,25 @@ def _untar_bm25(data: bytes) -> Bm25Index:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def publish(out: Path, previous: Snapshot, store, bm25: Bm25Index, new_sources: dict[str, DocSource],
-            keep: set[str]) -> Snapshot:
-    """Write snapshot ``previous.version + 1`` of the rows ``store`` holds now (inside the run's
-    :meth:`~m2io.store.base.Store.build_transaction` for pgvector); the caller saves it in the manifest."""
+def previous_sources(out: Path, previous: Snapshot, store) -> dict[str, DocSource]:
+    """The source labels of snapshot ``previous`` (an index from before snapshots: the folder's ``sources.json``)."""
+    if hasattr(store, "load_snapshot") and previous.version:
+        return parse_sources(store.load_snapshot(previous.version)[1])
+    return load_sources(out, previous.sources or SOURCES_FILE)
+
+
+def publish(out: Path, previous: Snapshot, store, bm25: Bm25Index, sources: dict[str, DocSource]) -> Snapshot:
+    """Write snapshot ``previous.version + 1`` of the rows ``store`` holds now, with these source labels (inside
+    the run's :meth:`~m2io.store.base.Store.build_transaction` for pgvector); the caller saves it in the manifest."""
     version = previous.version + 1
     if hasattr(store, "publish_snapshot"):
-        old = parse_sources(store.load_snapshot(previous.version)[1]) if previous.version else load_sources(out)
         with tempfile.TemporaryDirectory(prefix="m2io-bm25-") as tmp:
             bm25.save(Path(tmp) / "bm25")
-            store.publish_snapshot(version, _tar(Path(tmp) / "bm25"), sources_json(merge_sources(old, new_sources,
-                                                                                                 keep)))
+            store.publish_snapshot(version, _tar(Path(tmp) / "bm25"), sources_json(sources))
         return Snapshot(version, {}, "", "")
     snapshot = Snapshot(version, store.versions(), f"bm25.v{version}", f"sources.v{version}.json")
     bm25.save(out / snapshot.bm25)
-    from m2io.atomic import atomic_write_text
-
-    atomic_write_text(out / snapshot.sources, sources_json(merge_sources(load_sources(out, previous.sources),
-                                                                         new_sources, keep)))
+    atomic_write_text(out / snapshot.sources, sources_json(sources))
     return snapshot
 
 
@@ -105,15 +107,6 @@ def latest_snapshot(manifest_snapshot: dict, store) -> Snapshot:
     if hasattr(store, "snapshot_version"):
         return Snapshot(store.snapshot_version(), {}, "", "")
     return Snapshot.of(manifest_snapshot)
-
-
-def sources_changed(out: Path, previous: Snapshot, store, new: dict[str, DocSource], keep: set[str]) -> bool:
-    """Whether sources' labels changed without any row changing (relabelled pages): a snapshot is due."""
-    if hasattr(store, "load_snapshot"):
-        old = parse_sources(store.load_snapshot(previous.version)[1]) if previous.version else load_sources(out)
-    else:
-        old = load_sources(out, previous.sources)
-    return merge_sources(old, new, keep) != {k: v for k, v in old.items() if k in keep}
 
 
 def prune(out: Path, current: Snapshot, previous: Snapshot, store=None) -> None:

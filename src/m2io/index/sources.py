@@ -7,7 +7,7 @@ The index stores chunks by document key (``gimp/tools/align#gimp-tool-align``); 
 >>> import tempfile, pathlib
 >>> from m2io.types import DocSource
 >>> d = pathlib.Path(tempfile.mkdtemp())
->>> save_sources(d, {"demo/p#a": DocSource("Demo", "Page", ["Page", "A"], "p.html")}, keep={"demo/p#a"})
+>>> _ = (d / SOURCES_FILE).write_text(sources_json({"demo/p#a": DocSource("Demo", "Page", ["Page", "A"], "p.html")}))
 >>> load_sources(d)["demo/p#a"].label
 'Demo \u203a Page \u203a A'
 >>> source_label(load_sources(d), "demo/other#b")
@@ -60,12 +60,6 @@ def sources_json(sources: dict[str, DocSource]) -> str:
     data = {k: {"manual": s.manual, "page": s.page, "heading_path": s.heading_path, "file": s.file}
             for k, s in sorted(sources.items())}
     return json.dumps(data, ensure_ascii=False, indent=0) + "\n"
-
-
-def save_sources(index: Path, new: dict[str, DocSource], keep: set[str], name: str = SOURCES_FILE,
-                 old: str = SOURCES_FILE) -> None:
-    """Merge ``new`` into the sources in file ``old``, dropping keys not in ``keep``; write them to file ``name``."""
-    atomic_write_text(Path(index) / name, sources_json(merge_sources(load_sources(index, old), new, keep)))
 
 
 def source_label(sources: dict[str, DocSource], key: str) -> str:
