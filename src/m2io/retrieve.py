@@ -32,7 +32,7 @@ from m2io.encoders.image import load_image
 from m2io.errors import M2IOError
 from m2io.index.lexical import Bm25Index
 from m2io.index.snapshot import Snapshot, open_view, published_version
-from m2io.index.manifest import IndexIncompatible, IndexManifest
+from m2io.index.manifest import MANIFEST, IndexIncompatible, IndexManifest
 from m2io.index.models import ADAPTER_FILE, IndexModels
 from m2io.store import open_store
 from m2io.store.base import ChunkRow, Hit, ImageRow, Store
@@ -128,6 +128,7 @@ class Retriever:
         self.version = 0
         """The index snapshot answered from (:mod:`m2io.index.snapshot`)."""
         self.index: Path | None = None
+        self._manifest_seen: tuple | None = None  # the manifest file's (inode, mtime, size) when last read
 
     @classmethod
     def open(cls, index: str | Path, config: RetrievalConfig = RetrievalConfig(), pg_dsn: str = "",
@@ -160,8 +161,20 @@ class Retriever:
         """
         if self.index is None:
             return False
+        seen = None
+        if not hasattr(self.store, "snapshot_version"):  # LanceDB: the manifest is parsed only when its file changed
+            try:
+                st = (self.index / MANIFEST).stat()
+            except OSError:
+                return False
+            seen = (st.st_ino, st.st_mtime_ns, st.st_size)
+            if seen == self._manifest_seen:
+                return False
         latest = published_version(self.index, self.store)
-        if latest < 0 or latest == self.version:
+        if latest < 0:
+            return False
+        if latest == self.version:
+            self._manifest_seen = seen
             return False
         store = None
         try:
@@ -179,6 +192,7 @@ class Retriever:
             return False
         old = self.store
         self.store, self.bm25, self.sources, self.version = store, view.bm25, view.sources, view.version
+        self._manifest_seen = seen
         if getattr(self, "_sections", None) is not None:  # the answerers hold this reader: point it at the new rows
             self._sections.store, self._sections.sources = store, view.sources
             self._sections._cache.clear()

@@ -17,6 +17,7 @@ variable (an app made in a test) the process's own registry is served.
 from __future__ import annotations
 
 import os
+import time
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -84,8 +85,6 @@ class Timed:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        import time
-
         route, start, status = route_of(scope.get("path", "")), time.perf_counter(), [500]
 
         async def watched(message):
