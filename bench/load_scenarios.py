@@ -39,13 +39,17 @@ def workers_scenario(run: LoadRun, name: str, workers: int) -> dict:
     return summary
 
 
+def _rate(run: LoadRun, scenario: str, given: float | None, factor: float) -> tuple[float, str]:
+    """The rate of a scenario and where it came from: ``--<scenario>-rate``, else ``factor`` x a capacity."""
+    if given:
+        return given, f"--{scenario}-rate"
+    cap, src = run.capacity_for(scenario)
+    return round(factor * cap, 2), f"{factor:g} x capacity of {src} ({cap:.2f}/s)"
+
+
 def overload_scenario(run: LoadRun) -> dict:
     a = run.args
-    if a.overload_rate:
-        rate, basis = a.overload_rate, "--overload-rate"
-    else:
-        cap, src = run.capacity_for("overload")
-        rate, basis = round(2 * cap, 2), f"2 x capacity of {src} ({cap:.2f}/s)"
+    rate, basis = _rate(run, "overload", a.overload_rate, 2.0)
     s = run.start_server("overload", run.ensure_index(), a.overload_workers)
     try:
         run.warm_up("overload", [s.base])
@@ -86,11 +90,7 @@ def overload_scenario(run: LoadRun) -> dict:
 
 def reindex_scenario(run: LoadRun) -> dict:
     a = run.args
-    if a.reindex_rate:
-        rate, basis = a.reindex_rate, "--reindex-rate"
-    else:
-        cap, src = run.capacity_for("reindex")
-        rate, basis = round(a.reindex_fraction * cap, 2), f"{a.reindex_fraction:g} x capacity of {src} ({cap:.2f}/s)"
+    rate, basis = _rate(run, "reindex", a.reindex_rate, a.reindex_fraction)
     base_index = run.ensure_index()
     corpus = a.reindex_corpus or min(a.corpora, key=lambda c: sum(
         len(p.read_bytes().splitlines()) for p in c.glob("doc_*.jsonl")))
