@@ -1,16 +1,18 @@
-"""The modality grammar: image tokens only inside ``<vis>``, exactly a grid's worth of them, and
-every token inside a step.
+"""The modality grammar: inside ``<vis>`` either one reference token or exactly a grid's worth of
+image tokens, image and reference tokens nowhere else, and every token inside a step.
 
 A transformers ``LogitsProcessor`` over token ids. The text-level machinery of
 :mod:`m2io.lm.constrain` checks decoded strings against a text grammar; image tokens have no text,
 and this grammar is a counter, so it works on ids with precomputed masks (one vector op per step):
 
-- inside an image span with k < N image tokens: only image tokens; after the N-th: only ``</vis>``;
+- right after ``<vis>``: a reference token to one of the prompt's ``references`` candidates (retrieve)
+  or an image token (draw, while N more and the closing tags fit); after a reference: only ``</vis>``;
+- inside a drawn image with 0 < k < N image tokens: only image tokens; after the N-th: only ``</vis>``;
 - inside a text step (after ``<think>``): text, or ``</think>``; only ``</think>`` once just it and
   the end of turn still fit in ``max_new_tokens``;
-- between steps: ``<think>`` (while a whole text step and the end still fit), ``<vis>`` (while
-  N + 3 more tokens fit), or the end of turn once there is a step; nothing else, so no token lies
-  outside a step and the budget never cuts a step in half.
+- between steps: ``<think>`` (while a whole text step and the end still fit), ``<vis>`` (while a
+  reference, or N image tokens, and the closing tags fit), or the end of turn once there is a step;
+  nothing else, so no token lies outside a step and the budget never cuts a step in half.
 
 Why between steps too: after GRPO the model wrote text straight after ``</vis>`` without opening
 ``<think>`` (14 of 38 Debian Handbook answers, bench/RESULTS.md); the grammar makes that impossible
@@ -41,7 +43,8 @@ from m2io.unified.vocab import UnifiedVocab
 
 
 def image_span_state(ids: list[int], vocab: UnifiedVocab) -> int | None:
-    """How many image tokens the open image span holds, or None when no image span is open."""
+    """How many image tokens the open image span holds (a reference counts as a full span), or None when
+    no image span is open."""
     inside = None
     for t in ids:
         if t == vocab.vis:
@@ -50,6 +53,8 @@ def image_span_state(ids: list[int], vocab: UnifiedVocab) -> int | None:
             inside = None
         elif inside is not None and vocab.is_image(t):
             inside += 1
+        elif inside is not None and vocab.is_ref(t):
+            inside = vocab.tokens_per_image
     return inside
 
 
@@ -66,8 +71,10 @@ class ModalityGrammar:
     """Masks logits so every generated row stays inside the modality grammar."""
 
     def __init__(self, vocab: UnifiedVocab, vocab_size: int, prompt_len: int | None, max_new_tokens: int,
-                 text_temperature: float | None = None, image_temperature: float | None = None):
-        """``prompt_len`` None: the width of the first ids seen (the left-padded prompts)."""
+                 text_temperature: float | None = None, image_temperature: float | None = None,
+                 references: int | None = None):
+        """``prompt_len`` None: the width of the first ids seen (the left-padded prompts); ``references``: how
+        many candidates the prompt offers (reference tokens beyond them are never allowed; None: all)."""
         self.vocab, self.prompt_len, self.max_new = vocab, prompt_len, max_new_tokens
         self.temperatures = (text_temperature, image_temperature)
         n = vocab_size
@@ -77,6 +84,13 @@ class ModalityGrammar:
         self.close[vocab.end_vis] = True
         tags, ends = torch.zeros(n, dtype=torch.bool), torch.zeros(n, dtype=torch.bool)
         tags[[vocab.think, vocab.end_think, vocab.vis, vocab.end_vis]] = True
+        self.refs = torch.zeros(n, dtype=torch.bool)
+        offered = vocab.ref_ids if references is None else vocab.ref_ids[:references]
+        if offered:
+            self.refs[offered] = True
+        if vocab.ref_ids:
+            tags[vocab.ref_ids] = True
+        self.open_images = self.images | self.refs
         ends[vocab.end_ids] = True
         self.text = ~self.images & ~tags & ~ends
         self.in_text = self.text.clone()
@@ -88,20 +102,23 @@ class ModalityGrammar:
     def allowed(self, generated: list[int]) -> torch.Tensor:
         """Boolean mask over the vocabulary of the tokens allowed after ``generated``."""
         k = image_span_state(generated, self.vocab)
-        if k is not None:
-            return self.images if k < self.vocab.tokens_per_image else self.close
         left = self.max_new - len(generated)
+        if k is not None:
+            if k == 0:  # right after <vis>: refer, or draw while the whole grid, </vis> and the end fit
+                mask = self.refs if left < self.vocab.tokens_per_image + 2 else self.open_images
+                return mask if mask.any() else self.close
+            return self.images if k < self.vocab.tokens_per_image else self.close
         written = text_step_tokens(generated, self.vocab)
         if written is not None:
             return self.end_text if left <= 2 else (self.in_text if written else self.text)
         mask = self.ends.clone() if generated else torch.zeros_like(self.ends)
         mask[self.vocab.think] = left >= 4  # <think>, a token of text, </think>, the end
-        mask[self.vocab.vis] = left >= self.vocab.tokens_per_image + 3
+        mask[self.vocab.vis] = left >= self.vocab.tokens_per_image + 3 or (bool(self.refs.any()) and left >= 4)
         return mask if mask.any() else self.ends
 
     def _temper(self, kept: torch.Tensor, generated: list[int]) -> torch.Tensor:
-        in_image = image_span_state(generated, self.vocab) is not None
-        t = self.temperatures[1 if in_image else 0]
+        k = image_span_state(generated, self.vocab)
+        t = self.temperatures[1 if k else 0]  # k 0: refer or draw is decided at the text temperature
         if t is None or t == 1.0:
             return kept
         if t <= 0:
