@@ -242,17 +242,19 @@ API_TOKEN = "s3cret-token"
 
 @pytest.fixture(scope="session")
 def m2io_server(tiny_index, tiny_lm_dir) -> str:
-    """A real `m2io serve` over the tiny index: a token, rule by default, the noise LM, 64 KiB uploads."""
+    """A real `m2io serve` over the tiny index: a token, rule by default, the noise LM, 64 KiB uploads, no unified
+    model (not even the shipped one)."""
     proc, base = start_server(["serve", "--index", str(tiny_index / "index"), "--token", API_TOKEN,
                                "--default-inserter", "rule", "--lm", str(tiny_lm_dir), "--max-upload-mb", "0.0625",
-                               "--max-body-mb", "0.125"], "/health")
+                               "--max-body-mb", "0.125", "--no-unified"], "/health")
     yield base
     stop_server(proc)
 
 
 @pytest.fixture(scope="session")
 def tiny_unified_dir(tmp_path_factory, tiny_lm_dir) -> Path:
-    """A unified model folder: the one-layer noise Llama with an untrained 8-channel image tokenizer's codes."""
+    """A unified model folder as it ships (LoRA and the added rows): the one-layer noise Llama with an untrained
+    8-channel image tokenizer's codes and 16 reference tokens."""
     import torch
 
     from m2io.unified.model import UnifiedModel
@@ -260,7 +262,9 @@ def tiny_unified_dir(tmp_path_factory, tiny_lm_dir) -> Path:
 
     torch.manual_seed(0)
     folder = tmp_path_factory.mktemp("tiny-unified")
-    UnifiedModel.from_base(tiny_lm_dir, ImageTokenizer(TokenizerConfig(channels=8))).save(folder)
+    model = UnifiedModel.from_base(tiny_lm_dir, ImageTokenizer(TokenizerConfig(channels=8)), references=16)
+    model.add_lora(r=2)
+    model.save(folder)
     return folder
 
 

@@ -1,4 +1,5 @@
-"""The warm-up runs a few steps on a tiny model and a tiny corpus, and resumes where it stopped."""
+"""The warm-up runs a few grounded LoRA steps on a tiny model over the tiny index, resumes where it stopped,
+and ends as a small unified model folder that loads."""
 import json
 
 import pytest
@@ -8,19 +9,18 @@ from m2io.unified.mix import MixConfig
 from m2io.unified.model import UnifiedModel
 from m2io.unified.tokenizer import ImageTokenizer, TokenizerConfig
 from m2io.unified.warmup import WarmupConfig, warmup
-from conftest import write_tiny_corpus
 
 
 @pytest.fixture
-def setup(tmp_path, tiny_lm_dir):
+def setup(tmp_path, tiny_lm_dir, tiny_index):
     import torch
 
     torch.manual_seed(0)
-    corpus = write_tiny_corpus(tmp_path / "tiny")
     ImageTokenizer(TokenizerConfig(channels=8)).save(tmp_path / "tok")
-    cfg = WarmupConfig(corpora=[corpus], tokenizer=tmp_path / "tok", base=tiny_lm_dir, clipart=False,
-                       mix=MixConfig(words_per_step=8), steps=2, batch_size=2, lr=1e-3, max_len=160, eval_every=2,
-                       eval_examples=2)
+    cfg = WarmupConfig(corpora=[tiny_index / "tiny"], indexes=[tiny_index / "index"], tokenizer=tmp_path / "tok",
+                       base=tiny_lm_dir, clipart=False, lora_r=2,
+                       mix=MixConfig(grounded=0.6, understanding=0.2, text_to_image=0.2), steps=2, batch_size=2,
+                       lr=1e-3, max_len=400, eval_every=2, eval_examples=2, precision="fp32")
     return cfg, tmp_path
 
 
@@ -29,8 +29,10 @@ def test_runs_and_resumes(setup):
     out = tmp / "run"
     first = warmup(cfg, out, tmp / "cache")
     assert first["steps"] == 2
-    assert sum(first["examples"]["train"].values()) > 0
+    assert first["examples"]["train"]["grounded"] > 0 and first["examples"]["train"]["text_to_image"] > 0
     assert (out / "checkpoint.pt").is_file() and (out / "curves.png").stat().st_size > 1000
+    drafts = sorted(p.name for p in out.glob("grounded-*.jsonl"))
+    assert drafts == ["grounded-dev-tiny.jsonl", "grounded-train-tiny.jsonl"]
     cfg.steps = 4
     second = warmup(cfg, out, tmp / "cache")
     assert second["steps"] == 4
@@ -39,5 +41,15 @@ def test_runs_and_resumes(setup):
     assert all(r["loss"] > 0 for r in rows)
     record = json.loads((out / "m2io-train.json").read_text())
     assert record["kind"] == "unified-warmup" and record["steps"] == 4
+    assert not (out / "model.safetensors").exists() and (out / "adapter_model.safetensors").is_file()
     model = UnifiedModel.load(out)  # the run ends as a loadable unified model
-    assert model.vocab.tokens_per_image == 64 and model.codec.codebook_size == 1000
+    assert model.vocab.tokens_per_image == 64 and model.codec.codebook_size == 1000 and len(model.vocab.ref_ids) == 16
+
+
+def test_indexes_must_match_corpora(setup):
+    cfg, tmp = setup
+    cfg.indexes = []
+    cfg.corpora = [cfg.corpora[0], cfg.corpora[0]]
+    cfg.indexes = [tmp]
+    with pytest.raises(ValueError, match="one index per corpus"):
+        warmup(cfg, tmp / "bad", tmp / "cache")

@@ -55,31 +55,43 @@ def tokenizer_cmd(corpora: tuple[Path, ...], heldout: tuple[Path, ...], out: Pat
 @click.option("--base", type=_folder, default=None, help="Text LM folder [bundled SmolLM2-135M-Instruct].")
 @click.option("--clipart/--no-clipart", default=True, show_default=True,
               help="Understanding and text-to-image examples from the clip-art packages too.")
-@click.option("--interleaved", default=0.5, show_default=True, help="Mix ratio of interleaved sections.")
-@click.option("--understanding", default=0.25, show_default=True, help="Mix ratio of image -> caption.")
-@click.option("--text-to-image", default=0.25, show_default=True, help="Mix ratio of caption -> image.")
+@click.option("--index", "indexes", multiple=True, type=_folder,
+              help="Each corpus's index, in the corpora's order (grounded answers retrieve from them).")
+@click.option("--grounded", default=0.8, show_default=True, help="Mix ratio of grounded answers (needs --index).")
+@click.option("--interleaved", default=0.0, show_default=True, help="Mix ratio of closed-book interleaved sections.")
+@click.option("--understanding", default=0.1, show_default=True, help="Mix ratio of image -> caption.")
+@click.option("--text-to-image", default=0.1, show_default=True, help="Mix ratio of caption -> image.")
+@click.option("--lora/--full", default=True, show_default=True,
+              help="LoRA plus the added tokens' rows (a small folder), or every weight.")
 @click.option("--steps", default=400, show_default=True)
 @click.option("--max-minutes", default=55.0, show_default=True)
 @click.option("--batch-size", default=8, show_default=True)
-@click.option("--lr", default=2e-4, show_default=True)
+@click.option("--lr", default=1e-3, show_default=True)
+@click.option("--max-len", default=448, show_default=True, help="Tokens per example (prompt and answer).")
 @click.option("--eval-every", default=50, show_default=True)
-@click.option("--precision", type=click.Choice(["auto", "bf16", "fp32"]), default="fp32", show_default=True,
-              help="fp32: bf16 autocast made full fine-tuning 13x slower on a 2-core CPU.")
+@click.option("--precision", type=click.Choice(["auto", "bf16", "fp32"]), default="auto", show_default=True,
+              help="auto: bf16 autocast where the CPU has it (LoRA 1.6x faster); use fp32 with --full.")
 @click.option("--words-per-step", default=24, show_default=True, help="Words kept of each text step of a section.")
 @click.option("--seed", default=0, show_default=True)
 def warmup_cmd(corpora: tuple[Path, ...], tokenizer_dir: Path, out: Path, base: Path | None, clipart: bool,
-               interleaved: float, understanding: float, text_to_image: float, steps: int, max_minutes: float,
-               batch_size: int, lr: float, eval_every: int, precision: str, words_per_step: int, seed: int) -> None:
+               indexes: tuple[Path, ...], grounded: float, interleaved: float, understanding: float,
+               text_to_image: float, lora: bool, steps: int, max_minutes: float, batch_size: int, lr: float,
+               max_len: int, eval_every: int, precision: str, words_per_step: int, seed: int) -> None:
     """Warm the unified model up on the hybrid mix (train splits); resumes from OUT's checkpoint."""
+    if grounded and len(indexes) != len(corpora):
+        raise click.UsageError(f"grounded answers need one --index per corpus ({len(corpora)} corpora, "
+                               f"{len(indexes)} indexes); or --grounded 0")
     from m2io.corpus.manual.debian import default_cache_dir
     from m2io.unified.mix import MixConfig
     from m2io.unified.warmup import WarmupConfig, warmup
 
-    cfg = WarmupConfig(corpora=list(corpora), tokenizer=tokenizer_dir, base=base, clipart=clipart,
-                       mix=MixConfig(interleaved=interleaved, understanding=understanding, text_to_image=text_to_image,
+    cfg = WarmupConfig(corpora=list(corpora), indexes=list(indexes), tokenizer=tokenizer_dir, base=base,
+                       clipart=clipart, lora=lora,
+                       mix=MixConfig(grounded=grounded if indexes else 0.0, interleaved=interleaved,
+                                     understanding=understanding, text_to_image=text_to_image,
                                      words_per_step=words_per_step),
-                       steps=steps, max_minutes=max_minutes, batch_size=batch_size, lr=lr, eval_every=eval_every,
-                       precision=precision, seed=seed)
+                       steps=steps, max_minutes=max_minutes, batch_size=batch_size, lr=lr, max_len=max_len,
+                       eval_every=eval_every, precision=precision, seed=seed)
     record = warmup(cfg, out, default_cache_dir())
     click.echo(f"{record['steps']} steps in {record['train_seconds']} s; held-out loss: "
                + ", ".join(f"{k.split('_', 1)[1]} {v:.3f}" for k, v in record["final"].items()))
@@ -91,6 +103,9 @@ def warmup_cmd(corpora: tuple[Path, ...], tokenizer_dir: Path, out: Path, base: 
 @click.option("--model", "model_dir", required=True, type=_folder, help="The warmed-up unified model folder.")
 @click.option("--index", "index_dir", required=True, type=_folder,
               help="An index of a training manual: its encoders and adapter score the rewards.")
+@click.option("--grounded-index", "grounded_indexes", multiple=True, type=_folder,
+              help="Each corpus's index, in the corpora's order: grounded prompts (retrieved passage and candidates); "
+                   "none: closed-book prompts.")
 @click.option("--out", required=True, type=click.Path(path_type=Path))
 @click.option("--dev", "dev_folder", type=_folder, default=None,
               help="A dataset folder benchmarked (every question) every --eval-every steps.")
@@ -108,6 +123,9 @@ def warmup_cmd(corpora: tuple[Path, ...], tokenizer_dir: Path, out: Path, base: 
 @click.option("--w-text", default=1.0, show_default=True)
 @click.option("--w-visual", default=1.0, show_default=True)
 @click.option("--w-structure", default=1.0, show_default=True)
+@click.option("--w-reference", default=1.0, show_default=True, help="Weight of the referenced figures' plan score.")
+@click.option("--precision", type=click.Choice(["auto", "bf16", "fp32"]), default="fp32", show_default=True,
+              help="fp32 for a full model (bf16 autocast made its steps 10x slower here); auto for a LoRA model.")
 @click.option("--process-weight", default=0.0, show_default=True, help="Weight of the per-step advantages.")
 @click.option("--aggregation", type=click.Choice(["sum_then_normalize", "normalize_then_sum"]),
               default="sum_then_normalize", show_default=True,
@@ -120,10 +138,12 @@ def warmup_cmd(corpora: tuple[Path, ...], tokenizer_dir: Path, out: Path, base: 
 @click.option("--eval-at-start/--no-eval-at-start", default=True, show_default=True,
               help="Benchmark the warmed-up model at step 0 too.")
 @click.option("--seed", default=0, show_default=True)
-def grpo_cmd(corpora: tuple[Path, ...], model_dir: Path, index_dir: Path, out: Path, dev_folder: Path | None,
+def grpo_cmd(corpora: tuple[Path, ...], model_dir: Path, index_dir: Path, grounded_indexes: tuple[Path, ...],
+             out: Path, dev_folder: Path | None,
              dev_index: Path | None, steps: int, max_minutes: float | None, group: int, prompts_per_step: int,
              micro_batch: int | None, max_completion: int, lr: float, beta: float, temperature: float,
-             w_text: float, w_visual: float, w_structure: float, process_weight: float, aggregation: str,
+             w_text: float, w_visual: float, w_structure: float, w_reference: float, precision: str,
+             process_weight: float, aggregation: str,
              image_credit: str, step_norm: str, eval_every: int, eval_at_start: bool, seed: int) -> None:
     """GRPO of the unified model with hybrid (text, visual, structure) and process rewards; resumes from OUT."""
     import sys
@@ -141,12 +161,16 @@ def grpo_cmd(corpora: tuple[Path, ...], model_dir: Path, index_dir: Path, out: P
         from m2io.retrieve import Retriever
 
         dev = (read_dataset(dev_folder), Retriever.open(dev_index))
-    cfg = UnifiedGRPOConfig(model=model_dir, corpora=list(corpora), index=index_dir, steps=steps,
+    if grounded_indexes and len(grounded_indexes) != len(corpora):
+        raise click.UsageError(f"give one --grounded-index per corpus ({len(corpora)} corpora, "
+                               f"{len(grounded_indexes)} indexes)")
+    cfg = UnifiedGRPOConfig(model=model_dir, corpora=list(corpora), indexes=list(grounded_indexes),
+                            index=index_dir, steps=steps, precision=precision,
                             max_minutes=max_minutes, group=group, prompts_per_step=prompts_per_step,
                             micro_batch=micro_batch, max_completion=max_completion, learning_rate=lr,
                             temperature=temperature, beta=beta,
                             eval_every=eval_every, save_steps=eval_every, eval_at_start=eval_at_start,
-                            seed=seed, weights=HybridWeights(w_text, w_visual, w_structure, process_weight),
+                            seed=seed, weights=HybridWeights(w_text, w_visual, w_structure, w_reference, process_weight),
                             aggregation=aggregation, image_credit=image_credit, step_norm=step_norm)
     record = run_unified_grpo(cfg, out, dev, command=" ".join(["m2io", *sys.argv[1:]]))
     click.echo(f"{record['steps']} steps in {record['train_seconds']} s (peak RSS {record['peak_rss_gib']} GiB); "

@@ -1,7 +1,11 @@
-"""The warm-up's hybrid mix: interleaved sections, image understanding, and text-to-image.
+"""The warm-up's hybrid mix: grounded answers, interleaved sections, image understanding, and
+text-to-image.
 
 Each example is a user message and the assistant's steps (:class:`~m2io.unified.trajectory.Step`):
 
+- **grounded**: a corpus question with the pipeline's retrieved passage and candidate figures in
+  the message (:mod:`m2io.unified.grounded_data`), its text steps and references to gold figures
+  as the answer;
 - **interleaved**: a corpus question, then its section's text steps and figures in order (each
   text step the first ``words_per_step`` words of the text between figures, at most ``max_images``
   figures);
@@ -28,14 +32,19 @@ UNDERSTAND = "What does this figure show?\n"
 DRAW = "Draw a figure: "
 
 
+TASKS = ("grounded", "interleaved", "understanding", "text_to_image")
+
+
 @dataclass
 class MixConfig:
-    interleaved: float = 0.5
-    """Share of interleaved sections."""
-    understanding: float = 0.25
+    grounded: float = 0.8
+    """Share of grounded answers (retrieved passage and candidates in the prompt)."""
+    interleaved: float = 0.0
+    """Share of closed-book interleaved sections (the first warm-up's main task)."""
+    understanding: float = 0.1
     """Share of image -> caption examples."""
-    text_to_image: float = 0.25
-    """Share of caption -> image examples."""
+    text_to_image: float = 0.1
+    """Share of caption -> image examples (what keeps the model able to draw)."""
     words_per_step: int = 24
     max_images: int = 2
 
@@ -47,6 +56,8 @@ class Example:
     steps: list[Step]
     user_image: list[int] | None = None
     """Codes of an image that opens the user message (understanding)."""
+    references: int | None = None
+    """How many candidate figures the message offers (grounded)."""
 
 
 def _first_words(text: str, n: int) -> str:
@@ -110,7 +121,7 @@ def text_to_image_example(caption: str, codes: list[int]) -> Example:
 
 def draw(pools: dict[str, list[Example]], cfg: MixConfig, rng: random.Random) -> Example:
     """One example: a task by the mix's ratios (among tasks with examples), then an example of it."""
-    tasks = [t for t in ("interleaved", "understanding", "text_to_image") if pools.get(t)]
+    tasks = [t for t in TASKS if pools.get(t) and getattr(cfg, t) > 0]
     weights = [getattr(cfg, t) for t in tasks]
     task = rng.choices(tasks, weights)[0]
     return rng.choice(pools[task])

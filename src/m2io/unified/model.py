@@ -1,10 +1,12 @@
 """The unified model: any causal LM plus any image tokenizer, writing text steps and images in one
 trajectory under the modality grammar.
 
-``UnifiedModel.from_base`` adds the tags and one token per image code to a text LM (default: the
-bundled SmolLM2-135M-Instruct) and grows its embeddings (new rows start at the mean of the old
-ones); ``load``/``save`` keep the LM, its tokenizer, the image tokenizer and the vocabulary map in
-one folder. A model whose vocabulary already holds image tokens (Chameleon) is built directly with
+``UnifiedModel.from_base`` adds the tags, one token per image code and the reference tokens to a
+text LM (default: the bundled SmolLM2-135M-Instruct) and grows its embeddings (new rows start at
+the mean of the old ones); ``load``/``save`` keep the LM, its tokenizer, the image tokenizer and
+the vocabulary map in one folder. With :meth:`UnifiedModel.add_lora` the LM trains as LoRA plus the
+added tokens' rows (PEFT's trainable tokens), and the folder holds only those (about 22 MB, not
+the 540 MB of full weights): ``load`` rebuilds the base LM, applies them and merges them once. A model whose vocabulary already holds image tokens (Chameleon) is built directly with
 its own :class:`~m2io.unified.vocab.UnifiedVocab` and image codec (:mod:`m2io.unified.chameleon`).
 
 >>> from m2io.unified.tokenizer import ImageTokenizer                       # doctest: +SKIP
@@ -25,7 +27,8 @@ from m2io.unified.trajectory import Step, Trajectory, parse_ids, trajectory_ids
 from m2io.unified.vocab import END_VIS, VIS, UnifiedVocab, add_unified_tokens
 
 SYSTEM = "You answer with text steps and figures."
-UNIFIED_FILE, CODEC_DIR = "unified.json", "image-tokenizer"
+UNIFIED_FILE, CODEC_DIR, ADAPTER_CONFIG = "unified.json", "image-tokenizer", "adapter_config.json"
+LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
 
 class ImageCodec(Protocol):
@@ -39,16 +42,27 @@ class ImageCodec(Protocol):
     def decode(self, codes: torch.Tensor) -> torch.Tensor: ...
 
 
+def grow_embeddings(lm, size: int) -> None:
+    """Add rows to the LM's embeddings (new rows drawn from the old rows' mean and covariance), the same rows
+    every time for one base: the adapter saves the trained input rows, and an untied output layer's added
+    rows, never trained, must come back as they were at training time."""
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        lm.resize_token_embeddings(size, mean_resizing=True)
+
+
 class UnifiedModel:
-    def __init__(self, lm, tokenizer, codec, vocab: UnifiedVocab, image_size: int = 64):
+    def __init__(self, lm, tokenizer, codec, vocab: UnifiedVocab, image_size: int = 64, base: str | None = None):
+        """``base``: the text LM folder the model grew from (None: the bundled one), kept for a LoRA folder."""
         self.lm, self.tokenizer, self.codec, self.vocab = lm, tokenizer, codec, vocab
-        self.image_size = image_size
+        self.image_size, self.base = image_size, base
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
 
     @classmethod
-    def from_base(cls, lm_dir: str | Path | None, codec) -> "UnifiedModel":
-        """A text LM folder (None: the bundled SmolLM2-135M-Instruct) given the image tokenizer's codes."""
+    def from_base(cls, lm_dir: str | Path | None, codec, references: int = 0) -> "UnifiedModel":
+        """A text LM folder (None: the bundled SmolLM2-135M-Instruct) given the image tokenizer's codes and
+        ``references`` reference tokens."""
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         from m2io.encoders.text import offline
@@ -58,21 +72,46 @@ class UnifiedModel:
         folder = Path(lm_dir) if lm_dir else default_model_dir()
         tokenizer = AutoTokenizer.from_pretrained(str(folder))
         lm = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32)
-        vocab = add_unified_tokens(tokenizer, codec.codebook_size, codec.tokens_per_image)
-        lm.resize_token_embeddings(len(tokenizer), mean_resizing=True)
-        return cls(lm, tokenizer, codec, vocab, getattr(getattr(codec, "config", None), "image_size", 64))
+        vocab = add_unified_tokens(tokenizer, codec.codebook_size, codec.tokens_per_image, references)
+        grow_embeddings(lm, len(tokenizer))
+        return cls(lm, tokenizer, codec, vocab, getattr(getattr(codec, "config", None), "image_size", 64),
+                   str(lm_dir) if lm_dir else None)
+
+    def added_ids(self) -> list[int]:
+        """Token ids of everything the unified vocabulary added (tags, image codes, references)."""
+        v = self.vocab
+        return sorted({v.think, v.end_think, v.vis, v.end_vis, *v.image_ids, *v.ref_ids})
+
+    def add_lora(self, r: int = 16, alpha: int = 32) -> None:
+        """Train from here on as LoRA on every linear layer plus the added tokens' embedding rows (tied to the
+        output rows in SmolLM2); everything else frozen."""
+        from peft import LoraConfig, get_peft_model
+
+        config = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=0.0, target_modules=LORA_TARGETS, task_type="CAUSAL_LM",
+                            trainable_token_indices={"embed_tokens": self.added_ids()})
+        self.lm = get_peft_model(self.lm, config)
+
+    @property
+    def is_lora(self) -> bool:
+        return hasattr(self.lm, "peft_config")
 
     def save(self, folder: Path) -> Path:
         folder = Path(folder)
-        self.lm.save_pretrained(str(folder))
+        if self.is_lora:  # the adapter and the added rows only; never the resized embedding matrix (113 MB)
+            self.lm.save_pretrained(str(folder), save_embedding_layers=False, selected_adapters=["default"])
+        else:
+            self.lm.save_pretrained(str(folder))
         self.tokenizer.save_pretrained(str(folder))
         self.codec.save(folder / CODEC_DIR)
         (folder / UNIFIED_FILE).write_text(json.dumps({"vocab": self.vocab.to_dict(), "image_size": self.image_size,
-                                                       "system": SYSTEM}, indent=1) + "\n")
+                                                       "system": SYSTEM, "format": "lora" if self.is_lora else "full",
+                                                       "base": self.base}, indent=1) + "\n")
         return folder
 
     @classmethod
-    def load(cls, folder: Path) -> "UnifiedModel":
+    def load(cls, folder: Path, trainable: bool = False) -> "UnifiedModel":
+        """``trainable`` (a LoRA folder): keep the adapter apart and trainable (GRPO goes on training it; TRL makes
+        a frozen copy of it, ``ref``, for the KL); otherwise it is merged once."""
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         from m2io.encoders.text import offline
@@ -84,9 +123,22 @@ class UnifiedModel:
             raise TokenizerError(f"{folder}: not a unified model folder (no {UNIFIED_FILE})")
         meta = json.loads((folder / UNIFIED_FILE).read_text())
         tokenizer = AutoTokenizer.from_pretrained(str(folder))
-        lm = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32).eval()
+        if (folder / ADAPTER_CONFIG).is_file():
+            from peft import PeftModel
+
+            from m2io.lm.local import default_model_dir
+
+            base = Path(meta["base"]) if meta.get("base") else default_model_dir()
+            lm = AutoModelForCausalLM.from_pretrained(str(base), dtype=torch.float32)
+            grow_embeddings(lm, len(tokenizer))  # the rows it grew from; the trained ones come from the folder
+            if trainable:
+                lm = PeftModel.from_pretrained(lm, str(folder), is_trainable=True)
+            else:
+                lm = PeftModel.from_pretrained(lm, str(folder)).merge_and_unload().eval()
+        else:
+            lm = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32).eval()
         return cls(lm, tokenizer, ImageTokenizer.load(folder / CODEC_DIR), UnifiedVocab(**meta["vocab"]),
-                   meta.get("image_size", 64))
+                   meta.get("image_size", 64), meta.get("base"))
 
     # --- sequences -------------------------------------------------------------------------------
     def text_ids(self, text: str) -> list[int]:
@@ -124,12 +176,16 @@ class UnifiedModel:
     # --- generation ------------------------------------------------------------------------------
     @torch.no_grad()
     def generate(self, users: list[str], max_new_tokens: int = 256, temperature: float = 0.8, top_p: float = 0.95,
-                 seed: int | None = 0, grammar: bool = True,
-                 image_temperature: float | None = None) -> list[tuple[list[int], Trajectory]]:
+                 seed: int | None = 0, grammar: bool = True, image_temperature: float | None = None,
+                 references: int | None = None, lookup: int | None = None) -> list[tuple[list[int], Trajectory]]:
         """Generated ids and their trajectory for each user message (rows batched, left-padded).
 
         ``image_temperature`` set: text at ``temperature`` (0: greedy) and image tokens at this one,
-        each under the grammar (top-p off)."""
+        each under the grammar (top-p off). ``references``: how many candidates the prompts offer (the
+        grammar allows no reference beyond). ``lookup`` (one user message only): prompt-lookup decoding
+        with n-grams of this many tokens, transformers' own: a grounded answer copies long runs of its
+        passage, which then cost one forward pass per run instead of one per token (3.2x on a copied
+        passage here), with the same tokens as without it."""
         from transformers import LogitsProcessorList
 
         if seed is not None:
@@ -142,15 +198,21 @@ class UnifiedModel:
         processors = LogitsProcessorList()
         split = grammar and image_temperature is not None
         if grammar:
+            temperatures = (temperature, image_temperature) if split else (None, None)
             processors.append(ModalityGrammar(self.vocab, self.lm.get_output_embeddings().weight.shape[0], width,
-                                              max_new_tokens, *((temperature, image_temperature) if split else ())))
+                                              max_new_tokens, *temperatures, references=references))
         if split:
             temperature, top_p = 1.0, None
+        extra = {}
+        if lookup:
+            if len(users) != 1:
+                raise ValueError("prompt-lookup decoding takes one user message at a time")
+            extra = {"prompt_lookup_num_tokens": lookup}
         self.lm.eval()
         out = self.lm.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens,
                                do_sample=temperature > 0, temperature=temperature or None,
                                top_p=top_p if temperature > 0 else None, top_k=None,
-                               logits_processor=processors, eos_token_id=self.vocab.end_ids, pad_token_id=pad)
+                               logits_processor=processors, eos_token_id=self.vocab.end_ids, pad_token_id=pad, **extra)
         results = []
         for row in out[:, width:].tolist():
             if any(t in self.vocab.end_ids for t in row):

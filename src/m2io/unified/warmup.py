@@ -1,8 +1,11 @@
 """Warm up the unified model on the hybrid mix: one loop, top to bottom, resumable.
 
-Next-token loss on the assistant's tokens (text and image tokens alike) over examples drawn by
-:mod:`m2io.unified.mix`'s ratios; full fine-tuning of the LM with its grown embeddings (bf16
-autocast where the CPU has AMX/AVX512-BF16). Every ``eval_every`` steps: the loss of each task on
+Next-token loss on the assistant's tokens (text, image and reference tokens alike) over examples
+drawn by :mod:`m2io.unified.mix`'s ratios, grounded answers first (each training manual's questions
+answered from the pipeline's retrieval, :mod:`m2io.unified.grounded_data`). By default the LM trains
+as LoRA plus the added tokens' rows (bf16 autocast where the CPU has AMX/AVX512-BF16: 1.6x here),
+so the model ships as a small folder; ``lora=False`` fine-tunes every weight (fp32) as the first
+warm-up did. Every ``eval_every`` steps: the loss of each task on
 held-out examples (dev sections of the training manuals, held-out clip-art) and a checkpoint; an
 interrupted run resumes from it, drawing the same batches. At the end: the model folder
 (:meth:`~m2io.unified.model.UnifiedModel.save`), ``metrics.jsonl``, ``curves.png`` and
@@ -21,18 +24,25 @@ from pathlib import Path
 import torch
 
 from m2io.train.curves import append_metrics, plot_curves
-from m2io.unified.mix import (Example, MixConfig, draw, interleaved_examples, text_to_image_example,
+from m2io.unified.grounded import GroundedConfig
+from m2io.unified.grounded_data import MAX_REFERENCES, grounded_examples
+from m2io.unified.mix import (TASKS, Example, MixConfig, draw, interleaved_examples, text_to_image_example,
                               understanding_example)
 from m2io.unified.model import UnifiedModel
 
 CHECKPOINT, RECORD = "checkpoint.pt", "m2io-train.json"
-TASKS = ("interleaved", "understanding", "text_to_image")
 
 
 @dataclass
 class WarmupConfig:
     corpora: list[Path] = field(default_factory=list)
     """MRAMG folders of training manuals (train split trains, dev split scores)."""
+    indexes: list[Path] = field(default_factory=list)
+    """The corpora's indexes, in the same order (grounded examples retrieve from them); empty: no grounded task."""
+    grounded: GroundedConfig = field(default_factory=GroundedConfig)
+    lora: bool = True
+    """LoRA plus the added tokens' rows (a small folder); False: every weight."""
+    lora_r: int = 16
     tokenizer: Path = Path("models/image-tokenizer")
     base: Path | None = None
     """Text LM folder [bundled SmolLM2-135M-Instruct]."""
@@ -42,14 +52,15 @@ class WarmupConfig:
     max_minutes: float = 55.0
     """Training stops at ``steps`` or after this many minutes, whichever comes first."""
     batch_size: int = 8
-    lr: float = 2e-4
-    max_len: int = 256
+    lr: float = 1e-3
+    """1e-3 for LoRA; the full fine-tuning of the first warm-up ran at 3e-4."""
+    max_len: int = 448
     eval_every: int = 50
     eval_examples: int = 16
     """Held-out examples per task scored at each evaluation."""
-    precision: str = "fp32"
-    """fp32 here: bf16 autocast made a full fine-tuning step of SmolLM2-135M 13x slower on this CPU
-    (425 s against 33 s for 8x256 tokens), unlike the LoRA step it speeds up; ``auto`` decides by the CPU."""
+    precision: str = "auto"
+    """``auto`` decides by the CPU: bf16 autocast made a LoRA step 1.6x faster here (17.5 s against 28 s for
+    8x360 tokens) but a full fine-tuning step 13x slower (425 s against 33 s for 8x256): use fp32 without LoRA."""
     seed: int = 0
 
 
@@ -75,8 +86,13 @@ def build_pools(model: UnifiedModel, cfg: WarmupConfig, out: Path, cache: Path) 
     pools = {}
     for split, side in (("train", "train"), ("dev", "heldout")):
         chosen = [p for p in pictures if p.split == side and p.caption.strip()]
+        grounded = [] if not cfg.mix.grounded else [
+            e for root, index in zip(cfg.corpora, cfg.indexes)
+            for e in grounded_examples(root, index, split, out / f"grounded-{split}-{Path(root).name}.jsonl", cfg.grounded)]
         pools[split] = {
-            "interleaved": [e for root in cfg.corpora for e in interleaved_examples(root, codes, split, cfg.mix)],
+            "grounded": grounded,
+            "interleaved": [] if not cfg.mix.interleaved else
+            [e for root in cfg.corpora for e in interleaved_examples(root, codes, split, cfg.mix)],
             "understanding": [understanding_example(p.caption, codes[str(p.path)]) for p in chosen],
             "text_to_image": [text_to_image_example(p.caption, codes[str(p.path)]) for p in chosen],
         }
@@ -99,9 +115,13 @@ def batch_loss(model: UnifiedModel, examples: list[Example], max_len: int, autoc
     ids = torch.tensor([r + [pad] * (width - len(r)) for r, _ in rows])
     labels = torch.tensor([lab + [-100] * (width - len(lab)) for _, lab in rows])
     mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r, _ in rows])
+    # Logits only from the last prompt token on: the prompt is never scored, and a grounded prompt is most of a
+    # row, so this saves most of the (rows x tokens x 50k) projection and its memory.
+    first = [next((i for i, t in enumerate(lab) if t != -100), len(lab)) for _, lab in rows]  # the prompts' lengths
+    start = max(0, min(first) - 1)
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
-        logits = model.lm(input_ids=ids, attention_mask=mask).logits
-    target = labels[:, 1:]
+        logits = model.lm(input_ids=ids, attention_mask=mask, logits_to_keep=width - start).logits
+    target = labels[:, start + 1:]
     per_token = torch.nn.functional.cross_entropy(logits[:, :-1].float().transpose(1, 2), target,
                                                   ignore_index=-100, reduction="none")
     counts = (target != -100).sum(1).clamp_min(1)
@@ -139,18 +159,26 @@ def warmup(cfg: WarmupConfig, out: Path, cache: Path) -> dict:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "warmup-config.json").write_text(json.dumps(asdict(cfg), indent=1, default=str) + "\n")
+    if cfg.indexes and len(cfg.indexes) != len(cfg.corpora):
+        raise ValueError(f"{len(cfg.indexes)} indexes for {len(cfg.corpora)} corpora: give one index per corpus")
     torch.manual_seed(cfg.seed)
-    model = UnifiedModel.from_base(cfg.base, ImageTokenizer.load(cfg.tokenizer))
+    model = UnifiedModel.from_base(cfg.base, ImageTokenizer.load(cfg.tokenizer), MAX_REFERENCES)
+    if cfg.lora:
+        model.add_lora(cfg.lora_r, 2 * cfg.lora_r)
     pools = build_pools(model, cfg, out, cache)
     sizes = {split: {t: len(v) for t, v in p.items()} for split, p in pools.items()}
     if not any(pools["train"].values()):
         raise ValueError("the hybrid mix is empty: no corpus sections with figures and no captioned pictures")
     autocast = trainer_device_args(cfg.precision)["bf16"]
-    opt = torch.optim.AdamW(model.lm.parameters(), lr=cfg.lr, weight_decay=0.0)
+    trained = {n: p for n, p in model.lm.named_parameters() if p.requires_grad}
+    opt = torch.optim.AdamW(trained.values(), lr=cfg.lr, weight_decay=0.0)
     step, elapsed, rng = 0, 0.0, random.Random(cfg.seed)
     if (out / CHECKPOINT).is_file():
         state = torch.load(out / CHECKPOINT, map_location="cpu", weights_only=False)
-        model.lm.load_state_dict(state["lm"]), opt.load_state_dict(state["optimizer"])
+        loaded = model.lm.load_state_dict(state["lm"], strict=not cfg.lora)  # LoRA: the trained weights only
+        if loaded.unexpected_keys or set(trained) - set(state["lm"]):
+            raise ValueError(f"{out / CHECKPOINT}: not a checkpoint of this model and config (lora={cfg.lora})")
+        opt.load_state_dict(state["optimizer"])
         step, elapsed = state["step"], state["elapsed"]
         rng.setstate(state["rng"])
     model.lm.train()
@@ -166,7 +194,7 @@ def warmup(cfg: WarmupConfig, out: Path, cache: Path) -> dict:
         loss, by_task = batch_loss(model, examples, cfg.max_len, autocast)
         opt.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.lm.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(trained.values(), 1.0)
         opt.step()
         step += 1
         bar.update(1)
@@ -181,7 +209,7 @@ def warmup(cfg: WarmupConfig, out: Path, cache: Path) -> dict:
         if step % cfg.eval_every == 0:
             row = evaluate(model, pools["dev"], cfg, autocast)
             append_metrics(out / "metrics.jsonl", {"step": step, **row})
-            torch.save({"lm": model.lm.state_dict(), "optimizer": opt.state_dict(), "step": step,
+            torch.save({"lm": {n: p.detach() for n, p in trained.items()}, "optimizer": opt.state_dict(), "step": step,
                         "elapsed": time.monotonic() - started, "rng": rng.getstate()}, out / CHECKPOINT)
     bar.close()
     seconds = time.monotonic() - started

@@ -1,0 +1,102 @@
+"""The grounded unified prompt: the question, the retrieved passage with its figures where the manual
+has them, and every candidate figure's caption, each figure named by its reference token.
+
+The passage is the M2IO pipeline's own text answer (the ``focused`` answerer: the best retrieved
+section, its most relevant part), cut to ``passage_words``; a candidate figure that stands inside
+it (its provenance, as the ``source`` inserter reads it) is marked there as ``<vis><ref_k></vis>``,
+the very form the model writes to show it. Below the passage, every candidate (the section's
+figures and retrieved figures of other sections) is listed with its reference token and caption.
+The answer is text steps copied or condensed from the passage and image steps: a reference (show
+candidate k) or a drawn image (the image tokenizer's codes).
+
+>>> from m2io.types import Candidate, Image, Origin
+>>> cands = [Candidate(1, Image("a", None, "The toolbox"), origin=Origin("s", position=1)),
+...          Candidate(2, Image("b", None, "A dialog"))]
+>>> prov = [Origin("s", position=0), Origin("s", position=1)]
+>>> steps = passage_steps(["Open it.", "Then click."], cands, prov, GroundedConfig(passage_words=10))
+>>> [(s.kind, s.text or s.ref) for s in steps]
+[('text', 'Open it.'), ('reference', 1), ('text', 'Then click.')]
+>>> print(grounded_user("How?", steps, cands))
+Question: How?
+<BLANKLINE>
+Passage:
+Open it.
+<vis><ref_1></vis>
+Then click.
+<BLANKLINE>
+Figures:
+<ref_1> The toolbox
+<ref_2> A dialog
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from m2io.unified.trajectory import Step
+from m2io.unified.vocab import END_VIS, VIS, ref_token
+
+
+@dataclass(frozen=True)
+class GroundedConfig:
+    passage_words: int = 110
+    """Words of the pipeline's answer kept in the prompt (the answer copies at most these: latency)."""
+    caption_words: int = 16
+    """Words kept of each candidate's caption."""
+
+
+def _cut(text: str, words: int) -> str:
+    """The first ``words`` words of ``text``, ending at a sentence end when one is past half of them."""
+    parts = text.split()
+    if len(parts) <= words:
+        return text.strip()
+    cut = " ".join(parts[:words])
+    end = max(cut.rfind(". "), cut.rfind(": "), cut.rfind("! "), cut.rfind("? "))
+    return cut[:end + 1] if end > len(cut) // 2 else cut
+
+
+def passage_steps(segments: list[str], candidates, provenance, cfg: GroundedConfig = GroundedConfig()) -> list[Step]:
+    """The answer's segments (text steps, within ``passage_words``) with a reference step for each candidate
+    that stands among them in its section (the ``source`` inserter's slots)."""
+    from m2io.insert.source import SourceInserter
+
+    placed = SourceInserter().insert("", segments, candidates, provenance).placements
+    number = {c.image.id: c.k for c in candidates}
+    steps: list[Step] = []
+    left = cfg.passage_words
+    kept = 0
+    for i, segment in enumerate(segments):
+        steps += [Step("reference", ref=number[p.image_id]) for p in placed if p.slot == i]
+        if left <= 0:
+            break
+        text = _cut(segment, left)
+        if text:
+            steps.append(Step("text", text=text))
+        left -= len(text.split())
+        kept = i + 1
+    if kept == len(segments):
+        steps += [Step("reference", ref=number[p.image_id]) for p in placed if p.slot == len(segments)]
+    lead = next((i for i, s in enumerate(steps) if s.kind == "text"), None)
+    if lead:  # an answer opens with text (the pipeline's lead_text): figures above it move below it
+        steps = [steps[lead], *steps[:lead], *steps[lead + 1:]]
+    return steps
+
+
+def reference_text(k: int) -> str:
+    return VIS + ref_token(k) + END_VIS
+
+
+def grounded_user(question: str, steps: list[Step], candidates, cfg: GroundedConfig = GroundedConfig()) -> str:
+    """The user message: the question, the passage (one line per step), the candidates' captions."""
+    lines = [f"Question: {question.strip()}", "", "Passage:"]
+    lines += [s.text if s.kind == "text" else reference_text(s.ref) for s in steps if s.kind in ("text", "reference")]
+    lines += ["", "Figures:"]
+    lines += [f"{ref_token(c.k)} {_cut(' '.join((c.image.caption or 'a figure').split()), cfg.caption_words)}"
+              for c in candidates]
+    return "\n".join(lines)
+
+
+def target_steps(steps: list[Step], candidates, gold_ids) -> list[Step]:
+    """What the warm-up teaches for a passage: its text steps, and its references to gold figures only."""
+    gold = set(gold_ids)
+    image_of = {c.k: c.image.id for c in candidates}
+    return [s for s in steps if s.kind == "text" or (s.kind == "reference" and image_of.get(s.ref) in gold)]

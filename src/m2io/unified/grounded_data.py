@@ -1,0 +1,77 @@
+"""Grounded warm-up examples: the M2IO pipeline's own retrieval and text answer on a training manual's
+questions, turned into the unified model's prompt and the answer it should write.
+
+For each question of ``split`` (train: the training manuals' questions; never KiCad, the Debian
+Handbook or a test manual), the default pipeline (hybrid retrieval, the section ranker, the
+``focused`` answerer, candidates = the answer's section's figures then retrieved distractors)
+drafts an answer; :mod:`m2io.unified.grounded` turns the draft into the prompt, and the target is
+the passage's text steps with references to the gold figures only (a figure of the wrong section,
+or a distractor, is never referenced). Drafts cost a retrieval each, so they are cached as JSON
+Lines beside the run and an interrupted build resumes.
+
+    examples = grounded_examples(Path("data/gimp"), Path("index/gimp"), "train", Path("runs/w/grounded-gimp.jsonl"))
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from m2io.unified.grounded import GroundedConfig, grounded_user, passage_steps, target_steps
+from m2io.unified.mix import Example
+from m2io.unified.trajectory import Step
+
+MAX_REFERENCES = 16
+"""Reference tokens in the vocabulary: candidates beyond the 16th are not offered to the model."""
+
+
+def _steps_json(steps: list[Step]) -> list[dict]:
+    return [{"kind": s.kind, "text": s.text} if s.kind == "text" else {"kind": s.kind, "ref": s.ref} for s in steps]
+
+
+def _steps_of(rows: list[dict]) -> list[Step]:
+    return [Step("text", text=r["text"]) if r["kind"] == "text" else Step("reference", ref=r["ref"]) for r in rows]
+
+
+def grounded_examples(corpus: Path, index: Path, split: str, cache: Path,
+                      cfg: GroundedConfig = GroundedConfig(), progress: bool = True) -> list[Example]:
+    """One example per question of ``split`` with a gold section (cached in ``cache``, resumed from it)."""
+    from tqdm import tqdm
+
+    from m2io.components import ComponentConfig, Components
+    from m2io.corpus.mramg import dataset_names, read_dataset
+    from m2io.corpus.split import select_items
+    from m2io.insert.source import SourceInserter
+    from m2io.pipeline import Pipeline
+    from m2io.retrieve import Retriever
+
+    done: dict[str, dict] = {}
+    if cache.is_file():
+        for line in cache.read_text().splitlines():
+            if line.strip():
+                row = json.loads(line)
+                done[row["key"]] = row
+    todo = []
+    for name in dataset_names(Path(corpus)):
+        ds = read_dataset(Path(corpus), name)
+        todo += [(f"{ds.name}/{q.id}", q) for q in select_items(ds.qa, split) if q.provenance
+                 and f"{ds.name}/{q.id}" not in done]
+    if todo:
+        retriever = Retriever.open(index)
+        components = Components(ComponentConfig(), retriever.models.text)
+        pipeline = Pipeline(retriever, components.answerer(retriever), SourceInserter())
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with cache.open("a") as f:
+                for key, q in tqdm(todo, desc=f"grounded drafts {Path(corpus).name}", unit="q", disable=not progress):
+                    draft = pipeline.draft(q.question)
+                    candidates = draft.candidates[:MAX_REFERENCES]
+                    steps = passage_steps(draft.segments, candidates, draft.provenance, cfg)
+                    row = {"key": key, "user": grounded_user(q.question, steps, candidates, cfg),
+                           "steps": _steps_json(target_steps(steps, candidates, q.image_ids)),
+                           "candidates": len(candidates)}
+                    f.write(json.dumps(row) + "\n")
+                    done[key] = row
+        finally:
+            retriever.close()
+    return [Example("grounded", row["user"], _steps_of(row["steps"]), references=row["candidates"])
+            for row in done.values() if row["steps"]]

@@ -1,0 +1,89 @@
+"""The grounded prompt and target from a real pipeline draft, and the LoRA folder that ships."""
+import torch
+
+from m2io.components import ComponentConfig, Components
+from m2io.corpus.mramg import read_dataset
+from m2io.insert.source import SourceInserter
+from m2io.pipeline import Pipeline
+from m2io.types import Candidate, Image, Origin
+from m2io.unified.grounded import GroundedConfig, grounded_user, passage_steps, target_steps
+from m2io.unified.grounded_data import grounded_examples
+from m2io.unified.model import UnifiedModel
+from m2io.unified.trajectory import Step
+from m2io.unified.vocab import ref_token
+
+
+def test_passage_cut_and_figures_in_place():
+    prov = [Origin("s", position=i) for i in range(3)]
+    cands = [Candidate(1, Image("a", None, "first"), origin=Origin("s", position=0)),   # above the first sentence
+             Candidate(2, Image("b", None, "third"), origin=Origin("s", position=2)),
+             Candidate(3, Image("c", None, "elsewhere"), origin=Origin("t", position=0))]
+    segments = ["One two three four.", "Five six seven eight.", "Nine ten eleven twelve."]
+    steps = passage_steps(segments, cands, prov, GroundedConfig(passage_words=8))
+    # the lead figure moves under the first text step; the third segment is past the budget with its figure
+    assert [(s.kind, s.text or s.ref) for s in steps] == [
+        ("text", "One two three four."), ("reference", 1), ("text", "Five six seven eight."), ("reference", 2)]
+    assert [s.ref for s in target_steps(steps, cands, ["b"]) if s.kind == "reference"] == [2]
+    user = grounded_user("How?", steps, cands)
+    assert user.count("<vis><ref_") == 2 and "<ref_3> elsewhere" in user
+
+
+def test_examples_from_a_real_draft(tiny_index, tmp_path):
+    cache = tmp_path / "drafts.jsonl"
+    examples = grounded_examples(tiny_index / "tiny", tiny_index / "index", "all", cache, progress=False)
+    ds = read_dataset(tiny_index / "tiny")
+    assert len(examples) == len(ds.qa) and len(cache.read_text().splitlines()) == len(ds.qa)
+    for e in examples:
+        assert e.task == "grounded" and e.user.startswith("Question: ") and 1 <= e.references <= 16
+        assert e.steps[0].kind == "text" and all(s.ref <= e.references for s in e.steps if s.kind == "reference")
+    assert any(s.kind == "reference" for e in examples for s in e.steps)  # the gold section's own figures
+    again = grounded_examples(tiny_index / "tiny", tiny_index / "index", "all", cache, progress=False)
+    assert [e.user for e in again] == [e.user for e in examples]  # read back, not drafted again
+
+
+def test_same_draft_as_the_pipeline(tiny_retriever):
+    components = Components(ComponentConfig(), tiny_retriever.models.text)
+    draft = Pipeline(tiny_retriever, components.answerer(tiny_retriever), SourceInserter()).draft("How do I crop?")
+    steps = passage_steps(draft.segments, draft.candidates, draft.provenance)
+    texts = [s.text for s in steps if s.kind == "text"]
+    assert texts and " ".join(texts).split() == " ".join(draft.segments).split()[:len(" ".join(texts).split())]
+
+
+def test_lora_folder_is_small_and_loads_the_same(tiny_unified_dir):
+    files = {p.name: p.stat().st_size for p in tiny_unified_dir.rglob("*") if p.is_file()}
+    assert "adapter_model.safetensors" in files and "model.safetensors" not in files
+    model = UnifiedModel.load(tiny_unified_dir)
+    again = UnifiedModel.load(tiny_unified_dir)
+    v = model.vocab
+    assert len(v.ref_ids) == 16 and model.tokenizer.convert_tokens_to_ids(ref_token(3)) == v.ref_ids[2]
+    ids = torch.tensor([[v.think, *model.text_ids("Open it."), v.end_think, v.vis, v.ref_ids[0], v.end_vis]])
+    with torch.no_grad():
+        assert torch.allclose(model.lm(input_ids=ids).logits, again.lm(input_ids=ids).logits, atol=1e-5)
+    steps = [Step("text", text="Open it."), Step("reference", ref=2)]
+    parsed = model.parse(model.answer_ids(steps))
+    assert [(s.kind, s.text or s.ref) for s in parsed.steps] == [("text", "Open it."), ("reference", 2)]
+    assert parsed.well_formed
+
+
+def test_trained_adapter_and_rows_survive_save_and_load(tiny_lm_dir, tmp_path):
+    from m2io.unified.tokenizer import ImageTokenizer, TokenizerConfig
+
+    torch.manual_seed(1)
+    model = UnifiedModel.from_base(tiny_lm_dir, ImageTokenizer(TokenizerConfig(channels=8)), references=4)
+    model.add_lora(r=2)
+    with torch.no_grad():  # stand in for training: move every trainable weight
+        for p in model.lm.parameters():
+            if p.requires_grad:
+                p.add_(torch.randn_like(p) * 0.5)
+    v = model.vocab
+    ids = torch.tensor([[*model.text_ids("Crop it"), v.vis, v.ref_ids[3], v.end_vis, v.image_ids[7]]])
+    with torch.no_grad():
+        before = model.lm(input_ids=ids).logits
+    model.save(tmp_path / "m")
+    assert not (tmp_path / "m" / "model.safetensors").exists()
+    loaded = UnifiedModel.load(tmp_path / "m")
+    with torch.no_grad():
+        after = loaded.lm(input_ids=ids).logits
+    assert torch.allclose(before, after, atol=1e-4)
+    assert not torch.allclose(before, UnifiedModel.from_base(tiny_lm_dir, model.codec, references=4).lm(input_ids=ids)
+                              .logits, atol=1e-3)  # the training mattered
