@@ -1,4 +1,5 @@
-"""A real `m2io serve --unified-model`: unified answers as one JSON object, generated images inline."""
+"""A real `m2io serve --unified-model`: unified answers as one JSON object, drawn images inline, referenced
+figures by URL."""
 import base64
 
 import httpx
@@ -11,8 +12,12 @@ def test_unified_answer_json(unified_server):
     data = r.json()
     assert data["generator"] == "unified" and data["question"] == "How do I crop?"
     assert isinstance(data["damage"], list) and data["tokens_generated"] > 0
+    assert data["sources"]  # the pipeline's sources for the draft the answer was written from
     for step in data["steps"]:
-        assert step["kind"] in ("text", "image")
+        assert step["kind"] in ("text", "image", "reference")
+        if step["kind"] == "reference":
+            assert step["figure"]["url"].startswith("/api/images/") and "file" not in step["figure"]
+            assert httpx.get(unified_server + step["figure"]["url"], timeout=30).status_code == 200
         if step["kind"] == "image":
             assert base64.b64decode(step["png"].split(",", 1)[1])[:4] == b"\x89PNG"
             assert "file" not in (step["figure"] or {})

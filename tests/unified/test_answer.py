@@ -1,9 +1,9 @@
-"""Unified answers: a damaged generation renders its text and names the damage; a real answer from
-the tiny model over the tiny index renders in every format."""
+"""Unified answers: a damaged generation renders its text and names the damage; a grounded answer from the
+tiny model over the tiny index refers to a retrieved figure, draws another, and renders in every format."""
 import json
 
 from m2io.retrieve import Retriever
-from m2io.unified.answer import AnswerStep, UnifiedAnswer, UnifiedAnswerer
+from m2io.unified.answer import AnswerStep, UnifiedAnswer, UnifiedAnswerer, UnifiedConfig, as_interleaved
 from m2io.unified.model import UnifiedModel
 from m2io.unified.render import render_unified
 from m2io.unified.trajectory import parse_ids
@@ -23,35 +23,80 @@ def test_cut_generation_renders_text_and_damage(tiny_unified_dir):
     assert data["well_formed"] is False and data["steps"] == [{"kind": "text", "text": "Open the dialog."}]
 
 
-def test_answerer_over_a_real_index(tiny_unified_dir, tiny_index):
+class Script:
+    """Steer the noise model through a fixed plan of tokens (None: leave the step to the model and the grammar)."""
+
+    def __init__(self, plan, prompt_len):
+        self.plan, self.prompt_len = plan, prompt_len
+
+    def __call__(self, input_ids, scores):
+        n = input_ids.shape[1] - self.prompt_len
+        if n < len(self.plan) and self.plan[n] is not None:
+            scores[:, self.plan[n]] += 1000.0
+        return scores
+
+
+def _answer(model, retriever, plan, lookup=None):
+    answerer = UnifiedAnswerer(model, retriever, UnifiedConfig(max_new_tokens=90, snap_threshold=-1.0, lookup=lookup))
+    original = model.lm.generate
+
+    def generate(**kw):
+        kw["logits_processor"].insert(0, Script(plan, kw["input_ids"].shape[1]))
+        return original(**kw)
+
+    model.lm.generate = generate
+    return answerer.ask("How do I crop an image?")
+
+
+def test_grounded_answer_refers_and_draws(tiny_unified_dir, tiny_index):
+    model = UnifiedModel.load(tiny_unified_dir)
+    v = model.vocab
+    text = model.text_ids("Select the crop tool.")
+    # a text step, candidate 1 shown, another text step, a drawn image (64 codes left to the model), the end
+    plan = [v.think, *text, v.end_think, v.vis, v.ref_ids[0], v.end_vis, v.think, *text, v.end_think,
+            v.vis, v.image_ids[5], *[None] * 63, v.end_vis, v.end_ids[0]]
+    retriever = Retriever.open(tiny_index / "index")
+    try:
+        answer = _answer(model, retriever, plan)
+    finally:
+        retriever.close()
+    assert answer.well_formed and answer.damage == []
+    assert [s.kind for s in answer.steps] == ["text", "reference", "text", "image"]
+    ref = answer.steps[1]
+    first = answer.candidates[0]
+    assert ref.ref == 1 and ref.figure.image_id == first.image.id and ref.figure.dataset == "tiny"
+    assert "<vis><ref_1></vis>" in answer.prompt or "<ref_1>" in answer.prompt
+    drawn = answer.steps[3]
+    assert len(drawn.codes) == 64 and drawn.png[:4] == b"\x89PNG" and drawn.figure.shown
+    ia = answer.interleaved
+    assert ia.segments == ["Select the crop tool.", "Select the crop tool."]
+    assert [(p.image_id, p.slot) for p in ia.placements] == [(first.image.id, 1)]
+    assert ia.sources  # the pipeline's sources for the same draft
+    page = render_unified(answer, "html")
+    assert page.count("<img") == 3  # the referenced figure, the drawn image and the figure it matched
+    data = json.loads(render_unified(answer, "json"))
+    assert [s["kind"] for s in data["steps"]] == ["text", "reference", "text", "image"]
+    assert data["steps"][1]["figure"]["image_id"] == first.image.id and data["sources"]
+
+
+def test_prompt_lookup_writes_the_same_answer(tiny_unified_dir, tiny_index):
     model = UnifiedModel.load(tiny_unified_dir)
     retriever = Retriever.open(tiny_index / "index")
     try:
-        v = model.vocab
-
-        class OneImage:  # steer the noise model: open an image at once, then end (the grammar does the rest)
-            def __call__(self, input_ids, scores):
-                n = input_ids.shape[1] - prompt_len
-                scores[:, v.vis if n == 0 else v.end_ids[0]] += 30.0
-                return scores
-
-        prompt_len = len(model.prompt_ids("How do I crop?"))
-        original = model.lm.generate
-
-        def generate(**kw):
-            kw["logits_processor"].insert(0, OneImage())
-            return original(**kw)
-
-        model.lm.generate = generate
-        answer = UnifiedAnswerer(model, retriever, snap_threshold=-1.0, max_new_tokens=70).ask("How do I crop?")
+        plain = UnifiedAnswerer(model, retriever, UnifiedConfig(max_new_tokens=40, lookup=None)).ask("How do I crop?")
+        fast = UnifiedAnswerer(model, retriever, UnifiedConfig(max_new_tokens=40, lookup=5)).ask("How do I crop?")
     finally:
         retriever.close()
-    images = [s for s in answer.steps if s.kind == "image"]
-    assert len(images) == 1 and len(images[0].codes) == 64 and images[0].png[:4] == b"\x89PNG"
-    assert answer.well_formed and answer.damage == []
-    fig = images[0].figure
-    assert fig is not None and fig.shown and fig.dataset == "tiny" and -1.0 <= fig.similarity <= 1.0
-    page = render_unified(answer, "html")
-    assert page.count("<img") == 2  # the corpus figure shown, the generated one beside it
-    data = json.loads(render_unified(answer, "json"))
-    assert data["steps"][0]["figure"]["image_id"] == fig.image_id
+    assert [(s.kind, s.text, s.ref) for s in plain.steps] == [(s.kind, s.text, s.ref) for s in fast.steps]
+    assert plain.tokens_generated == fast.tokens_generated > 0
+
+
+def test_as_interleaved_skips_unknown_and_repeated_figures():
+    from m2io.types import Candidate, Image
+
+    cands = [Candidate(1, Image("a", None)), Candidate(2, Image("b", None))]
+    steps = [AnswerStep("reference", ref=2), AnswerStep("text", text="One."), AnswerStep("reference", ref=1),
+             AnswerStep("reference", ref=1), AnswerStep("text", text="Two.")]
+    segments, placements = as_interleaved(steps, cands)
+    assert segments == ["One.", "Two."]
+    assert [(p.image_id, p.slot) for p in placements] == [("b", 1), ("a", 1)]  # lead figure under the first step

@@ -33,7 +33,9 @@ from m2io.insert.shipped import AUTO
 @_r1_adapter_option
 @click.option("--pg-dsn", default="", help="PostgreSQL connection string for a pgvector index.")
 @click.option("--unified-model", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
-              help="A unified model folder (m2io unified warmup): the page then offers unified answers.")
+              help="A unified model folder (m2io unified warmup), loaded once the workers are ready [models/unified, "
+                   "the one that ships, loaded at the first unified question].")
+@click.option("--no-unified", is_flag=True, help="Serve no unified answers (not even with the shipped model).")
 @click.option("--snap-threshold", default=0.8, show_default=True,
               help="unified: visual cosine at which the matching corpus figure is shown.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
@@ -48,7 +50,7 @@ def serve_cmd(index_dir: Path, host: str, port: int, token: str | None, max_body
               max_image_pixels: int,
               default_inserter: str, answerer: str, reranker: str | None, lm: Path | None, lm_url: str | None,
               lm_model: str, r1_policy: str, r1_adapter: str | None, pg_dsn: str, unified_model: Path | None,
-              snap_threshold: float, workers: int, threads: int, max_queue: int, refresh_seconds: float) -> None:
+              no_unified: bool, snap_threshold: float, workers: int, threads: int, max_queue: int, refresh_seconds: float) -> None:
     """Serve the HTTP API (/api/ask, /api/images, /health, /metrics, docs at /docs) and the web page at /.
 
     Any number of these processes (on one machine or several) may serve one pgvector index: see the
@@ -74,7 +76,7 @@ def serve_cmd(index_dir: Path, host: str, port: int, token: str | None, max_body
 
     threads = threads or max(1, (os.cpu_count() or 1) // workers)
     opts = ServeOptions(index=str(index_dir.resolve()), pg_dsn=pg_dsn, components=opts_components, serve=serve,
-                        unified_model=str(unified_model.resolve()) if unified_model else None,
+                        unified_model="" if no_unified else str(unified_model.resolve()) if unified_model else None,
                         snap_threshold=snap_threshold, threads=threads)
     os.environ[ENV] = opts.to_json()
     click.echo(f"m2io serving {index_dir} at http://{host}:{port}/ with {workers} worker(s) of {threads} thread(s)"

@@ -4,8 +4,9 @@
   form with ``question``, an ``image`` upload, ``inserter``, ``k``, ``stream``, ``generator``): the
   interleaved answer as JSON, or with ``stream`` (or ``Accept: text/event-stream``) as server-sent
   events: ``text`` (segments, sources), then ``placements``, then ``done`` (the whole answer).
-  ``generator: unified`` answers with the unified model (text steps and generated images, each
-  with its nearest corpus figure) as one JSON object; a server without one answers 422.
+  ``generator: unified`` answers with the unified model (text steps, retrieved figures it refers
+  to, drawn images with their nearest corpus figure) as one JSON object; a server without one
+  answers 422.
 - Bad requests are 4xx with a ``detail`` naming the field; an image over ``max_image_pixels`` (by
   its header, before decoding) is a 413; any other failure a 500 with a JSON body and a request id
   that the server log names (``X-Request-ID`` on every response).

@@ -37,7 +37,8 @@ class AskJSON(BaseModel):
     stream: bool = Field(False, description="Answer as server-sent events: text, placements, done.")
     image_b64: str | None = Field(None, description="A query image, base64-encoded (PNG, JPEG, ...).")
     generator: str = Field("pipeline", description="pipeline (retrieve, answer, place) or unified (the unified model "
-                                                   "writes text and images; needs a server started with one).")
+                                                   "writes the answer from the retrieved passage, each figure a "
+                                                   "retrieved one or a drawn one; the shipped model by default).")
 
 
 @dataclass

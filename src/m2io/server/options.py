@@ -22,6 +22,8 @@ class ServeOptions:
     serve: dict = field(default_factory=dict)
     """:class:`m2io.server.app.ServeConfig` fields."""
     unified_model: str | None = None
+    """A unified model folder (loaded once ready); None: the shipped one, loaded at the first unified question;
+    "": none."""
     snap_threshold: float = 0.8
     threads: int = 0
     """torch threads for this worker's models (0: torch's default, every core)."""

@@ -32,9 +32,13 @@ def image_key(dataset: str, image_id: str) -> str:
 
 
 class AskService:
-    def __init__(self, retriever, config: ComponentConfig = ComponentConfig(), max_k: int = 20, unified=None):
-        """``unified``: a :class:`m2io.unified.answer.UnifiedAnswerer`, or None (no unified answers)."""
+    def __init__(self, retriever, config: ComponentConfig = ComponentConfig(), max_k: int = 20, unified=None,
+                 preload_unified: bool = True):
+        """``unified``: a :class:`m2io.unified.answer.UnifiedAnswerer`, a function that loads one (called once, at
+        the background warm-up, with ``preload_unified``, or the first unified question), or None (no unified
+        answers)."""
         self.retriever, self.max_k, self.unified = retriever, max_k, unified
+        self.preload_unified = preload_unified
         self.components = Components(config, retriever.models.text)
         self.lock = threading.Lock()
         self._load_images()
@@ -106,6 +110,18 @@ class AskService:
                 self._inserter(name)
             except M2IOError as e:
                 log.warning("inserter %s is not available: %s", name, e)
+        if everything and self.unified is not None and self.preload_unified:
+            try:
+                self._unified()
+            except Exception as e:  # noqa: BLE001 - a unified model that fails to load answers 422 when asked
+                log.warning("the unified model is not available: %s", e)
+
+    def _unified(self):
+        if callable(self.unified) and not hasattr(self.unified, "ask"):
+            with self._loading:
+                if callable(self.unified) and not hasattr(self.unified, "ask"):
+                    self.unified = self.unified()
+        return self.unified
 
     def _inserter(self, name: str):
         if name not in self._inserters:
@@ -124,8 +140,12 @@ class AskService:
 
         if self.unified is None:
             raise M2IOError("this server has no unified model (start it with m2io serve --unified-model DIR)")
+        try:
+            unified = self._unified()
+        except (OSError, ValueError) as e:
+            raise M2IOError(f"the unified model could not be loaded: {e}") from e
         with self.answering():
-            data = unified_json(self.unified.ask(question, image_path))
+            data = unified_json(unified.ask(question, image_path))
         for step in data["steps"]:
             figure = step.get("figure")
             if figure:

@@ -21,13 +21,19 @@ def build_service(opts: ServeOptions) -> AskService:
     from m2io.retrieve import Retriever
 
     retriever = Retriever.open(Path(opts.index), pg_dsn=opts.pg_dsn)
-    unified = None
-    if opts.unified_model:
-        from m2io.unified.answer import UnifiedAnswerer
-        from m2io.unified.model import UnifiedModel
+    from m2io.unified.shipped import resolve_unified
 
-        unified = UnifiedAnswerer(UnifiedModel.load(Path(opts.unified_model)), retriever, opts.snap_threshold)
-    service = AskService(retriever, ComponentConfig(**opts.components), unified=unified)
+    unified = None
+    folder = None if opts.unified_model == "" else resolve_unified(opts.unified_model)  # named, or the shipped one
+    if folder:
+        def unified():  # loaded after the worker is ready (or at the first unified question)
+            from m2io.unified.answer import UnifiedAnswerer, UnifiedConfig
+            from m2io.unified.model import UnifiedModel
+
+            return UnifiedAnswerer(UnifiedModel.load(Path(folder)), retriever,
+                                   UnifiedConfig(snap_threshold=opts.snap_threshold))
+    service = AskService(retriever, ComponentConfig(**opts.components), unified=unified,
+                         preload_unified=bool(opts.unified_model))
     service.warm_up(everything=False)  # ready with the defaults; the other inserters load once it is serving
     if opts.threads:  # last: the text encoder and the section ranker ask for every core as they load
         import torch

@@ -1,13 +1,17 @@
-"""``m2io ask --generator unified``: the unified model writes the answer, images included, and each
-generated image is matched against the corpus (retrieve or generate).
+"""``m2io ask --generator unified``: the unified model writes the answer from what the pipeline
+retrieved, each image step a retrieved figure or a drawn one.
 
-The model answers from the question (and the query image's codes, when there is one); every
-generated image is decoded to PNG and looked up among the index's figures by visual similarity.
-At ``snap_threshold`` or above, the real figure is shown and the generated one kept beside it;
-below, the generated image is shown with its nearest figure named. A generation that does not
-parse (cut inside an image span, a step left open) is rendered as far as it goes, with its damage.
+The M2IO pipeline retrieves and drafts (hybrid search, the section ranker, the ``focused``
+answerer, candidate figures); the grounded prompt (:mod:`m2io.unified.grounded`) gives the model
+the passage with its figures in place and every candidate's caption; the model writes text steps
+and image steps, each either ``<ref_k>`` (candidate k is shown, as retrieved) or the image
+tokenizer's codes (a drawn image, decoded to PNG and matched against the index's figures: at
+``snap_threshold`` or above the real figure is shown beside it). The answer also reads as the
+pipeline's :class:`~m2io.types.InterleavedAnswer` (text steps as segments, references as
+placements), so the benchmark scores it with the inserters' own metrics. A generation that does
+not parse is rendered as far as it goes, with its damage.
 
->>> answer = UnifiedAnswerer(UnifiedModel.load("runs/unified-warmup"), retriever).ask("How do I crop?")  # doctest: +SKIP
+>>> answer = UnifiedAnswerer(UnifiedModel.load("models/unified"), retriever).ask("How do I crop?")  # doctest: +SKIP
 """
 from __future__ import annotations
 
@@ -36,10 +40,12 @@ class Figure:
 @dataclass
 class AnswerStep:
     kind: str
+    """``text``, ``image`` (drawn) or ``reference`` (candidate ``ref``, shown as ``figure``)."""
     text: str = ""
     png: bytes = b""
     codes: list[int] = field(default_factory=list)
     figure: Figure | None = None
+    ref: int | None = None
 
 
 @dataclass
@@ -51,6 +57,12 @@ class UnifiedAnswer:
     tokens_generated: int
     timings: dict[str, float]
     snap_threshold: float
+    interleaved: object = None
+    """The answer as the pipeline's :class:`~m2io.types.InterleavedAnswer` (text steps, referenced figures)."""
+    candidates: list = field(default_factory=list)
+    provenance: list = field(default_factory=list)
+    """The passage's provenance (per pipeline segment) the prompt was built from."""
+    prompt: str = ""
 
 
 def nearest_figure(retriever, visual, threshold: float) -> Figure | None:
@@ -63,43 +75,123 @@ def nearest_figure(retriever, visual, threshold: float) -> Figure | None:
     return Figure(row.image_id, row.dataset, row.caption, row.path, round(score, 4), score >= threshold)
 
 
+def figure_of(candidate, dataset: str) -> Figure:
+    im = candidate.image
+    return Figure(im.id, dataset, im.caption or "", str(im.path) if im.path else "", 1.0, True)
+
+
+def as_interleaved(steps: list[AnswerStep], candidates) -> tuple[list[str], list]:
+    """Text steps as segments, and each reference as a placement of its candidate after the text before it
+    (the first figure never above the first text step, as the pipeline's ``lead_text``)."""
+    from m2io.pipeline import lead_with_text
+    from m2io.types import Placement
+
+    image_of = {c.k: c.image.id for c in candidates}
+    segments, placements = [], []
+    for s in steps:
+        if s.kind == "text":
+            segments.append(s.text)
+        elif s.kind == "reference" and s.ref in image_of and image_of[s.ref] not in {p.image_id for p in placements}:
+            placements.append(Placement(image_of[s.ref], len(segments)))
+    return segments, lead_with_text(placements, len(segments))
+
+
+@dataclass(frozen=True)
+class UnifiedConfig:
+    max_new_tokens: int = 320
+    """The passage is at most ``passage_words`` (110) words: about 170 tokens with its tags (99th percentile)."""
+    temperature: float = 0.0
+    """Text (and the choice of figure) greedy."""
+    image_temperature: float | None = 1.0
+    """Drawn images' codes sampled at this temperature (greedy ones collapse onto one picture)."""
+    lookup: int | None = 10
+    """Prompt-lookup decoding with n-grams of this many tokens (None: off): same tokens, 3x faster copying."""
+    snap_threshold: float = 0.8
+    seed: int = 0
+
+
 class UnifiedAnswerer:
-    def __init__(self, model: UnifiedModel, retriever=None, snap_threshold: float = 0.8, max_new_tokens: int = 256,
-                 temperature: float = 0.0, image_temperature: float | None = 1.0, seed: int | None = 0):
-        """Defaults as the benchmark's (:class:`~m2io.evaluate.interleaved.InterleavedConfig`): greedy text, images
-        drawn at temperature 1."""
-        self.model, self.retriever, self.snap_threshold = model, retriever, snap_threshold
-        self.max_new_tokens, self.temperature, self.seed = max_new_tokens, temperature, seed
-        self.image_temperature = image_temperature
+    def __init__(self, model: UnifiedModel, retriever, config: UnifiedConfig = UnifiedConfig(), pipeline=None,
+                 grounded=None):
+        """``pipeline``: the :class:`~m2io.pipeline.Pipeline` that retrieves and drafts (default: the default
+        components over ``retriever``); ``grounded``: the prompt's :class:`~m2io.unified.grounded.GroundedConfig`."""
+        from m2io.unified.grounded import GroundedConfig
+
+        self.model, self.retriever, self.config = model, retriever, config
+        self.snap_threshold = config.snap_threshold
+        self.grounded = grounded or GroundedConfig()
+        self._pipeline = pipeline
+
+    @property
+    def pipeline(self):
+        if self._pipeline is None:
+            from m2io.components import ComponentConfig, Components
+            from m2io.insert.source import SourceInserter
+            from m2io.pipeline import Pipeline
+
+            components = Components(ComponentConfig(), self.retriever.models.text)
+            self._pipeline = Pipeline(self.retriever, components.answerer(self.retriever), SourceInserter())
+        return self._pipeline
 
     def ask(self, question: str, image: str | Path | None = None) -> UnifiedAnswer:
-        from m2io.encoders.image import load_image
-
         t0 = time.perf_counter()
-        user = question
-        if image is not None:
-            user = self.model.image_text(self.model.image_codes([load_image(image)])[0]) + "\n" + question
-        # the seed is offset by the question, so an answer repeats itself but two questions draw different images
-        seed = None if self.seed is None else (self.seed + zlib.crc32(user.encode())) % 2**31
-        ids, traj = self.model.generate([user], max_new_tokens=self.max_new_tokens, temperature=self.temperature,
-                                        seed=seed, image_temperature=self.image_temperature)[0]
+        draft = self.pipeline.draft(question, image)
+        return self.answer_draft(draft, time.perf_counter() - t0)
+
+    def answer_draft(self, draft, draft_seconds: float | None = None) -> UnifiedAnswer:
+        """The unified model's answer from a pipeline draft (its retrieval, passage and candidates)."""
+        from m2io.types import InterleavedAnswer
+        from m2io.unified.grounded import grounded_user, passage_steps
+
+        cfg = self.config
+        question = draft.question
+        t0 = time.perf_counter() - (draft_seconds if draft_seconds is not None else sum(draft.timings.values()))
+        candidates = draft.candidates[:len(self.model.vocab.ref_ids)]
+        passage = passage_steps(draft.segments, candidates, draft.provenance, self.grounded)
+        user = grounded_user(question, passage, candidates, self.grounded)
         t1 = time.perf_counter()
+        # the seed is offset by the question, so an answer repeats itself but two questions draw different images
+        seed = None if cfg.seed is None else (cfg.seed + zlib.crc32(user.encode())) % 2**31
+        ids, traj = self.model.generate([user], max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature,
+                                        seed=seed, image_temperature=cfg.image_temperature,
+                                        references=len(candidates), lookup=cfg.lookup)[0]
+        t2 = time.perf_counter()
+        datasets = {c.k: self._dataset_of(draft, c.image.id) for c in candidates}
+        by_number = {c.k: c for c in candidates}
         steps, damage = [], list(traj.damage)
         for s in traj.steps:
             if s.kind == "text":
                 steps.append(AnswerStep("text", text=s.text))
-                continue
-            try:
-                picture = self.model.decode_image(s.codes)
-            except TokenizerError as e:  # a codec without a decoder (Chameleon): keep the codes, say why
-                damage.append(f"image {len(steps)} not decoded: {e}")
-                steps.append(AnswerStep("image", codes=s.codes))
-                continue
-            figure = None
-            if self.retriever:
-                visual = self.retriever.models.image.encode([picture]).visual[0]
-                figure = nearest_figure(self.retriever, visual, self.snap_threshold)
-            steps.append(AnswerStep("image", png=png_bytes(picture), codes=s.codes, figure=figure))
-        t2 = time.perf_counter()
-        return UnifiedAnswer(question, steps, damage, not damage and traj.well_formed, len(ids),
-                             {"generate": t1 - t0, "decode_and_match": t2 - t1, "total": t2 - t0}, self.snap_threshold)
+            elif s.kind == "reference":
+                c = by_number.get(s.ref)
+                if c is None:  # the grammar offers only the prompt's candidates; a model without it may not
+                    damage.append(f"reference {s.ref} names no candidate (there are {len(candidates)})")
+                    continue
+                steps.append(AnswerStep("reference", ref=s.ref, figure=figure_of(c, datasets[s.ref])))
+            else:
+                steps.append(self._drawn(s.codes, damage, len(steps)))
+        t3 = time.perf_counter()
+        segments, placements = as_interleaved(steps, candidates)
+        listed = self.pipeline.place(draft).answer  # the sources the pipeline lists for this draft
+        interleaved = InterleavedAnswer(segments, placements, listed.sources, listed.source_labels)
+        timings = {"retrieve_and_draft": t1 - t0, "generate": t2 - t1, "decode_and_match": t3 - t2, "total": t3 - t0}
+        return UnifiedAnswer(question, steps, damage, not damage and traj.well_formed, len(ids), timings,
+                             self.snap_threshold, interleaved, candidates, list(draft.provenance), user)
+
+    @staticmethod
+    def _dataset_of(draft, image_id: str) -> str:
+        return next((r.dataset for r in draft.results if any(im.image_id == image_id for im in r.images)),
+                    next((c.origin.section.split("/", 1)[0] for c in draft.candidates
+                          if c.image.id == image_id and c.origin is not None), ""))
+
+    def _drawn(self, codes: list[int], damage: list[str], k: int) -> AnswerStep:
+        try:
+            picture = self.model.decode_image(codes)
+        except TokenizerError as e:  # a codec without a decoder (Chameleon): keep the codes, say why
+            damage.append(f"image {k} not decoded: {e}")
+            return AnswerStep("image", codes=codes)
+        figure = None
+        if self.retriever:
+            visual = self.retriever.models.image.encode([picture]).visual[0]
+            figure = nearest_figure(self.retriever, visual, self.snap_threshold)
+        return AnswerStep("image", png=png_bytes(picture), codes=codes, figure=figure)

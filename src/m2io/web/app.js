@@ -130,8 +130,8 @@ async function* events(response) {
   }
 }
 
-// A unified answer: text steps and generated images; where a corpus figure matched, it is shown
-// with the generated image beside it.
+// A unified answer: text steps, retrieved figures it refers to, and drawn images; where a corpus
+// figure matched a drawn image, it is shown with the drawn image beside it.
 function renderUnified(answer) {
   const article = $("answer");
   article.replaceChildren();
@@ -140,6 +140,21 @@ function renderUnified(answer) {
       const p = document.createElement("p");
       p.textContent = step.text;
       article.append(p);
+      continue;
+    }
+    if (step.kind === "reference") {
+      const figure = document.createElement("figure");
+      const caption = document.createElement("figcaption");
+      const f = step.figure;
+      caption.textContent = f.caption || f.image_id;
+      if (f.url) {
+        const real = document.createElement("img");
+        real.alt = f.caption || f.image_id;
+        figure.append(real);
+        loadImage(real, f.url).catch((e) => { caption.textContent += " (" + e.message + ")"; });
+      }
+      figure.append(caption);
+      article.append(figure);
       continue;
     }
     if (!step.png) {
@@ -174,6 +189,13 @@ function renderUnified(answer) {
     note.className = "pending";
     note.textContent = "The generation was damaged: " + answer.damage.join("; ");
     article.append(note);
+  }
+  if (answer.sources && answer.sources.length) {
+    const list = document.createElement("ol");
+    for (const s of answer.sources) { const li = document.createElement("li"); li.textContent = s; list.append(li); }
+    const h = document.createElement("h2");
+    h.textContent = "Sources";
+    article.append(h, list);
   }
   $("status").textContent = `unified model: ${answer.tokens_generated} tokens, ${Math.round(answer.timings_ms.total)} ms`;
 }
