@@ -9,7 +9,7 @@ import torch
 from m2io.index.manifest import IndexManifest
 from m2io.index.models import ADAPTER_FILE, IndexModels
 from m2io.train.curves import read_metrics
-from m2io.unified.grpo import UnifiedGRPOConfig, run_unified_grpo, training_references
+from m2io.unified.grpo import UnifiedGRPOConfig, grounded_references, run_unified_grpo, training_references
 from m2io.unified.model import SYSTEM, UnifiedModel
 from m2io.unified.rewards import HybridWeights
 from m2io.unified.scorer import TrajectoryScorer, reward_functions
@@ -46,9 +46,30 @@ def test_hybrid_rewards_of_hand_made_trajectories(parts):
     assert first[:2] == (0, good.index(v.end_think) + 1)  # the text step's tokens, tags included
     assert s_good.steps[1][:2] == (first[1], first[1] + v.tokens_per_image + 2)
     assert scorer.score(list(good), item) is s_good  # computed once per completion, shared by every term
-    text, visual, structure = reward_functions(scorer)
+    text, visual, structure, _ = reward_functions(scorer)
     assert text(completion_ids=[good, off_topic], item=[item, item]) == [s_good.terms["text"], s_off.terms["text"]]
     assert structure(completion_ids=[cut], item=[item]) == [s_cut.terms["structure"]]
+
+
+def test_references_rewarded_as_the_inserter(parts, tiny_index, tmp_path):
+    model, scorer, _ = parts
+    references, users = grounded_references([tiny_index / "tiny"], [tiny_index / "index"], "all", [tmp_path])
+    item = next(k for k, r in sorted(references.items()) if r.gold_slots)
+    ref = references[item]
+    assert users[item].startswith("Question: ") and "<ref_1>" in users[item]
+    grounded = TrajectoryScorer(model, scorer.models, references)
+    (k, slot), = ref.gold_slots[:1]
+    texts = [Step("text", text="Step one."), Step("text", text="Step two."), Step("text", text="Step three.")]
+    def at(r, where):
+        return texts[:where] + [Step("reference", ref=r)] + texts[where:]
+    right = grounded.score(model.answer_ids(at(k, slot)), item)
+    wrong = grounded.score(model.answer_ids(at(16 if k != 16 else 15, slot)), item)
+    none = grounded.score(model.answer_ids(texts), item)
+    assert right.terms["reference"] > none.terms["reference"] >= wrong.terms["reference"]
+    assert right.kinds.count("reference") == 1 and wrong.kinds.count("reference") == 1
+    step = lambda s: next(r for (_, _, r), kind in zip(s.steps, s.kinds) if kind == "reference")
+    assert step(right) > 0 > step(wrong)  # Inserter-R1's step reward: a non-gold figure costs
+    assert right.terms["structure"] >= none.terms["structure"]
 
 
 def test_process_weight_zero_gives_trl_loss_and_grammar_holds(parts, tmp_path, monkeypatch):
@@ -62,9 +83,10 @@ def test_process_weight_zero_gives_trl_loss_and_grammar_holds(parts, tmp_path, m
     model, scorer, references = parts
     v = model.vocab
 
-    class PushedGrammar(ModalityGrammar):  # steer the noise model to <vis> wherever the grammar allows one
-        def __call__(self, input_ids, scores):
+    class PushedGrammar(ModalityGrammar):  # steer the noise model to <vis> wherever the grammar allows one,
+        def __call__(self, input_ids, scores):  # and to drawing there (references are tested on their own)
             scores[:, v.vis] += 30.0
+            scores[:, v.ref_ids] -= 1000.0
             return super().__call__(input_ids, scores)
 
     for bad in ({"image_credit": "all"}, {"step_norm": "both"}):  # refused before TRL builds anything
@@ -84,8 +106,10 @@ def test_process_weight_zero_gives_trl_loss_and_grammar_holds(parts, tmp_path, m
     for row, mask in zip(out["completion_ids"].tolist(), out["completion_mask"].tolist()):
         ids = [t for t, m in zip(row, mask) if m]
         assert not any("image" in d for d in model.parse(ids).damage), ids  # no cut or malformed image span
-        assert ids.count(v.vis) == 1  # pushed to <vis> at every token, yet one whole image (a second would not fit)
+        traj = model.parse(ids)
+        assert len(traj.images) == 1  # pushed to <vis> at every token, yet one whole image (a second would not fit)
         assert sum(v.is_image(t) for t in ids) == v.tokens_per_image
+        assert ids.count(v.vis) == 1 + len(traj.references)  # with too little room to draw, only a reference fits
     assert not hasattr(model.lm, "generate") or "generate" not in vars(model.lm)  # the patch is undone
     per_sequence = dict(out, advantages=out["advantages"][:, 0])
     assert torch.equal(out["advantages"], per_sequence["advantages"][:, None].expand_as(out["advantages"]))
@@ -114,7 +138,7 @@ def test_grpo_run_logs_benchmarks_and_resumes(tiny_unified_dir, tiny_index, tmp_
     try:
         dev = (read_dataset(tiny_index / "tiny"), retriever)
         cfg = UnifiedGRPOConfig(model=tiny_unified_dir, corpora=[tiny_index / "tiny"], split="all",
-                                index=tiny_index / "index", steps=2, group=2, prompts_per_step=2, micro_batch=2,
+                                index=tiny_index / "index", indexes=[tiny_index / "index"], steps=2, group=2, prompts_per_step=2, micro_batch=2,
                                 max_completion=80,
                                 eval_every=2, eval_max_new_tokens=16, save_steps=1,
                                 weights=HybridWeights(process=0.5))
@@ -123,12 +147,14 @@ def test_grpo_run_logs_benchmarks_and_resumes(tiny_unified_dir, tiny_index, tmp_
         logged = read_metrics(out / "metrics.jsonl")
         train = [r for r in logged if "reward" in r]
         assert [r["step"] for r in train] == [1, 2]
-        assert {"rewards/text/mean", "rewards/visual/mean", "rewards/structure/mean", "kl",
+        assert {"rewards/text/mean", "rewards/visual/mean", "rewards/structure/mean", "rewards/reference/mean", "kl",
                 "completions/mean_length"} <= set(train[0])
         bench = [r for r in logged if "dev/well_formed" in r]
         assert [r["step"] for r in bench] == [0, 2] and all(0.0 <= r["dev/well_formed"] <= 1.0 for r in bench)
         lo, hi = bench[-1]["dev/well_formed_ci95"]
-        assert lo <= bench[-1]["dev/well_formed"] <= hi and bench[-1]["dev/well_formed_n"] == 4
+        asked = sum(1 for q in dev[0].qa if q.image_ids)
+        assert lo <= bench[-1]["dev/well_formed"] <= hi and bench[-1]["dev/well_formed_n"] == asked
+        assert (out / "adapter_model.safetensors").is_file() and not (out / "model.safetensors").exists()
         assert (out / "curves.png").stat().st_size > 10_000 and record["peak_rss_gib"] > 0
         assert UnifiedModel.load(out).vocab == UnifiedModel.load(tiny_unified_dir).vocab
         state = json.loads((out / "checkpoint-2" / "trainer_state.json").read_text())

@@ -1,10 +1,15 @@
 """Unified GRPO: the warmed-up model writes text steps and images, and learns from hybrid rewards.
 
-One run, top to bottom: the prompts are the training manuals' train-split questions whose section has
-a figure (the reference: the section's text and figures); the policy is the warmed-up unified model
-(full fine-tuning, as its warm-up); completions are sampled under the modality grammar; the rewards
-are :mod:`m2io.unified.rewards`'s ``text``, ``visual`` and ``structure`` terms weighted by
-:class:`~m2io.unified.rewards.HybridWeights`, with process-level advantages at ``weights.process``.
+One run, top to bottom: with ``indexes`` (grounded, the default of the shipped model) the prompts are
+the training manuals' train-split questions with the pipeline's retrieved passage and candidates
+(:mod:`m2io.unified.grounded_data`; the warm-up's cached drafts are reused), and the reference is
+the target answer (its text, and the gold figures' candidate numbers and slots); without, the
+closed-book questions whose section has a figure. The policy is the warmed-up unified model: a LoRA
+model goes on training its adapter (the warm-up's adapter, loaded again frozen as ``ref``, is
+TRL's KL reference), a full model is fine-tuned whole. Completions are sampled under the modality
+grammar; the rewards are :mod:`m2io.unified.rewards`'s ``text``, ``visual``, ``structure`` and
+``reference`` terms weighted by :class:`~m2io.unified.rewards.HybridWeights`, with process-level
+advantages at ``weights.process``.
 Every ``eval_every`` steps (and at step 0) the interleaved benchmark runs on a dev dataset; TRL's log
 lines (every reward term, KL, lengths) and the benchmark go to ``metrics.jsonl`` and ``curves.png``.
 An interrupted run resumes from its last checkpoint. The result is a unified model folder.
@@ -31,6 +36,8 @@ class UnifiedGRPOConfig:
     model: Path = Path("runs/unified-warmup")
     """The warmed-up unified model folder."""
     corpora: list[Path] = field(default_factory=list)
+    indexes: list[Path] = field(default_factory=list)
+    """The corpora's indexes, in order: grounded prompts (empty: closed-book prompts)."""
     split: str = "train"
     """Which questions of the corpora prompt (train, dev or all)."""
     index: Path = Path("index/gimp")
@@ -77,6 +84,32 @@ class UnifiedGRPOConfig:
     seed: int = 0
 
 
+def grounded_references(corpora: list[Path], indexes: list[Path], split: str, cache: list[Path]
+                        ) -> tuple[dict[str, Reference], dict[str, str]]:
+    """``corpus/key`` -> its reference, and -> its grounded user message; drafts cached in the first of ``cache``
+    (folders) that holds them, else in the last."""
+    from m2io.unified.grounded_data import grounded_examples
+
+    references, users = {}, {}
+    for root, index in zip(corpora, indexes):
+        name = f"grounded-{split}-{Path(root).name}.jsonl"
+        path = next((c / name for c in cache if (c / name).is_file()), cache[-1] / name)
+        for k, e in enumerate(grounded_examples(Path(root), Path(index), split, path)):
+            texts = 0
+            slots = []
+            for s in e.steps:
+                if s.kind == "text":
+                    texts += 1
+                elif s.kind == "reference":
+                    slots.append((s.ref, texts))
+            question = e.user.split("\n", 1)[0].removeprefix("Question: ")
+            key = f"{Path(root).name}/{k}"
+            references[key] = Reference(question, " ".join(s.text for s in e.steps if s.kind == "text"), (),
+                                        tuple(slots), texts)
+            users[key] = e.user
+    return references, users
+
+
 def training_references(corpora: list[Path], split: str = "train") -> dict[str, Reference]:
     """``dataset/question id`` -> its reference, for every question of ``split`` whose section has a figure."""
     from m2io.corpus.mramg import read_dataset
@@ -108,18 +141,19 @@ class BenchEval(PeriodicEval):
 
     def evaluate(self, model, step: int) -> dict:
         from m2io.evaluate.interleaved import InterleavedConfig, evaluate_interleaved, summarize_interleaved
+        from m2io.unified.answer import UnifiedAnswerer, UnifiedConfig
         from m2io.unified.model import UnifiedModel
 
         u = self.unified
         was_training = model.training
         try:
-            current = UnifiedModel(model, u.tokenizer, u.codec, u.vocab, u.image_size)
-            records = evaluate_interleaved(current, self.dataset, self.retriever,
-                                           InterleavedConfig(max_new_tokens=self.max_new_tokens),
+            current = UnifiedModel(model, u.tokenizer, u.codec, u.vocab, u.image_size, u.base)
+            answerer = UnifiedAnswerer(current, self.retriever, UnifiedConfig(max_new_tokens=self.max_new_tokens))
+            records = evaluate_interleaved(answerer, self.dataset, cfg=InterleavedConfig(baselines=()),
                                            bertscore=self.bertscore, progress=False)
         finally:
             model.train(was_training)
-        summary = summarize_interleaved(records)
+        summary = summarize_interleaved(records)["systems"].get("template/unified", {})
         kept = {k: v for k, v in summary.items() if isinstance(v, (int, float, list, tuple))}  # intervals too
         row = {"step": step, **{f"dev/{k}": v for k, v in kept.items()}}
         append_metrics(self.path, row)
@@ -145,9 +179,16 @@ def run_unified_grpo(config: UnifiedGRPOConfig, out: Path, dev=None, command: st
     if config.micro_batch is not None and (config.micro_batch < 1 or completions % config.micro_batch):
         raise ValueError(f"micro_batch {config.micro_batch} must divide the {completions} completions of a step")
     out.mkdir(parents=True, exist_ok=True)
-    unified = UnifiedModel.load(config.model)
+    unified = UnifiedModel.load(config.model, trainable=True)
     unified.lm.train()
-    references = training_references(config.corpora, config.split)
+    if config.indexes:
+        if len(config.indexes) != len(config.corpora):
+            raise ValueError(f"{len(config.indexes)} indexes for {len(config.corpora)} corpora: give one per corpus")
+        references, users = grounded_references(config.corpora, config.indexes, config.split,
+                                                [Path(config.model), out])
+    else:
+        references = training_references(config.corpora, config.split)
+        users = {k: r.question for k, r in references.items()}
     if not references:
         raise ValueError(f"no {config.split}-split question with a figure in {[str(c) for c in config.corpora]}")
     manifest = IndexManifest.load(Path(config.index))
@@ -155,7 +196,7 @@ def run_unified_grpo(config: UnifiedGRPOConfig, out: Path, dev=None, command: st
                                                    Path(config.index) / ADAPTER_FILE), references)
     items = sorted(references)
     random.Random(config.seed).shuffle(items)
-    rows = [{"prompt": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": references[i].question}],
+    rows = [{"prompt": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": users[i]}],
              "item": i} for i in items]
     w = config.weights
     micro = config.micro_batch or completions

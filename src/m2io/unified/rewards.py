@@ -11,10 +11,15 @@ so the reward is the benchmark's metric at training time:
   the mean over images, 0 without images;
 - ``structure``: half for a well-formed trajectory that has a text step (an answer of images alone is
   well formed by the benchmark's count, but it answers nothing: a first GRPO run without this
-  condition learned to drop its text), half for the image count against the reference's.
+  condition learned to drop its text), half for the image count (drawn and referenced) against the
+  reference's;
+- ``reference``: the referenced candidates as Inserter-R1's plan is scored (:func:`m2io.train.rewards.plan_rewards`:
+  image F1, ordering and soft position against the gold figures' slots, weighted 1 : 0.5 : 1 and
+  scaled to [0, 1]); an answer that references nothing where nothing is gold scores 1.
 
-Each text step and each image is also a step with its own reward (:func:`text_step_reward`,
-:func:`image_step_reward`) for the process-level advantages (:mod:`m2io.unified.process`).
+Each text step, drawn image and reference is also a step with its own reward (:func:`text_step_reward`,
+:func:`image_step_reward`, and Inserter-R1's :func:`m2io.train.rewards.step_reward` for a reference)
+for the process-level advantages (:mod:`m2io.unified.process`).
 
 >>> import numpy as np
 >>> q, ref = np.array([1.0, 0.0]), np.array([0.0, 1.0])
@@ -24,6 +29,8 @@ Each text step and each image is also a step with its own reward (:func:`text_st
 (0.75, 0.5, 0.5)
 >>> visual_reward([], [])
 0.0
+>>> reference_reward([(1, 1)], {1: 1}, 2), reference_reward([(2, 1)], {1: 1}, 2), reference_reward([], {}, 2)
+(1.0, 0.0, 1.0)
 """
 from __future__ import annotations
 
@@ -33,7 +40,7 @@ import numpy as np
 
 from m2io.metrics.interleaved import cosine, image_count_score
 
-TERMS = ("text", "visual", "structure")
+TERMS = ("text", "visual", "structure", "reference")
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,7 @@ class HybridWeights:
     text: float = 1.0
     visual: float = 1.0
     structure: float = 1.0
+    reference: float = 1.0
     process: float = 0.0
     """Weight of the process-level (per step) advantages; 0 is outcome GRPO."""
 
@@ -76,3 +84,18 @@ def visual_reward(alignments: list[float | None], fidelities: list[float | None]
 def structure_reward(well_formed: bool, n_texts: int, n_images: int, n_reference: int) -> float:
     """Half for well-formed steps and image spans with some text, half for an image count close to the reference's."""
     return 0.5 * float(well_formed and n_texts > 0) + 0.5 * image_count_score(n_images, n_reference)
+
+
+def reference_reward(items: list[tuple[int, int]], gold_slots: dict[int, int], n_segments: int) -> float:
+    """Referenced candidates ``(k, slot)`` against the gold ``{k: slot}``: (F1 + 0.5 ordering + soft position) / 2.5."""
+    from m2io.train.rewards import plan_rewards
+
+    if not items and not gold_slots:
+        return 1.0
+    seen, kept = set(), []
+    for k, slot in items:
+        if k not in seen:
+            seen.add(k)
+            kept.append((k, slot))
+    r = plan_rewards(kept, gold_slots, max(n_segments, 1))
+    return round((r["selection"] + 0.5 * r["order"] + r["position"]) / 2.5, 4)

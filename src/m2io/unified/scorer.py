@@ -16,8 +16,8 @@ from functools import lru_cache
 import numpy as np
 
 from m2io.metrics.interleaved import best_match, context_alignment, neighbour_text
-from m2io.unified.rewards import (TERMS, image_step_reward, structure_reward, text_reward, text_step_reward,
-                                  visual_reward)
+from m2io.unified.rewards import (TERMS, image_step_reward, reference_reward, structure_reward, text_reward,
+                                  text_step_reward, visual_reward)
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,11 @@ class Reference:
     """The section's text (figure marks removed)."""
     figures: tuple[str, ...] = ()
     """Paths of the section's figures."""
+    gold_slots: tuple[tuple[int, int], ...] = ()
+    """Grounded prompts: (candidate number, slot) of each gold figure among the candidates, slots counted in
+    the target's text steps."""
+    n_segments: int = 0
+    """Grounded prompts: text steps of the target."""
 
 
 @dataclass
@@ -35,7 +40,7 @@ class Scored:
     steps: list[tuple[int, int, float]] = field(default_factory=list)
     """(start, end, reward) of each step, in completion token positions."""
     kinds: list[str] = field(default_factory=list)
-    """``"text"`` or ``"image"``, one per entry of ``steps``."""
+    """``"text"``, ``"image"`` or ``"reference"``, one per entry of ``steps``."""
     well_formed: bool = False
     images: int = 0
 
@@ -77,18 +82,27 @@ class TrajectoryScorer:
             for j in range(len(images)):
                 alignments.append(context_alignment(in_text[j], ctx_vecs[j] if contexts[j] else None))
                 fidelities.append(best_match(feats.visual[j], ref_visual)[1])
+        from m2io.train.rewards import step_reward
+
+        ref = self.references[item]
+        gold = dict(ref.gold_slots)
+        refs = [k for k, s in enumerate(steps) if s.kind == "reference"]
+        placed = [(steps[k].ref, sum(1 for j in texts if j < k)) for k in refs]
         reward_of = {k: text_step_reward(v, q_vec, ref_vec) for k, v in zip(texts, text_vecs)}
         reward_of |= {k: image_step_reward(a, f) for k, a, f in zip(images, alignments, fidelities)}
+        reward_of |= {k: step_reward(r, slot, gold, max(ref.n_segments, 1)) for k, (r, slot) in zip(refs, placed)}
+        n_reference = len(gold) if ref.gold_slots or ref.n_segments else len(ref.figures)
         terms = {"text": text_reward(text_vecs, q_vec, ref_vec), "visual": visual_reward(alignments, fidelities),
-                 "structure": structure_reward(traj.well_formed, len(texts), len(images),
-                                               len(self.references[item].figures))}
+                 "structure": structure_reward(traj.well_formed, len(texts), len(images) + len(refs), n_reference),
+                 "reference": reference_reward(placed, gold, ref.n_segments)}
         spanned = [k for k, s in enumerate(steps) if s.span is not None]
         spans = [(*steps[k].span, round(reward_of[k], 4)) for k in spanned]
         return Scored(terms, spans, [steps[k].kind for k in spanned], traj.well_formed, len(images))
 
 
 def reward_functions(scorer: TrajectoryScorer) -> list:
-    """One TRL reward function per hybrid term (``text``, ``visual``, ``structure``), reading the ``item`` column."""
+    """One TRL reward function per hybrid term (``text``, ``visual``, ``structure``, ``reference``), reading the
+    ``item`` column."""
     def make(term: str):
         def reward(completion_ids, item, **_):
             return [scorer.score(ids, it).terms[term] for ids, it in zip(completion_ids, item)]
