@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DATA   ?= data
 
 .PHONY: demo test setup browser clean train-r1 train-r1-lm r1-corpora train-retriever retrieval-stripped train-reranker e2e-bench \
-        unified-tokenizer unified-warmup unified-bench unified-grpo
+        unified-tokenizer unified-warmup unified-bench unified-grpo unified-ship
 
 # The venv is rebuilt when the pins change. torch comes first: 2.13.0 is a local CPU wheel,
 # and anything that pulled torch in later would fetch a CUDA build instead.
@@ -122,42 +122,58 @@ retrieval-stripped: train-retriever
 	  $(BIN)/m2io eval $(DATA)/$$name-stripped --task retrieval --queries text --index $(INDEX)/$$name-stripped-ft \
 	    --json bench/results/retrieval-stripped/$$name-stripped-e3hn.json || exit 1; done
 
-# Unified interleaved generation (issue 15): the image tokenizer (figures of the training manuals'
-# train split + Debian clip-art), the warm-up of SmolLM2 with its codes on the hybrid mix, and the
-# interleaved benchmark on every question of KiCad and the Debian Handbook, base and warmed-up.
-UNIFIED_TRAIN = $(foreach p,$(R1_TRAIN),$(DATA)/$(call r1_name,$(p)))
+# Unified interleaved generation (issues 15, 17, 28): the image tokenizer (figures of the training
+# manuals' train split + Debian clip-art); the grounded warm-up of SmolLM2 as LoRA + the added tokens'
+# rows (each training manual's questions answered from the pipeline's own retrieval and passage, with
+# text-to-image and understanding examples); GRPO with hybrid, reference and process rewards; the
+# interleaved benchmark beside the pipeline's `rule` and `r1` on the same drafts; and the folder that
+# ships in models/unified (about 34 MB: the adapter, the tokenizer, the image tokenizer).
+UNIFIED_TRAIN   = $(foreach p,$(R1_TRAIN),$(DATA)/$(call r1_name,$(p)))
+UNIFIED_INDEXES = $(foreach p,$(R1_TRAIN),--index $(INDEX)/$(call r1_name,$(p)))
 WARMUP_STEPS ?= 150
-WARMUP_MIN   ?= 50
+WARMUP_MIN   ?= 45
 
 unified-tokenizer: r1-corpora
 	$(BIN)/m2io unified tokenizer $(UNIFIED_TRAIN) --heldout-corpus $(DATA)/kicad --heldout-corpus $(DATA)/debhandbook \
 	  --out $(RUNS)/image-tokenizer --steps 1100 --max-minutes 16
 
 unified-warmup: r1-corpora
-	$(BIN)/m2io unified warmup $(UNIFIED_TRAIN) --tokenizer models/image-tokenizer --out $(RUNS)/unified-warmup \
-	  --steps $(WARMUP_STEPS) --max-minutes $(WARMUP_MIN) --lr 3e-4 --eval-every 25
+	$(BIN)/m2io unified warmup $(UNIFIED_TRAIN) $(UNIFIED_INDEXES) --tokenizer models/image-tokenizer \
+	  --out $(RUNS)/unified-warmup --no-clipart --steps $(WARMUP_STEPS) --max-minutes $(WARMUP_MIN) --eval-every 50
 
+# Every question with figures of the test manual (Wireshark) and the validation manuals, template and
+# user-phrased; the unified model and the pipeline's rule and r1 placing the same drafts.
+UNIFIED_MODEL ?= models/unified
+UNIFIED_EVAL  ?= wireshark kicad debhandbook
 unified-bench: r1-corpora
-	@for name in kicad debhandbook; do \
-	  $(BIN)/m2io eval $(DATA)/$$name --task interleaved --index $(INDEX)/$$name --max-new-tokens 256 \
-	    --unified-model $(RUNS)/unified-warmup --json bench/results/unified/$$name-warmup.json && \
-	  $(BIN)/m2io eval $(DATA)/$$name --task interleaved --index $(INDEX)/$$name --max-new-tokens 256 \
-	    --base-with-tokenizer models/image-tokenizer --json bench/results/unified/$$name-base.json || exit 1; done
+	@for name in $(UNIFIED_EVAL); do \
+	  $(BIN)/m2io eval $(DATA)/$$name --task interleaved --index $(INDEX)/$$name --questions questions \
+	    --unified-model $(UNIFIED_MODEL) --json bench/results/unified/$$name-$(notdir $(UNIFIED_MODEL)).json || exit 1; done
 
-# Unified GRPO (issue 17): the warmed-up model, hybrid rewards (text, visual, structure) and process
-# rewards, scored with GIMP's index encoders, benchmarked on every Debian Handbook question as it trains.
-# The full run (bench/RESULTS.md): 4 prompts x a group of 4 a step at lr 1e-6 (3e-6 drove the KL past 1.5 in
-# 12 steps), backward in passes of 8 completions (all 16 in one pass peaked at 14 GiB), stopped when its steps
-# have taken UNIFIED_MINUTES.
-UNIFIED_STEPS   ?= 80
-UNIFIED_MINUTES ?= 48
+# Unified GRPO (issues 17, 28): grounded prompts from every training manual, the reference term
+# (Inserter-R1's plan score of the referenced figures) beside text, visual and structure, process
+# rewards per step; the warm-up's adapter trains on, and a frozen copy of it is the KL reference.
+UNIFIED_STEPS   ?= 60
+UNIFIED_MINUTES ?= 40
 UNIFIED_PROCESS ?= 0.5
+UNIFIED_SEED    ?= 0
 
 unified-grpo: r1-corpora
-	$(BIN)/m2io unified grpo $(UNIFIED_TRAIN) --model $(RUNS)/unified-warmup --index $(INDEX)/gimp \
-	  --dev $(DATA)/debhandbook --dev-index $(INDEX)/debhandbook --out $(RUNS)/unified-grpo \
-	  --steps $(UNIFIED_STEPS) --max-minutes $(UNIFIED_MINUTES) --prompts-per-step 4 --group 4 --micro-batch 8 --lr 1e-6 \
-	  --process-weight $(UNIFIED_PROCESS) --image-credit own --step-norm per_kind --eval-every 20
+	$(BIN)/m2io unified grpo $(UNIFIED_TRAIN) $(subst --index,--grounded-index,$(UNIFIED_INDEXES)) \
+	  --model $(RUNS)/unified-warmup --index $(INDEX)/gimp --out $(RUNS)/unified-grpo-p$(UNIFIED_PROCESS)-s$(UNIFIED_SEED) \
+	  --steps $(UNIFIED_STEPS) --max-minutes $(UNIFIED_MINUTES) --prompts-per-step 2 --group 4 --lr 2e-5 \
+	  --max-completion 224 --temperature 0.7 --precision auto --process-weight $(UNIFIED_PROCESS) \
+	  --step-norm per_kind --seed $(UNIFIED_SEED) --eval-every 1000 --no-eval-at-start
+
+# The model that ships: a run's adapter, tokenizer, image tokenizer and vocabulary (no checkpoints).
+UNIFIED_RUN ?= $(RUNS)/unified-warmup
+unified-ship:
+	rm -rf models/unified && mkdir -p models/unified
+	cp -r $(UNIFIED_RUN)/adapter_config.json $(UNIFIED_RUN)/adapter_model.safetensors $(UNIFIED_RUN)/tokenizer.json \
+	  $(UNIFIED_RUN)/tokenizer_config.json $(UNIFIED_RUN)/chat_template.jinja $(UNIFIED_RUN)/unified.json \
+	  $(UNIFIED_RUN)/image-tokenizer $(UNIFIED_RUN)/curves.png $(UNIFIED_RUN)/metrics.jsonl $(UNIFIED_RUN)/m2io-train.json \
+	  models/unified/
+	du -sh models/unified
 
 # The main job on the embedded defaults: build the GIMP manual corpus, index it, search it, and
 # answer a question with its images in place (an HTML page).

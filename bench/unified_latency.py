@@ -1,52 +1,80 @@
-"""Time unified answers one at a time (generation, decoding, corpus matching), as `m2io ask
---generator unified` makes them; medians overall and for answers with two images.
+"""Time grounded unified answers one at a time, as `m2io ask --generator unified` makes them, with
+prompt-lookup decoding on and off side by side (alternating per question, same questions).
 
-    .venv/bin/python bench/unified_latency.py --index index/kicad --unified-model runs/unified-warmup \
-        --dataset data/kicad --n 10 --json bench/results/unified/latency.json
+Reports the model's load time (the LoRA folder applied to the bundled base and merged), then per
+setting the median and p90 of the whole answer (retrieve and draft, generate, decode) and of the
+generation alone, tokens, and whether both settings wrote the same tokens.
+
+    .venv/bin/python bench/unified_latency.py --index index/wireshark --dataset data/wireshark --n 20 \
+        --json bench/results/unified/latency.json
 """
 from __future__ import annotations
 
 import argparse
 import json
 import statistics
+import time
 from pathlib import Path
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--index", required=True)
-    ap.add_argument("--unified-model", required=True)
+    ap.add_argument("--unified-model", default=None, help="a unified model folder [models/unified]")
     ap.add_argument("--dataset", required=True, type=Path)
-    ap.add_argument("--n", type=int, default=10)
+    ap.add_argument("--n", type=int, default=20)
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
 
+    import numpy as np
+
     from m2io.corpus.mramg import read_dataset
     from m2io.retrieve import Retriever
-    from m2io.unified.answer import UnifiedAnswerer
+    from m2io.unified.answer import UnifiedAnswerer, UnifiedConfig
     from m2io.unified.model import UnifiedModel
+    from m2io.unified.shipped import resolve_unified
 
-    model = UnifiedModel.load(args.unified_model)
+    folder = resolve_unified(args.unified_model)
+    t = time.perf_counter()
+    model = UnifiedModel.load(Path(folder))
+    load_s = time.perf_counter() - t
     retriever = Retriever.open(args.index)
-    answerer = UnifiedAnswerer(model, retriever)
-    questions = [q.question for q in read_dataset(args.dataset).qa[:args.n]]
-    answerer.ask(questions[0])  # first call pays for lazy model loads; not timed
+    settings = {"lookup 10": UnifiedConfig(lookup=10), "no lookup": UnifiedConfig(lookup=None)}
+    answerers = {k: UnifiedAnswerer(model, retriever, c) for k, c in settings.items()}
+    questions = [q.question for q in read_dataset(args.dataset).qa if q.image_ids][:args.n]
+    answerers["lookup 10"].ask(questions[-1])  # the first call pays for lazy loads (section ranker); not timed
     rows = []
-    for q in questions:
-        a = answerer.ask(q)
-        rows.append({"question": q, "seconds": a.timings["total"], "generate_s": a.timings["generate"],
-                     "images": sum(s.kind == "image" for s in a.steps), "tokens": a.tokens_generated,
-                     "well_formed": a.well_formed})
-        print(f"{a.timings['total']:6.1f} s  {rows[-1]['images']} images  {a.tokens_generated:4d} tokens  {q[:60]}")
-    two = [r["seconds"] for r in rows if r["images"] == 2]
-    summary = {"n": len(rows), "median_s": statistics.median(r["seconds"] for r in rows),
-               "median_s_two_images": statistics.median(two) if two else None, "answers_with_two_images": len(two),
-               "median_tokens": statistics.median(r["tokens"] for r in rows),
-               "seconds_per_token": statistics.median(r["generate_s"] / max(r["tokens"], 1) for r in rows)}
-    print(json.dumps(summary))
+    for i, q in enumerate(questions):
+        order = list(answerers) if i % 2 == 0 else list(reversed(answerers))
+        out = {}
+        for name in order:
+            a = answerers[name].ask(q)
+            out[name] = a
+            rows.append({"setting": name, "question": q, "seconds": a.timings["total"],
+                         "generate_s": a.timings["generate"], "tokens": a.tokens_generated,
+                         "references": sum(s.kind == "reference" for s in a.steps), "well_formed": a.well_formed})
+        same = [(s.kind, s.text, s.ref) for s in out["lookup 10"].steps] == \
+               [(s.kind, s.text, s.ref) for s in out["no lookup"].steps]
+        for r in rows[-2:]:
+            r["same_answer"] = same
+        print(f"{out['lookup 10'].timings['total']:5.1f} s vs {out['no lookup'].timings['total']:5.1f} s  "
+              f"{out['lookup 10'].tokens_generated:4d} tokens  same {same}  {q[:60]}")
+    summary = {"n": len(questions), "load_s": round(load_s, 2), "model": folder}
+    for name in settings:
+        sel = [r for r in rows if r["setting"] == name]
+        summary[name] = {"median_s": statistics.median(r["seconds"] for r in sel),
+                         "p90_s": float(np.percentile([r["seconds"] for r in sel], 90)),
+                         "median_generate_s": statistics.median(r["generate_s"] for r in sel),
+                         "median_tokens": statistics.median(r["tokens"] for r in sel),
+                         "well_formed": sum(r["well_formed"] for r in sel) / len(sel)}
+    summary["generate_speedup"] = summary["no lookup"]["median_generate_s"] / summary["lookup 10"]["median_generate_s"]
+    summary["same_answers"] = sum(r["same_answer"] for r in rows if r["setting"] == "lookup 10") / len(questions)
+    print(json.dumps(summary, indent=1))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"summary": summary, "rows": rows}, indent=1) + "\n")
+        args.json.write_text(json.dumps({"command": "bench/unified_latency.py " + " ".join(
+            f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v is not None and k != "json"),
+            "summary": summary, "rows": rows}, indent=1) + "\n")
     retriever.close()
 
 

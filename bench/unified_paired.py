@@ -21,10 +21,12 @@ METRICS = HEADLINE
 
 
 def per_item(path: Path) -> dict[str, dict]:
-    """``question id`` -> its scores, from the eval JSON's ``.items.jsonl`` beside it."""
+    """``question`` -> the unified model's scores, from the eval JSON's ``.items.jsonl`` beside it (records of
+    the grounded benchmark carry a ``system``; the pipeline baselines' are left out)."""
     items = path.with_name(f"{path.stem}.items.jsonl")
     rows = [json.loads(line) for line in items.read_text().splitlines() if line.strip()]
-    return {f"{r['dataset']}/{r['id']}": r["scores"] for r in rows}
+    return {f"{r['dataset']}/{r.get('kind', '')}/{r.get('qa_id', r.get('id'))}": r["scores"] for r in rows
+            if r.get("system", "unified") == "unified"}
 
 
 def paired(baseline: dict[str, dict], run: dict[str, dict], key: str) -> tuple[float, tuple[float, float], int] | None:

@@ -25,25 +25,22 @@ from m2io.cli.options import _components, _model_options
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None,
               help="Write scores here, and every item (prompt, candidates, raw output, scores) to <json>.items.jsonl.")
 @click.option("--unified-model", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
-              help="interleaved: a unified model folder (m2io unified warmup).")
-@click.option("--base-with-tokenizer", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
-              help="interleaved: score the base LM with this image tokenizer's codes added (no warm-up).")
-@click.option("--max-new-tokens", default=256, show_default=True, help="interleaved: generation budget.")
-@click.option("--gen-batch", default=16, show_default=True, help="interleaved: questions generated together.")
-@click.option("--gen-temperature", default=0.0, show_default=True,
-              help="interleaved: sampling temperature (0: greedy); of the text alone with --gen-image-temperature.")
+              help="interleaved: a unified model folder [models/unified, the one that ships].")
+@click.option("--max-new-tokens", default=320, show_default=True, help="interleaved: generation budget.")
 @click.option("--gen-image-temperature", type=float, default=1.0, show_default=True,
-              help="interleaved: image tokens' own sampling temperature (negative: the text's).")
+              help="interleaved: drawn images' sampling temperature (text is greedy).")
 @click.option("--snap-threshold", default=0.8, show_default=True,
-              help="interleaved: visual cosine at which a generated image is shown as the corpus figure it matches.")
+              help="interleaved: visual cosine at which a drawn image is shown as the corpus figure it matches.")
+@click.option("--baselines", default="rule,r1", show_default=True,
+              help="interleaved: pipeline inserters placed in the same drafts, scored beside the unified model.")
 @click.option("--questions", type=click.Path(exists=True, path_type=Path), default=None,
               help="e2e: ask user-phrased questions (a JSONL file, or a folder of <dataset name>.jsonl) instead of the "
                    "corpus's own; their gold answers are their sections.")
 @_model_options
 def eval_cmd(folder: Path, task: str, index_dir: Path, queries: str, split: str, limit: int | None, seed: int,
              no_bertscore: bool, judge_url: str | None, judge_model: str, json_out: Path | None,
-             unified_model: Path | None, base_with_tokenizer: Path | None, max_new_tokens: int, gen_batch: int,
-             gen_temperature: float, gen_image_temperature: float | None, snap_threshold: float,
+             unified_model: Path | None, max_new_tokens: int, gen_image_temperature: float, snap_threshold: float,
+             baselines: str,
              questions: Path | None, inserter: str, answerer: str, reranker: str | None, max_words: int | None,
              candidates: str, lm: Path | None, lm_url: str | None, lm_model: str,
              rule_threshold: float | None, think_tokens: int | None, unconstrained: bool, r1_policy: str,
@@ -57,13 +54,13 @@ def eval_cmd(folder: Path, task: str, index_dir: Path, queries: str, split: str,
         if task == "interleaved":
             from m2io.cli.interleaved import eval_interleaved
             from m2io.evaluate.interleaved import InterleavedConfig
+            from m2io.unified.answer import UnifiedConfig
 
-            cfg = InterleavedConfig(max_new_tokens=max_new_tokens, temperature=gen_temperature,
-                                    image_temperature=gen_image_temperature if gen_image_temperature >= 0 else None,
-                                    batch_size=gen_batch,
-                                    snap_threshold=snap_threshold, seed=seed)
-            eval_interleaved(folder, retriever, unified_model, base_with_tokenizer, json_out, not no_bertscore,
-                             judge_url, judge_model, cfg, limit)
+            cfg = InterleavedConfig(baselines=tuple(b for b in baselines.split(",") if b))
+            answer_cfg = UnifiedConfig(max_new_tokens=max_new_tokens, image_temperature=gen_image_temperature,
+                                       snap_threshold=snap_threshold, seed=seed)
+            eval_interleaved(folder, retriever, unified_model, json_out, not no_bertscore, cfg, answer_cfg,
+                             questions, limit, seed)
             return
         if task == "retrieval":
             _eval_retrieval(retriever, folder, index_dir, queries, limit, seed, json_out)

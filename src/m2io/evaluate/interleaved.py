@@ -1,50 +1,43 @@
-"""The interleaved benchmark: a unified model answers corpus questions with text steps and images.
+"""The interleaved benchmark: the grounded unified model and the M2IO pipeline on the same items and drafts.
 
-For every question of a dataset (questions of never-trained manuals), the reference is its
-section: the text (heading line dropped, figure marks removed) and its figures. Per item, in the
-JSONL: the generation (steps, damage, image codes), well-formed or not, and the scores of
-:mod:`m2io.metrics.interleaved`; images are scored at the tokenizer's resolution (reference
-figures shrunk to it too, so fidelity compares like with like). **Retrieve or generate**: each
-generated image's nearest figure in the corpus index; at ``snap_threshold`` or above the real
-figure is shown (the generated one kept beside it), and the alignment scores are given again for
-the answer as shown. The summary has every mean with its 95% bootstrap interval.
+For every question with gold figures (template questions, and user-phrased ones where given), the
+pipeline drafts once (retrieval, section ranking, the ``focused`` answer, candidates); the unified
+model answers from that draft (:class:`~m2io.unified.answer.UnifiedAnswerer`), and each baseline
+inserter (``rule``, ``r1``) places the candidates in the same draft. Every system is scored with the
+inserters' end-to-end metrics (image F1 / precision / recall, ordering, exact and soft position,
+:func:`m2io.evaluate.end_to_end.e2e_scores`) and ROUGE-L / BERTScore against the gold text; the
+unified model's answers also report well-formedness, reference steps and drawn steps apart, and
+for drawn images their fidelity to the section's figures, their alignment with the text around
+them and how often one matches a corpus figure (retrieve or generate). The summary has every mean
+with its 95% bootstrap interval and n, and paired differences (unified - baseline) per item.
 
-    m2io eval data/kicad --task interleaved --index index/kicad --unified-model runs/unified-warmup
+    m2io eval data/wireshark --task interleaved --index index/wireshark --questions questions
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
+
 import numpy as np
 
 from m2io.evaluate.bootstrap import bootstrap_ci
 from m2io.evaluate.summary import _mean
-from m2io.metrics.interleaved import (best_match, caption_alignment, context_alignment, cosine, image_count_score,
-                                      neighbour_text)
+from m2io.metrics.interleaved import best_match, context_alignment, neighbour_text
 from m2io.types import PIC
 from m2io.unified.mix import section_body
 
-SCORES = ("well_formed", "image_count", "text_bertscore_f1", "text_question_cosine", "alignment_context",
-          "alignment_caption", "fidelity", "snapped_share", "alignment_context_shown", "alignment_caption_shown",
-          "judge_text_quality", "judge_perceptual_quality", "judge_image_coherence", "judge_text_image_coherence",
-          "judge_helpfulness")
-HEADLINE = SCORES[:7]
-"""The scores every unified table leads with (the model card, the ablation, paired differences)."""
+UNIFIED = "unified"
+SCORES = ("image_f1", "image_precision", "image_recall", "ordering", "position_accuracy", "position_accuracy_soft",
+          "rouge_l", "bertscore_f1", "well_formed", "reference_steps", "drawn_steps", "text_steps", "answer_words",
+          "fidelity", "alignment_context", "snapped_share", "oracle_f1")
+HEADLINE = ("image_f1", "ordering", "position_accuracy_soft", "rouge_l", "bertscore_f1", "well_formed")
+"""The scores every unified table leads with."""
+PAIRED = ("image_f1", "ordering", "position_accuracy_soft", "rouge_l", "bertscore_f1")
 
 
 @dataclass
 class InterleavedConfig:
-    max_new_tokens: int = 256
-    temperature: float = 0.0
-    """Sampling temperature (0: greedy); of the text alone when ``image_temperature`` is set."""
-    image_temperature: float | None = 1.0
-    """Image tokens' own temperature (top-p then off); None: one temperature for both. Greedy text with
-    images drawn at 1.0 was chosen on the Debian Handbook (bench/RESULTS.md, decoding)."""
-    top_p: float = 0.95
-    batch_size: int = 16
-    snap_threshold: float = 0.8
-    """Visual cosine at or above which a generated image is shown as the corpus figure it matches."""
-    seed: int = 0
+    baselines: tuple[str, ...] = ("rule", "r1")
+    """Pipeline inserters placed in the same drafts, scored beside the unified model."""
 
 
 def reference_of(content: str) -> str:
@@ -73,100 +66,92 @@ def square_pictures(paths, size: int) -> tuple[list[int], list]:
     return kept, pictures
 
 
-def _image_scores(retriever, visual, text_vecs, context_vecs, ref_visual, ref_caption_vecs,
-                  threshold: float) -> tuple[dict, list[dict]]:
-    """Per generated image: alignment (as generated, and as shown after retrieve-or-generate), fidelity and
-    its nearest corpus figure; the item's scores are their means."""
+def drawn_scores(answer, figures: list, models, image_size: int) -> dict:
+    """Drawn images only: fidelity (visual cosine to the nearest gold figure), alignment with the text around
+    them, and the share shown as a matching corpus figure."""
     from m2io.encoders.image import load_image
-    from m2io.unified.answer import nearest_figure
 
-    models = retriever.models
-    rows: dict[str, list] = {k: [] for k in ("alignment_context", "alignment_caption", "fidelity", "snapped_share",
-                                              "alignment_context_shown", "alignment_caption_shown")}
-    snaps = []
-    for j in range(len(visual)):
-        match, sim = best_match(visual[j], ref_visual)
-        rows["fidelity"].append(sim)
-        figure = nearest_figure(retriever, visual[j], threshold)
-        snaps.append({"image_id": figure.image_id if figure else None,
-                      "similarity": figure.similarity if figure else None, "snapped": bool(figure and figure.shown)})
-        rows["snapped_share"].append(float(snaps[-1]["snapped"]))
-        if text_vecs is None:
-            continue
-        shown = text_vecs[j]
-        if figure is not None and figure.shown:
-            shown = models.image_text_vectors(models.image.encode([load_image(figure.path)]))[0]
-        for suffix, vec in (("", text_vecs[j]), ("_shown", shown)):
-            rows["alignment_context" + suffix].append(context_alignment(vec, context_vecs[j]))
-            rows["alignment_caption" + suffix].append(caption_alignment(vec, ref_caption_vecs, match))
-    return {k: _mean(v) for k, v in rows.items()}, snaps
+    drawn = [k for k, s in enumerate(answer.steps) if s.kind == "image" and s.png]
+    if not drawn:
+        return {}
+    import io
+
+    pictures = [load_image(io.BytesIO(answer.steps[k].png)) for k in drawn]
+    feats = models.image.encode(pictures)
+    _, ref_pics = square_pictures([f.path for f in figures], image_size)
+    ref_visual = models.image.encode(ref_pics).visual if ref_pics else np.zeros((0, 1))
+    contexts = [neighbour_text(answer.steps, k) for k in drawn]
+    ctx_vecs = models.text.encode([c or " " for c in contexts])
+    in_text = models.image_text_vectors(feats)
+    return {"fidelity": _mean([best_match(v, ref_visual)[1] for v in feats.visual]),
+            "alignment_context": _mean([context_alignment(t, c if ctx else None)
+                                        for t, c, ctx in zip(in_text, ctx_vecs, contexts)]),
+            "snapped_share": _mean([float(bool(answer.steps[k].figure and answer.steps[k].figure.shown))
+                                    for k in drawn])}
 
 
-def evaluate_interleaved(model, dataset, retriever, cfg: InterleavedConfig, bertscore=None, judge=None,
-                         progress: bool = True) -> list[dict]:
-    """One record per question of ``dataset`` (all of them)."""
+def evaluate_interleaved(answerer, dataset, items=None, kinds: dict | None = None, cfg=InterleavedConfig(),
+                         bertscore=None, progress: bool = True) -> list[dict]:
+    """One record per system and question with gold figures (``items``: e.g. user-phrased; default: the dataset's)."""
     from tqdm import tqdm
 
-    models = retriever.models
+    from m2io.components import ComponentConfig, Components
+    from m2io.corpus.questions import TEMPLATE
+    from m2io.evaluate.end_to_end import e2e_scores
+    from m2io.metrics import image_prf, rouge_l, strip_placeholders
+
+    pipeline = answerer.pipeline
+    components = Components(ComponentConfig(), answerer.retriever.models.text)
+    baselines = {name: components.inserter(name) for name in cfg.baselines}
     docs = {d.id: d for d in dataset.documents}
-    items = [q for q in dataset.qa if q.provenance and q.provenance[0] in docs]
+    items = [q for q in (items if items is not None else dataset.qa) if q.image_ids]
     records = []
-    bar = tqdm(total=len(items), desc=f"interleaved {dataset.name}", unit="item", disable=not progress)
-    for start in range(0, len(items), cfg.batch_size):
-        batch = items[start:start + cfg.batch_size]
-        t0 = time.perf_counter()
-        generations = model.generate([q.question for q in batch], max_new_tokens=cfg.max_new_tokens,
-                                     temperature=cfg.temperature, top_p=cfg.top_p, seed=cfg.seed + start,
-                                     image_temperature=cfg.image_temperature)
-        per_item_ms = (time.perf_counter() - t0) * 1000 / len(batch)
-        for q, (ids, traj) in zip(batch, generations):
-            doc = docs[q.provenance[0]]
-            figures = section_figures(dataset, doc)
-            kept, ref_pics = square_pictures([f.path for f in figures], model.image_size)
-            ref_visual = models.image.encode(ref_pics).visual if ref_pics else np.zeros((0, 1))
-            ref_caption_vecs = models.text.encode([figures[k].caption or "" for k in kept]) \
-                if ref_pics else np.zeros((0, 1))
-            image_steps = [k for k, s in enumerate(traj.steps) if s.kind == "image"]
-            gen_images = [model.decode_image(traj.steps[k].codes) for k in image_steps]
-            text = " ".join(s.text for s in traj.texts)
-            scores: dict = {"well_formed": float(traj.well_formed),
-                            "image_count": image_count_score(len(gen_images), len(figures))}
-            vectors = models.text.encode([q.question, text or " "])
-            scores["text_question_cosine"] = cosine(vectors[0], vectors[1]) if text else 0.0
-            snaps = []
-            if gen_images:
-                feats = models.image.encode(gen_images)
-                contexts = [neighbour_text(traj.steps, k) for k in image_steps]
-                ctx_vecs = [v if c else None for c, v in zip(contexts, models.text.encode([c or " " for c in contexts]))]
-                image_scores, snaps = _image_scores(retriever, feats.visual, models.image_text_vectors(feats), ctx_vecs,
-                                                    ref_visual, ref_caption_vecs, cfg.snap_threshold)
-                scores |= image_scores
-            records.append({
-                "id": q.id, "dataset": dataset.name, "question": q.question,
-                "steps": [{"kind": s.kind, "text": s.text} if s.kind == "text" else {"kind": "image", "codes": s.codes}
-                          for s in traj.steps],
-                "damage": traj.damage, "reference_images": len(figures), "snaps": snaps,
-                "raw": model.tokenizer.decode(ids, skip_special_tokens=False)[:4000],
-                "tokens_generated": len(ids), "latency_ms": per_item_ms, "scores": scores,
-                "_reference": reference_of(doc.content), "_text": text,
-                "_gen_images": gen_images,
-            })
-            bar.update(1)
-    bar.close()
+    for q in tqdm(items, desc=f"interleaved {dataset.name}", unit="q", disable=not progress):
+        draft = pipeline.draft(q.question)
+        answer = answerer.answer_draft(draft)
+        reference = strip_placeholders(q.ground_truth)
+        gold = list(dict.fromkeys(q.image_ids))
+        oracle = image_prf(gold, [i for i in gold if i in {c.image.id for c in draft.candidates}])[2]
+        base = {"dataset": dataset.name, "qa_id": q.id, "kind": TEMPLATE if not kinds else "user",
+                "question_kind": (kinds or {}).get(q.id, TEMPLATE), "query": q.question, "gold": gold,
+                "_reference": reference}
+        ia = answer.interleaved
+        text = " ".join(ia.segments)
+        doc = docs.get(q.provenance[0]) if q.provenance else None
+        figures = section_figures(dataset, doc) if doc else []
+        scores = {**e2e_scores(q, ia.segments, ia.placements), "rouge_l": rouge_l(reference, text),
+                  "well_formed": float(answer.well_formed), "oracle_f1": oracle,
+                  "reference_steps": float(sum(s.kind == "reference" for s in answer.steps)),
+                  "drawn_steps": float(sum(s.kind == "image" for s in answer.steps)),
+                  "text_steps": float(sum(s.kind == "text" for s in answer.steps)),
+                  "answer_words": float(len(text.split())),
+                  **drawn_scores(answer, figures, answerer.retriever.models, answerer.model.image_size)}
+        records.append({**base, "system": UNIFIED, "text": text, "_text": text,
+                        "steps": [{"kind": s.kind, "text": s.text} if s.kind == "text" else
+                                  {"kind": s.kind, "ref": s.ref, "image_id": s.figure.image_id} if s.kind == "reference"
+                                  else {"kind": s.kind, "codes": s.codes} for s in answer.steps],
+                        "placements": [[p.image_id, p.slot] for p in ia.placements], "damage": answer.damage,
+                        "tokens_generated": answer.tokens_generated, "scores": scores,
+                        "latency_ms": answer.timings["total"] * 1000,
+                        "stage_ms": {k: v * 1000 for k, v in answer.timings.items() if k != "total"}})
+        pipe_text = " ".join(draft.segments)
+        for name, inserter in baselines.items():
+            pipeline.inserter = inserter
+            placed = pipeline.place(draft)
+            records.append({**base, "system": f"pipeline:{name}", "text": pipe_text, "_text": pipe_text,
+                            "placements": [[p.image_id, p.slot] for p in placed.answer.placements],
+                            "scores": {**e2e_scores(q, draft.segments, placed.answer.placements),
+                                       "rouge_l": rouge_l(reference, pipe_text), "oracle_f1": oracle,
+                                       "answer_words": float(len(pipe_text.split()))},
+                            "latency_ms": placed.timings["total"] * 1000, "tokens_generated": placed.tokens_generated})
     if bertscore is not None and records:
         values = bertscore([r["_reference"] for r in records], [r["_text"] or " " for r in records])
         for r, v in zip(records, values):
-            r["scores"]["text_bertscore_f1"] = v if r["_text"] else 0.0
-    if judge is not None:
-        for r in tqdm(records, desc="judge", unit="item", disable=not progress):
-            scores, raw = judge(r["question"], r["_reference"], r["steps"], r.pop("_gen_images"))
-            r["judge_raw"], r["judge_unparsed"] = raw, scores is None
-            r["scores"].update(scores or {})
+            r["scores"]["bertscore_f1"] = v if r["_text"] else 0.0
     return [{k: v for k, v in r.items() if not k.startswith("_")} for r in records]
 
 
-def summarize_interleaved(records: list[dict]) -> dict:
-    """Mean and 95% bootstrap interval of every score, how many items each rests on, latency and tokens."""
+def _summary(records: list[dict]) -> dict:
     out: dict = {"n": len(records)}
     for key in SCORES:
         values = [r["scores"].get(key) for r in records if r["scores"].get(key) is not None]
@@ -174,9 +159,31 @@ def summarize_interleaved(records: list[dict]) -> dict:
             out[key] = float(np.mean(values))
             out[f"{key}_ci95"] = bootstrap_ci(values)
             out[f"{key}_n"] = len(values)
-    out["images_mean"] = _mean([sum(s["kind"] == "image" for s in r["steps"]) for r in records]) or 0.0
-    out["latency_ms_p50"] = float(np.percentile([r["latency_ms"] for r in records], 50)) if records else 0.0
-    out["tokens_generated_mean"] = _mean([r["tokens_generated"] for r in records]) or 0.0
-    if any(r.get("judge_unparsed") for r in records):
-        out["judge_unparsed_rate"] = _mean([float(bool(r.get("judge_unparsed"))) for r in records])
+    lat = [r["latency_ms"] for r in records]
+    out["latency_ms_p50"] = float(np.percentile(lat, 50)) if lat else 0.0
+    out["latency_ms_p95"] = float(np.percentile(lat, 95)) if lat else 0.0
+    out["tokens_generated_mean"] = _mean([r.get("tokens_generated", 0) for r in records]) or 0.0
+    return out
+
+
+def summarize_interleaved(records: list[dict]) -> dict:
+    """Per system (and per question kind: template, user): every score's mean, 95% interval and n; paired
+    differences unified - each pipeline baseline on the same items."""
+    out: dict = {"systems": {}, "paired": {}}
+    for kind in sorted({r["kind"] for r in records}):
+        chosen = [r for r in records if r["kind"] == kind]
+        for system in dict.fromkeys(r["system"] for r in chosen):
+            out["systems"][f"{kind}/{system}"] = _summary([r for r in chosen if r["system"] == system])
+        unified = {(r["dataset"], r["qa_id"]): r for r in chosen if r["system"] == UNIFIED}
+        for system in dict.fromkeys(r["system"] for r in chosen if r["system"] != UNIFIED):
+            pairs = [(unified[(r["dataset"], r["qa_id"])], r) for r in chosen
+                     if r["system"] == system and (r["dataset"], r["qa_id"]) in unified]
+            row = {"n": len(pairs)}
+            for key in PAIRED:
+                diffs = [a["scores"][key] - b["scores"][key] for a, b in pairs
+                         if a["scores"].get(key) is not None and b["scores"].get(key) is not None]
+                if diffs:
+                    row[key] = float(np.mean(diffs))
+                    row[f"{key}_ci95"] = bootstrap_ci(diffs)
+            out["paired"][f"{kind}/{UNIFIED} - {system}"] = row
     return out
