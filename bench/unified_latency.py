@@ -40,7 +40,8 @@ def main() -> None:
     load_s = time.perf_counter() - t
     retriever = Retriever.open(args.index)
     settings = {"lookup 10": UnifiedConfig(lookup=10), "no lookup": UnifiedConfig(lookup=None)}
-    answerers = {k: UnifiedAnswerer(model, retriever, c) for k, c in settings.items()}
+    first = UnifiedAnswerer(model, retriever, settings["lookup 10"])
+    answerers = {k: UnifiedAnswerer(model, retriever, c, pipeline=first.pipeline) for k, c in settings.items()}
     questions = [q.question for q in read_dataset(args.dataset).qa if q.image_ids][:args.n]
     answerers["lookup 10"].ask(questions[-1])  # the first call pays for lazy loads (section ranker); not timed
     rows = []

@@ -29,12 +29,18 @@ def items_of(path: str) -> list[dict]:
 
 def distinct_images(items: list[dict]) -> str:
     """Distinct generated pictures over all generated pictures (1.0: no two answers share an image)."""
-    codes = [tuple(s["codes"]) for r in items for s in r["steps"] if s["kind"] == "image"]
+    codes = [tuple(s["codes"]) for r in items for s in r.get("steps", []) if s["kind"] == "image"]
     return f"{len(set(codes)) / len(codes):.2f} of {len(codes)}" if codes else "-"
 
 
+def _scores(run: dict) -> dict:
+    """The unified model's summary: a grounded run's (``systems``), or a closed-book run's whole."""
+    scores = run["scores"]
+    return scores["systems"].get("template/unified", {}) if "systems" in scores else scores
+
+
 def main(paths: list[str]) -> None:
-    runs = [(Path(p).stem, json.loads(Path(p).read_text())) for p in paths]
+    runs = [(Path(p).stem, {"scores": _scores(json.loads(Path(p).read_text()))}) for p in paths]
     print("| metric | " + " | ".join(f"{name} (n={r['scores']['n']})" for name, r in runs) + " |")
     print("| --- |" + " --- |" * len(runs))
     for key in METRICS:
@@ -48,7 +54,7 @@ def main(paths: list[str]) -> None:
     for t in (0.5, 0.6, 0.7, 0.8, 0.9):
         cells = []
         for path in paths:
-            sims = [s["similarity"] for r in items_of(path) for s in r["snaps"] if s["similarity"] is not None]
+            sims = [s["similarity"] for r in items_of(path) for s in r.get("snaps", []) if s["similarity"] is not None]
             cells.append(f"{sum(x >= t for x in sims) / len(sims):.3f} of {len(sims)}" if sims else "-")
         print(f"| {t} | " + " | ".join(cells) + " |")
 

@@ -4,7 +4,7 @@ reported, not crashed on."""
 import pytest
 import torch
 
-from m2io.unified.answer import UnifiedAnswerer
+from m2io.unified.answer import UnifiedAnswerer, UnifiedConfig
 from m2io.unified.chameleon import ChameleonCodec, chameleon_unified
 from m2io.unified.tokenizer import TokenizerError
 
@@ -59,7 +59,7 @@ def test_generation_under_the_grammar_and_undecodable_images(tiny_chameleon):
         return original(**kw)
 
     unified.lm.generate = generate
-    answer = UnifiedAnswerer(unified, retriever=None, max_new_tokens=70).ask("Draw")
+    answer = UnifiedAnswerer(unified, None, UnifiedConfig(max_new_tokens=70, lookup=None)).ask("Draw")
     images = [s for s in answer.steps if s.kind == "image"]
     assert len(images) == 1 and len(images[0].codes) == 64 and images[0].png == b""
     assert any("not decoded" in d for d in answer.damage) and not answer.well_formed

@@ -36,6 +36,10 @@ def spans_are_legal(ids, vocab):
             if inside is None or inside >= vocab.tokens_per_image:
                 return False
             inside += 1
+        elif vocab.is_ref(t):  # a reference is a whole span by itself
+            if inside != 0:
+                return False
+            inside = vocab.tokens_per_image
         elif inside is not None:
             return False
     return inside is None
@@ -75,7 +79,8 @@ def test_grammar_keeps_every_span_exact(model, seed):
         assert image_span_state(row, v) is None  # no span left open by the budget
         assert row.count(v.vis) >= 1  # the push made it open images, and each one closed
         images = [t for t in row if v.is_image(t)]
-        assert len(images) == row.count(v.vis) * v.tokens_per_image
+        refs = [t for t in row if v.is_ref(t)]
+        assert len(images) == (row.count(v.vis) - len(refs)) * v.tokens_per_image
 
 
 def test_generated_trajectory_parses_and_decodes(model):
@@ -133,6 +138,36 @@ def test_every_token_lies_inside_a_whole_step(model, push):
     for row in sample(model, grammar=True, max_new=120, seed=0, push=push):
         t = model.parse(row)
         assert t.well_formed and t.damage == [], (t.damage, row)
-        assert row[-1] in v.end_ids and len(row) == 120  # the end exactly where the budget ran out
+        assert row[-1] in v.end_ids and 117 <= len(row) <= 120  # the end once no whole step fits the budget
         assert row[0] in (v.think, v.vis) and all(row[i + 1] in (v.think, v.vis, *v.end_ids)
                                                    for i, tok in enumerate(row[:-1]) if tok in (v.end_think, v.end_vis))
+
+
+def test_references_only_to_the_prompts_candidates(tiny_unified_dir):
+    """Pushed hard towards every reference token, each row refers only to candidates its own prompt names
+    (per row, from the prompt), or to the first ``references`` ones; never a reference outside <vis>."""
+    model = UnifiedModel.load(tiny_unified_dir)
+    v = model.vocab
+    offered = {0: [v.ref_ids[1], v.ref_ids[4]], 1: [v.ref_ids[0]]}
+
+    class PushRefs:
+        def __call__(self, input_ids, scores):
+            scores[:, v.ref_ids] += 50.0
+            scores[:, v.vis] += 50.0
+            return scores
+
+    prompts = [model.prompt_ids("Figures: <ref_2> a <ref_5> b"), model.prompt_ids("Figures: <ref_1> c, and more")]
+    width = max(map(len, prompts))
+    ids = torch.tensor([[model.tokenizer.pad_token_id] * (width - len(p)) + p for p in prompts])
+    for refs, expect in (("prompt", offered), (1, {0: v.ref_ids[:1], 1: v.ref_ids[:1]})):
+        grammar = ModalityGrammar(v, model.lm.get_output_embeddings().weight.shape[0], width, 40, references=refs)
+        out = model.lm.generate(input_ids=ids, attention_mask=(ids != model.tokenizer.pad_token_id).long(),
+                                max_new_tokens=40, do_sample=True, top_k=None,
+                                logits_processor=LogitsProcessorList([PushRefs(), grammar]),
+                                eos_token_id=v.end_ids, pad_token_id=model.tokenizer.pad_token_id)
+        for row, generated in enumerate(out[:, width:].tolist()):
+            used = [t for t in generated if v.is_ref(t)]
+            assert used and set(used) <= set(expect[row]), (refs, row, used)
+            traj = model.parse(generated)
+            assert not traj.damage or traj.damage == ["no end token"]
+            assert len(traj.references) == len(used)

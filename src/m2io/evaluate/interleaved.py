@@ -100,9 +100,12 @@ def evaluate_interleaved(answerer, dataset, items=None, kinds: dict | None = Non
     from m2io.evaluate.end_to_end import e2e_scores
     from m2io.metrics import image_prf, rouge_l, strip_placeholders
 
+    from m2io.pipeline import Pipeline
+
     pipeline = answerer.pipeline
     components = Components(ComponentConfig(), answerer.retriever.models.text)
-    baselines = {name: components.inserter(name) for name in cfg.baselines}
+    baselines = {name: Pipeline(answerer.retriever, pipeline.answerer, components.inserter(name), pipeline.config)
+                 for name in cfg.baselines}  # each places the unified model's own drafts
     docs = {d.id: d for d in dataset.documents}
     items = [q for q in (items if items is not None else dataset.qa) if q.image_ids]
     records = []
@@ -135,9 +138,8 @@ def evaluate_interleaved(answerer, dataset, items=None, kinds: dict | None = Non
                         "latency_ms": answer.timings["total"] * 1000,
                         "stage_ms": {k: v * 1000 for k, v in answer.timings.items() if k != "total"}})
         pipe_text = " ".join(draft.segments)
-        for name, inserter in baselines.items():
-            pipeline.inserter = inserter
-            placed = pipeline.place(draft)
+        for name, baseline in baselines.items():
+            placed = baseline.place(draft)
             records.append({**base, "system": f"pipeline:{name}", "text": pipe_text, "_text": pipe_text,
                             "placements": [[p.image_id, p.slot] for p in placed.answer.placements],
                             "scores": {**e2e_scores(q, draft.segments, placed.answer.placements),

@@ -113,14 +113,21 @@ class AskService:
         if everything and self.unified is not None and self.preload_unified:
             try:
                 self._unified()
-            except Exception as e:  # noqa: BLE001 - a unified model that fails to load answers 422 when asked
-                log.warning("the unified model is not available: %s", e)
+            except M2IOError:  # logged; a unified question then answers 422 with the reason
+                pass
 
     def _unified(self):
+        """The unified answerer, loaded once; a load that failed is remembered and named on every later ask."""
         if callable(self.unified) and not hasattr(self.unified, "ask"):
             with self._loading:
                 if callable(self.unified) and not hasattr(self.unified, "ask"):
-                    self.unified = self.unified()
+                    try:
+                        self.unified = self.unified()
+                    except Exception as e:  # noqa: BLE001 - any failure to load is the model's, not the request's
+                        log.warning("the unified model could not be loaded: %s", e)
+                        self.unified = M2IOError(f"the unified model could not be loaded: {type(e).__name__}: {e}")
+        if isinstance(self.unified, M2IOError):
+            raise self.unified
         return self.unified
 
     def _inserter(self, name: str):
@@ -140,10 +147,7 @@ class AskService:
 
         if self.unified is None:
             raise M2IOError("this server has no unified model (start it with m2io serve --unified-model DIR)")
-        try:
-            unified = self._unified()
-        except (OSError, ValueError) as e:
-            raise M2IOError(f"the unified model could not be loaded: {e}") from e
+        unified = self._unified()
         with self.answering():
             data = unified_json(unified.ask(question, image_path))
         for step in data["steps"]:

@@ -30,8 +30,10 @@ def build_service(opts: ServeOptions) -> AskService:
             from m2io.unified.answer import UnifiedAnswerer, UnifiedConfig
             from m2io.unified.model import UnifiedModel
 
+            # the service's own pipeline (its answerer, ranker and options) drafts for the unified model too
             return UnifiedAnswerer(UnifiedModel.load(Path(folder)), retriever,
-                                   UnifiedConfig(snap_threshold=opts.snap_threshold))
+                                   UnifiedConfig(snap_threshold=opts.snap_threshold),
+                                   pipeline=service.pipeline("source", 10))
     service = AskService(retriever, ComponentConfig(**opts.components), unified=unified,
                          preload_unified=bool(opts.unified_model))
     service.warm_up(everything=False)  # ready with the defaults; the other inserters load once it is serving

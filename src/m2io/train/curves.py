@@ -14,18 +14,21 @@ from pathlib import Path
 PANELS = [
     ("reward", ["reward", "rewards/format/mean", "rewards/selection/mean", "rewards/order/mean",
                 "rewards/position/mean", "rewards/exact/mean"]),
-    ("unified rewards", ["rewards/text/mean", "rewards/visual/mean", "rewards/structure/mean"]),
+    ("unified rewards", ["rewards/text/mean", "rewards/visual/mean", "rewards/structure/mean",
+                         "rewards/reference/mean"]),
     ("KL to the reference model", ["kl"]),  # its own axis: beside lengths of ~100 tokens a KL of 1 is flat
     ("completion length, plan size", ["completions/mean_length", "images_placed", "tied_groups"]),
     ("dev (insert task)", ["dev/image_f1", "dev/ordering", "dev/position_accuracy", "dev/position_accuracy_soft",
                            "dev/fallback_rate"]),
     ("interleaved benchmark (dev)", ["dev/well_formed", "dev/text_bertscore_f1", "dev/text_question_cosine",
-                                     "dev/alignment_context", "dev/alignment_caption", "dev/fidelity"]),
+                                     "dev/alignment_context", "dev/alignment_caption", "dev/fidelity", "dev/image_f1",
+                                     "dev/rouge_l", "dev/position_accuracy_soft"]),
     ("validation (never-trained corpora)", ["val/image_f1", "val/ordering", "val/position_accuracy",
                                             "val/position_accuracy_soft"]),
     ("held-out reconstruction", ["heldout/psnr"]),
-    ("warm-up loss by task", ["loss_interleaved", "loss_understanding", "loss_text_to_image", "dev/loss_interleaved",
-                              "dev/loss_understanding", "dev/loss_text_to_image"]),
+    ("warm-up loss by task", ["loss_grounded", "loss_interleaved", "loss_understanding", "loss_text_to_image",
+                              "dev/loss_grounded", "dev/loss_interleaved", "dev/loss_understanding",
+                              "dev/loss_text_to_image"]),
     ("loss", ["loss"]),
 ]
 

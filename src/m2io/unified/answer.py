@@ -105,7 +105,8 @@ class UnifiedConfig:
     image_temperature: float | None = 1.0
     """Drawn images' codes sampled at this temperature (greedy ones collapse onto one picture)."""
     lookup: int | None = 10
-    """Prompt-lookup decoding with n-grams of this many tokens (None: off): same tokens, 3x faster copying."""
+    """Prompt-lookup decoding with n-grams of this many tokens (None: off): the same greedy text, 3x faster
+    copying (bench/RESULTS.md)."""
     snap_threshold: float = 0.8
     seed: int = 0
 
@@ -134,29 +135,43 @@ class UnifiedAnswerer:
         return self._pipeline
 
     def ask(self, question: str, image: str | Path | None = None) -> UnifiedAnswer:
+        """Draft with the pipeline and answer from the draft; without a retriever, closed-book (the question alone,
+        the query image's codes before it), as the first unified models were trained."""
         t0 = time.perf_counter()
+        if self.retriever is None:
+            user = question
+            if image is not None:
+                from m2io.encoders.image import load_image
+
+                user = self.model.image_text(self.model.image_codes([load_image(image)])[0]) + "\n" + question
+            return self._answer(question, user, None, [], time.perf_counter() - t0)
         draft = self.pipeline.draft(question, image)
         return self.answer_draft(draft, time.perf_counter() - t0)
 
     def answer_draft(self, draft, draft_seconds: float | None = None) -> UnifiedAnswer:
         """The unified model's answer from a pipeline draft (its retrieval, passage and candidates)."""
-        from m2io.types import InterleavedAnswer
         from m2io.unified.grounded import grounded_user, passage_steps
 
-        cfg = self.config
-        question = draft.question
-        t0 = time.perf_counter() - (draft_seconds if draft_seconds is not None else sum(draft.timings.values()))
+        t0 = time.perf_counter()
         candidates = draft.candidates[:len(self.model.vocab.ref_ids)]
         passage = passage_steps(draft.segments, candidates, draft.provenance, self.grounded)
-        user = grounded_user(question, passage, candidates, self.grounded)
+        user = grounded_user(draft.question, passage, candidates, self.grounded)
+        seconds = draft_seconds if draft_seconds is not None else sum(draft.timings.values())
+        return self._answer(draft.question, user, draft, candidates, seconds + time.perf_counter() - t0)
+
+    def _answer(self, question: str, user: str, draft, candidates: list, prompt_seconds: float) -> UnifiedAnswer:
+        from m2io.types import InterleavedAnswer
+
+        cfg = self.config
         t1 = time.perf_counter()
+        t0 = t1 - prompt_seconds
         # the seed is offset by the question, so an answer repeats itself but two questions draw different images
         seed = None if cfg.seed is None else (cfg.seed + zlib.crc32(user.encode())) % 2**31
         ids, traj = self.model.generate([user], max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature,
                                         seed=seed, image_temperature=cfg.image_temperature,
                                         references=len(candidates), lookup=cfg.lookup)[0]
         t2 = time.perf_counter()
-        datasets = {c.k: self._dataset_of(draft, c.image.id) for c in candidates}
+        datasets = {c.k: self._dataset_of(draft, c.image.id) for c in candidates} if draft is not None else {}
         by_number = {c.k: c for c in candidates}
         steps, damage = [], list(traj.damage)
         for s in traj.steps:
@@ -169,14 +184,17 @@ class UnifiedAnswerer:
                     continue
                 steps.append(AnswerStep("reference", ref=s.ref, figure=figure_of(c, datasets[s.ref])))
             else:
-                steps.append(self._drawn(s.codes, damage, len(steps)))
+                steps.append(self._drawn(s.codes, damage, sum(x.kind == "image" for x in steps)))
         t3 = time.perf_counter()
         segments, placements = as_interleaved(steps, candidates)
-        listed = self.pipeline.place(draft).answer  # the sources the pipeline lists for this draft
-        interleaved = InterleavedAnswer(segments, placements, listed.sources, listed.source_labels)
+        interleaved = InterleavedAnswer(segments, placements)
+        if draft is not None:
+            listed = self.pipeline.place(draft).answer  # the sources the pipeline lists for this draft
+            interleaved.sources, interleaved.source_labels = listed.sources, listed.source_labels
         timings = {"retrieve_and_draft": t1 - t0, "generate": t2 - t1, "decode_and_match": t3 - t2, "total": t3 - t0}
         return UnifiedAnswer(question, steps, damage, not damage and traj.well_formed, len(ids), timings,
-                             self.snap_threshold, interleaved, candidates, list(draft.provenance), user)
+                             self.snap_threshold, interleaved, candidates,
+                             list(draft.provenance) if draft is not None else [], user)
 
     @staticmethod
     def _dataset_of(draft, image_id: str) -> str:

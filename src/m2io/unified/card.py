@@ -23,7 +23,7 @@ import json
 import shutil
 from pathlib import Path
 
-from m2io.evaluate.interleaved import HEADLINE
+from m2io.evaluate.interleaved import HEADLINE  # noqa: F401  (the grounded benchmark's, logged by GRPO's dev eval)
 from m2io.train.card import dev_rows, read_record
 from m2io.train.resumable import RECORD
 

@@ -74,7 +74,8 @@ class ModalityGrammar:
                  text_temperature: float | None = None, image_temperature: float | None = None,
                  references: int | None = None):
         """``prompt_len`` None: the width of the first ids seen (the left-padded prompts); ``references``: how
-        many candidates the prompt offers (reference tokens beyond them are never allowed; None: all)."""
+        many candidates the prompt offers (reference tokens beyond them are never allowed; None: all;
+        ``"prompt"``: per row, the reference tokens its prompt names, as a grounded prompt lists its candidates)."""
         self.vocab, self.prompt_len, self.max_new = vocab, prompt_len, max_new_tokens
         self.temperatures = (text_temperature, image_temperature)
         n = vocab_size
@@ -85,12 +86,13 @@ class ModalityGrammar:
         tags, ends = torch.zeros(n, dtype=torch.bool), torch.zeros(n, dtype=torch.bool)
         tags[[vocab.think, vocab.end_think, vocab.vis, vocab.end_vis]] = True
         self.refs = torch.zeros(n, dtype=torch.bool)
-        offered = vocab.ref_ids if references is None else vocab.ref_ids[:references]
+        self.per_prompt = references == "prompt"
+        self._row_refs: dict[int, torch.Tensor] = {}
+        offered = vocab.ref_ids if references is None or self.per_prompt else vocab.ref_ids[:references]
         if offered:
             self.refs[offered] = True
         if vocab.ref_ids:
             tags[vocab.ref_ids] = True
-        self.open_images = self.images | self.refs
         ends[vocab.end_ids] = True
         self.text = ~self.images & ~tags & ~ends
         self.in_text = self.text.clone()
@@ -99,13 +101,15 @@ class ModalityGrammar:
         self.end_text[vocab.end_think] = True
         self.ends = ends
 
-    def allowed(self, generated: list[int]) -> torch.Tensor:
-        """Boolean mask over the vocabulary of the tokens allowed after ``generated``."""
+    def allowed(self, generated: list[int], refs: torch.Tensor | None = None) -> torch.Tensor:
+        """Boolean mask over the vocabulary of the tokens allowed after ``generated`` (``refs``: the reference
+        tokens this row may use, default the grammar's)."""
+        refs = self.refs if refs is None else refs
         k = image_span_state(generated, self.vocab)
         left = self.max_new - len(generated)
         if k is not None:
             if k == 0:  # right after <vis>: refer, or draw while the whole grid, </vis> and the end fit
-                mask = self.refs if left < self.vocab.tokens_per_image + 2 else self.open_images
+                mask = refs if left < self.vocab.tokens_per_image + 2 else self.images | refs
                 return mask if mask.any() else self.close
             return self.images if k < self.vocab.tokens_per_image else self.close
         written = text_step_tokens(generated, self.vocab)
@@ -113,8 +117,18 @@ class ModalityGrammar:
             return self.end_text if left <= 2 else (self.in_text if written else self.text)
         mask = self.ends.clone() if generated else torch.zeros_like(self.ends)
         mask[self.vocab.think] = left >= 4  # <think>, a token of text, </think>, the end
-        mask[self.vocab.vis] = left >= self.vocab.tokens_per_image + 3 or (bool(self.refs.any()) and left >= 4)
+        mask[self.vocab.vis] = left >= self.vocab.tokens_per_image + 3 or (bool(refs.any()) and left >= 4)
         return mask if mask.any() else self.ends
+
+    def _prompt_refs(self, row: int, input_ids: torch.Tensor) -> torch.Tensor:
+        """The reference tokens row ``row``'s prompt names (read once per row)."""
+        if row not in self._row_refs:
+            named = set(input_ids[row, :self.prompt_len].tolist()) & set(self.vocab.ref_ids)
+            mask = torch.zeros_like(self.refs)
+            if named:
+                mask[sorted(named)] = True
+            self._row_refs[row] = mask
+        return self._row_refs[row]
 
     def _temper(self, kept: torch.Tensor, generated: list[int]) -> torch.Tensor:
         k = image_span_state(generated, self.vocab)
@@ -130,7 +144,7 @@ class ModalityGrammar:
             self.prompt_len = input_ids.shape[1]
         for row in range(input_ids.shape[0]):
             generated = input_ids[row, self.prompt_len:].tolist()
-            mask = self.allowed(generated)
+            mask = self.allowed(generated, self._prompt_refs(row, input_ids) if self.per_prompt else None)
             width = min(mask.numel(), scores.shape[1])
             kept = scores[row, :width].masked_fill(~mask[:width], -torch.inf)
             if kept.max() < torch.finfo(kept.dtype).min / 2:  # the model itself ruled out every allowed token

@@ -80,7 +80,8 @@ class UnifiedGRPOConfig:
     """Benchmark the starting (warmed-up) model at step 0 too; ablation rows share that one."""
     save_steps: int = 10
     precision: str = "fp32"
-    """fp32 as the warm-up: TRL's default bf16 autocast made one step 10x slower on this CPU (full fine-tuning)."""
+    """fp32 for a full model: TRL's bf16 autocast made one of its steps 10x slower on this CPU; ``auto`` for a LoRA
+    model (bf16 where the CPU has it, as its warm-up)."""
     seed: int = 0
 
 

@@ -54,7 +54,7 @@ class UnifiedGRPOTrainer(GRPOTrainer):
     def _generate_single_turn(self, prompt_ids, *args, **kwargs):
         model = self.accelerator.unwrap_model(self.model)
         grammar = ModalityGrammar(self.vocab, model.get_output_embeddings().weight.shape[0], None,
-                                  self.max_completion_length, *self.modality_temperatures)
+                                  self.max_completion_length, *self.modality_temperatures, references="prompt")
         model.generate = partial(type(model).generate, model, logits_processor=LogitsProcessorList([grammar]))
         try:
             return super()._generate_single_turn(prompt_ids, *args, **kwargs)

@@ -2,11 +2,11 @@
 trajectory under the modality grammar.
 
 ``UnifiedModel.from_base`` adds the tags, one token per image code and the reference tokens to a
-text LM (default: the bundled SmolLM2-135M-Instruct) and grows its embeddings (new rows start at
-the mean of the old ones); ``load``/``save`` keep the LM, its tokenizer, the image tokenizer and
+text LM (default: the bundled SmolLM2-135M-Instruct) and grows its embeddings (new rows drawn from
+the old rows' mean and covariance, the same rows every time); ``load``/``save`` keep the LM, its tokenizer, the image tokenizer and
 the vocabulary map in one folder. With :meth:`UnifiedModel.add_lora` the LM trains as LoRA plus the
-added tokens' rows (PEFT's trainable tokens), and the folder holds only those (about 22 MB, not
-the 540 MB of full weights): ``load`` rebuilds the base LM, applies them and merges them once. A model whose vocabulary already holds image tokens (Chameleon) is built directly with
+added tokens' rows (PEFT's trainable tokens), and the folder holds only those (a 22 MB adapter,
+34 MB with the tokenizers, not the 540 MB of full weights): ``load`` rebuilds the base LM, applies them and merges them once. A model whose vocabulary already holds image tokens (Chameleon) is built directly with
 its own :class:`~m2io.unified.vocab.UnifiedVocab` and image codec (:mod:`m2io.unified.chameleon`).
 
 >>> from m2io.unified.tokenizer import ImageTokenizer                       # doctest: +SKIP
@@ -75,7 +75,7 @@ class UnifiedModel:
         vocab = add_unified_tokens(tokenizer, codec.codebook_size, codec.tokens_per_image, references)
         grow_embeddings(lm, len(tokenizer))
         return cls(lm, tokenizer, codec, vocab, getattr(getattr(codec, "config", None), "image_size", 64),
-                   str(lm_dir) if lm_dir else None)
+                   str(Path(lm_dir).resolve()) if lm_dir else None)
 
     def added_ids(self) -> list[int]:
         """Token ids of everything the unified vocabulary added (tags, image codes, references)."""
@@ -185,7 +185,8 @@ class UnifiedModel:
         grammar allows no reference beyond). ``lookup`` (one user message only): prompt-lookup decoding
         with n-grams of this many tokens, transformers' own: a grounded answer copies long runs of its
         passage, which then cost one forward pass per run instead of one per token (3.2x on a copied
-        passage here), with the same tokens as without it."""
+        passage here); greedy text comes out the same as without it (sampled image codes draw the
+        random numbers in another order)."""
         from transformers import LogitsProcessorList
 
         if seed is not None:

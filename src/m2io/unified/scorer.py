@@ -87,10 +87,14 @@ class TrajectoryScorer:
         ref = self.references[item]
         gold = dict(ref.gold_slots)
         refs = [k for k, s in enumerate(steps) if s.kind == "reference"]
-        placed = [(steps[k].ref, sum(1 for j in texts if j < k)) for k in refs]
+        # slots as the answer shows them (as_interleaved): after the text steps before it, never above the first
+        placed = [(steps[k].ref, max(sum(1 for j in texts if j < k), 1 if texts else 0)) for k in refs]
         reward_of = {k: text_step_reward(v, q_vec, ref_vec) for k, v in zip(texts, text_vecs)}
         reward_of |= {k: image_step_reward(a, f) for k, a, f in zip(images, alignments, fidelities)}
-        reward_of |= {k: step_reward(r, slot, gold, max(ref.n_segments, 1)) for k, (r, slot) in zip(refs, placed)}
+        seen: set[int] = set()
+        for k, (r, slot) in zip(refs, placed):  # a figure shown again adds nothing (the answer shows it once)
+            reward_of[k] = 0.0 if r in seen else step_reward(r, slot, gold, max(ref.n_segments, 1))
+            seen.add(r)
         n_reference = len(gold) if ref.gold_slots or ref.n_segments else len(ref.figures)
         terms = {"text": text_reward(text_vecs, q_vec, ref_vec), "visual": visual_reward(alignments, fidelities),
                  "structure": structure_reward(traj.well_formed, len(texts), len(images) + len(refs), n_reference),

@@ -209,7 +209,8 @@ def warmup(cfg: WarmupConfig, out: Path, cache: Path) -> dict:
         if step % cfg.eval_every == 0:
             row = evaluate(model, pools["dev"], cfg, autocast)
             append_metrics(out / "metrics.jsonl", {"step": step, **row})
-            torch.save({"lm": {n: p.detach() for n, p in trained.items()}, "optimizer": opt.state_dict(), "step": step,
+            weights = {n: p.detach() for n, p in trained.items()} if cfg.lora else model.lm.state_dict()
+            torch.save({"lm": weights, "optimizer": opt.state_dict(), "step": step,
                         "elapsed": time.monotonic() - started, "rng": rng.getstate()}, out / CHECKPOINT)
     bar.close()
     seconds = time.monotonic() - started
