@@ -184,7 +184,10 @@ demo: setup
 	$(BIN)/m2io search "How do I align layers?" --index $(INDEX)/gimp -k 3
 	$(BIN)/m2io search --image $(DATA)/gimp/images/GIMP/toolbox__align-dialog.png --index $(INDEX)/gimp -k 1
 	$(BIN)/m2io ask "How do I align layers?" --index $(INDEX)/gimp --format html --out $(OUT)/answer.html
-	@echo "open $(OUT)/answer.html in a browser; or serve the index: $(BIN)/m2io serve --index $(INDEX)/gimp"
+	$(BIN)/m2io ask "How do I align layers?" --index $(INDEX)/gimp --generator unified --format html \
+	  --out $(OUT)/unified.html
+	@echo "open $(OUT)/answer.html (the pipeline) or $(OUT)/unified.html (the shipped unified model) in a browser;"
+	@echo "or serve the index: $(BIN)/m2io serve --index $(INDEX)/gimp"
 
 test: setup browser
 	$(BIN)/python -m pytest
