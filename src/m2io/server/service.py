@@ -43,7 +43,7 @@ class AskService:
         self.lock = threading.Lock()
         self._load_images()
         self._inserters: dict[str, object] = {}
-        self._loading = threading.Lock()
+        self._loading = threading.RLock()  # re-entrant: the unified loader builds a pipeline, which loads an inserter
         self._answerer = None
         self._cache_counts = CacheCounts()
         INDEX_VERSION.set(retriever.version)

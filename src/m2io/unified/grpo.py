@@ -5,8 +5,9 @@ the training manuals' train-split questions with the pipeline's retrieved passag
 (:mod:`m2io.unified.grounded_data`; the warm-up's cached drafts are reused), and the reference is
 the target answer (its text, and the gold figures' candidate numbers and slots); without, the
 closed-book questions whose section has a figure. The policy is the warmed-up unified model: a LoRA
-model goes on training its adapter (the warm-up's adapter, loaded again frozen as ``ref``, is
-TRL's KL reference), a full model is fine-tuned whole. Completions are sampled under the modality
+folder is merged and a fresh LoRA trains on it (TRL's KL reference is that adapter disabled: the
+warm-up itself; :meth:`~m2io.unified.model.UnifiedModel.for_grpo` says why not the warm-up's own
+adapter), a full model is fine-tuned whole. Completions are sampled under the modality
 grammar; the rewards are :mod:`m2io.unified.rewards`'s ``text``, ``visual``, ``structure`` and
 ``reference`` terms weighted by :class:`~m2io.unified.rewards.HybridWeights`, with process-level
 advantages at ``weights.process``.
@@ -180,7 +181,7 @@ def run_unified_grpo(config: UnifiedGRPOConfig, out: Path, dev=None, command: st
     if config.micro_batch is not None and (config.micro_batch < 1 or completions % config.micro_batch):
         raise ValueError(f"micro_batch {config.micro_batch} must divide the {completions} completions of a step")
     out.mkdir(parents=True, exist_ok=True)
-    unified = UnifiedModel.load(config.model, trainable=True)
+    unified = UnifiedModel.for_grpo(config.model)
     unified.lm.train()
     if config.indexes:
         if len(config.indexes) != len(config.corpora):

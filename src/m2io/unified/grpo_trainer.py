@@ -34,22 +34,9 @@ class UnifiedGRPOTrainer(GRPOTrainer):
         if step_norm not in ("joint", "per_kind"):
             raise ValueError(f"step_norm must be 'joint' or 'per_kind', not {step_norm!r}")
         super().__init__(*args, **kwargs)
-        self._copy_reference_rows()
         self.scorer, self.vocab, self.process_weight = scorer, vocab, process_weight
         self.image_credit, self.step_norm = image_credit, step_norm
         self.modality_temperatures = (text_temperature, image_temperature)
-
-    def _copy_reference_rows(self) -> None:
-        """TRL copies a trained adapter into its frozen ``ref`` adapter (the KL reference) by the names that hold
-        ``.default.``; the added tokens' trained rows end in ``.default`` and would stay at their initial values
-        in ``ref``, so they are copied here too."""
-        model = self.accelerator.unwrap_model(self.model)
-        if "ref" not in getattr(model, "peft_config", {}):
-            return
-        params = dict(model.named_parameters())
-        for name, param in params.items():
-            if name.endswith(".default") and name[:-len("default")] + "ref" in params:
-                params[name[:-len("default")] + "ref"].data.copy_(param.data)
 
     def _generate_single_turn(self, prompt_ids, *args, **kwargs):
         model = self.accelerator.unwrap_model(self.model)

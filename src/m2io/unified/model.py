@@ -56,6 +56,8 @@ class UnifiedModel:
         """``base``: the text LM folder the model grew from (None: the bundled one), kept for a LoRA folder."""
         self.lm, self.tokenizer, self.codec, self.vocab = lm, tokenizer, codec, vocab
         self.image_size, self.base = image_size, base
+        self.parent: str | None = None
+        """A LoRA folder whose model (merged) this one's adapter applies to (GRPO on a warm-up's LoRA)."""
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
 
@@ -82,14 +84,30 @@ class UnifiedModel:
         v = self.vocab
         return sorted({v.think, v.end_think, v.vis, v.end_vis, *v.image_ids, *v.ref_ids})
 
-    def add_lora(self, r: int = 16, alpha: int = 32) -> None:
-        """Train from here on as LoRA on every linear layer plus the added tokens' embedding rows (tied to the
-        output rows in SmolLM2); everything else frozen."""
+    def add_lora(self, r: int = 16, alpha: int = 32, rows: bool = True) -> None:
+        """Train from here on as LoRA on every linear layer plus (``rows``) the added tokens' embedding rows (tied
+        to the output rows in SmolLM2); everything else frozen."""
         from peft import LoraConfig, get_peft_model
 
+        extra = {"trainable_token_indices": {"embed_tokens": self.added_ids()}} if rows else {}
         config = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=0.0, target_modules=LORA_TARGETS, task_type="CAUSAL_LM",
-                            trainable_token_indices={"embed_tokens": self.added_ids()})
+                            **extra)
         self.lm = get_peft_model(self.lm, config)
+
+    @classmethod
+    def for_grpo(cls, folder: Path, r: int = 8) -> "UnifiedModel":
+        """A model folder ready for GRPO: a LoRA folder is merged and a fresh LoRA (no token rows) trains on top of
+        it, with ``parent`` naming the folder it grew from, so that TRL's reference (the adapter disabled) is the
+        warmed-up model itself; a full folder trains whole.
+
+        Why not go on training the warm-up's adapter: TRL's fused LM head reads ``lm_head.weight`` directly,
+        which under PEFT's trainable tokens on SmolLM2's tied embeddings is the untrained matrix (and has no
+        ``bias``), so the log-probabilities of every added token would be wrong."""
+        model = cls.load(folder)
+        if (Path(folder) / ADAPTER_CONFIG).is_file():
+            model.add_lora(r, 2 * r, rows=False)
+            model.parent = str(Path(folder).resolve())
+        return model
 
     @property
     def is_lora(self) -> bool:
@@ -105,13 +123,12 @@ class UnifiedModel:
         self.codec.save(folder / CODEC_DIR)
         (folder / UNIFIED_FILE).write_text(json.dumps({"vocab": self.vocab.to_dict(), "image_size": self.image_size,
                                                        "system": SYSTEM, "format": "lora" if self.is_lora else "full",
-                                                       "base": self.base}, indent=1) + "\n")
+                                                       "base": self.base, "parent": self.parent}, indent=1) + "\n")
         return folder
 
     @classmethod
-    def load(cls, folder: Path, trainable: bool = False) -> "UnifiedModel":
-        """``trainable`` (a LoRA folder): keep the adapter apart and trainable (GRPO goes on training it; TRL makes
-        a frozen copy of it, ``ref``, for the KL); otherwise it is merged once."""
+    def load(cls, folder: Path) -> "UnifiedModel":
+        """A model folder: full weights, or a LoRA folder applied to its base (or to its parent) and merged once."""
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         from m2io.encoders.text import offline
@@ -128,17 +145,19 @@ class UnifiedModel:
 
             from m2io.lm.local import default_model_dir
 
-            base = Path(meta["base"]) if meta.get("base") else default_model_dir()
-            lm = AutoModelForCausalLM.from_pretrained(str(base), dtype=torch.float32)
-            grow_embeddings(lm, len(tokenizer))  # the rows it grew from; the trained ones come from the folder
-            if trainable:
-                lm = PeftModel.from_pretrained(lm, str(folder), is_trainable=True)
+            if meta.get("parent"):  # an adapter over another LoRA folder's merged model
+                lm = cls.load(Path(meta["parent"])).lm
             else:
-                lm = PeftModel.from_pretrained(lm, str(folder)).merge_and_unload().eval()
+                base = Path(meta["base"]) if meta.get("base") else default_model_dir()
+                lm = AutoModelForCausalLM.from_pretrained(str(base), dtype=torch.float32)
+                grow_embeddings(lm, len(tokenizer))  # the rows it grew from; the trained ones come from the folder
+            lm = PeftModel.from_pretrained(lm, str(folder)).merge_and_unload().eval()
         else:
             lm = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32).eval()
-        return cls(lm, tokenizer, ImageTokenizer.load(folder / CODEC_DIR), UnifiedVocab(**meta["vocab"]),
-                   meta.get("image_size", 64), meta.get("base"))
+        model = cls(lm, tokenizer, ImageTokenizer.load(folder / CODEC_DIR), UnifiedVocab(**meta["vocab"]),
+                    meta.get("image_size", 64), meta.get("base"))
+        model.parent = meta.get("parent")
+        return model
 
     # --- sequences -------------------------------------------------------------------------------
     def text_ids(self, text: str) -> list[int]:

@@ -218,7 +218,10 @@ def warmup(cfg: WarmupConfig, out: Path, cache: Path) -> dict:
     append_metrics(out / "metrics.jsonl", {"step": step, **final})
     model.save(out)
     plot_curves(out / "metrics.jsonl", out / "curves.png")
+    import resource
+
     record = {"kind": "unified-warmup", "steps": step, "train_seconds": round(seconds), "examples": sizes,
+              "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
               "final": final, "autocast_bf16": autocast, "config": asdict(cfg)}
     (out / RECORD).write_text(json.dumps(record, indent=1, default=str) + "\n")
     return record
