@@ -127,7 +127,7 @@ retrieval-stripped: train-retriever
 # rows (each training manual's questions answered from the pipeline's own retrieval and passage, with
 # text-to-image and understanding examples); GRPO with hybrid, reference and process rewards; the
 # interleaved benchmark beside the pipeline's `rule` and `r1` on the same drafts; and the folder that
-# ships in models/unified (about 34 MB: the adapter, the tokenizer, the image tokenizer).
+# ships in models/unified (33 MB: the adapter, the tokenizer, the image tokenizer).
 UNIFIED_TRAIN   = $(foreach p,$(R1_TRAIN),$(DATA)/$(call r1_name,$(p)))
 UNIFIED_INDEXES = $(foreach p,$(R1_TRAIN),--index $(INDEX)/$(call r1_name,$(p)))
 WARMUP_STEPS ?= 150
@@ -152,7 +152,7 @@ unified-bench: r1-corpora
 
 # Unified GRPO (issues 17, 28): grounded prompts from every training manual, the reference term
 # (Inserter-R1's plan score of the referenced figures) beside text, visual and structure, process
-# rewards per step; the warm-up's adapter trains on, and a frozen copy of it is the KL reference.
+# rewards per step; the warm-up is merged and a fresh LoRA trains on it (the KL reference is the warm-up).
 UNIFIED_STEPS   ?= 60
 UNIFIED_MINUTES ?= 40
 UNIFIED_PROCESS ?= 0.5
