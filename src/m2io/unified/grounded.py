@@ -55,8 +55,9 @@ def _cut(text: str, words: int) -> str:
 
 
 def passage_steps(segments: list[str], candidates, provenance, cfg: GroundedConfig = GroundedConfig()) -> list[Step]:
-    """The answer's segments (text steps, within ``passage_words``) with a reference step for each candidate
-    that stands among them in its section (the ``source`` inserter's slots)."""
+    """The answer's segments (text steps, whole, within ``passage_words``; only a first segment longer than that is
+    cut) with a reference step for each candidate that stands among them in its section (the ``source``
+    inserter's slots)."""
     from m2io.insert.source import SourceInserter
 
     placed = SourceInserter().insert("", segments, candidates, provenance).placements
@@ -66,9 +67,10 @@ def passage_steps(segments: list[str], candidates, provenance, cfg: GroundedConf
     kept = 0
     for i, segment in enumerate(segments):
         steps += [Step("reference", ref=number[p.image_id]) for p in placed if p.slot == i]
-        if left <= 0:
+        words = len(segment.split())
+        if kept and words > left:  # whole sentences only: the passage ends before one that does not fit
             break
-        text = _cut(segment, left)
+        text = segment.strip() if words <= left else _cut(segment, left)  # a first segment past the budget is cut
         if text:
             steps.append(Step("text", text=text))
         left -= len(text.split())
