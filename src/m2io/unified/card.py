@@ -12,7 +12,7 @@ card says how to make them again.
 >>> run = Path(tempfile.mkdtemp())
 >>> _ = (run / "m2io-train.json").write_text(json.dumps({"kind": "unified-grpo", "rows": 9, "train_seconds": 60,
 ...     "command": "m2io unified grpo data/gimp", "config": {"steps": 2, "model": str(run / "none")}}))
->>> _ = (run / "metrics.jsonl").write_text(json.dumps({"step": 2, "dev/well_formed": 0.5}) + "\\n")
+>>> _ = (run / "metrics.jsonl").write_text(json.dumps({"step": 2, "dev/image_f1": 0.5}) + "\\n")
 >>> card = unified_card(run)
 >>> "m2io unified grpo data/gimp" in card and "| 2 | 0.500 |" in card
 True
@@ -23,7 +23,7 @@ import json
 import shutil
 from pathlib import Path
 
-from m2io.evaluate.interleaved import HEADLINE  # noqa: F401  (the grounded benchmark's, logged by GRPO's dev eval)
+from m2io.evaluate.interleaved import HEADLINE  # the grounded benchmark's, logged by GRPO's dev eval
 from m2io.train.card import dev_rows, read_record
 from m2io.train.resumable import RECORD
 

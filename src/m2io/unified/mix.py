@@ -17,7 +17,7 @@ typed config; :func:`draw` picks a task per example with a seeded generator, so 
 the same batches.
 
 >>> section_steps("Title\\nOpen the dialog. <PIC> Then click OK.", [[1, 2]], words_per_step=3)
-[Step(kind='text', text='Open the dialog.', codes=[]), Step(kind='image', text='', codes=[1, 2]), Step(kind='text', text='Then click OK.', codes=[])]
+[Step(kind='text', text='Open the dialog.', codes=[], ref=None), Step(kind='image', text='', codes=[1, 2], ref=None), Step(kind='text', text='Then click OK.', codes=[], ref=None)]
 """
 from __future__ import annotations
 
