@@ -205,17 +205,21 @@ class Pipeline:
                 inserted.placements = lead_with_text(inserted.placements, len(draft.segments))
             timings["insert"] = time.perf_counter() - t
         timings["total"] = sum(timings.values())
-        used = list(dict.fromkeys(o.section for o in draft.provenance if o is not None))
-        shown = list(dict.fromkeys([*used, *(p.origin.section for p in draft.candidates
-                                             if p.origin is not None and p.image.id in
-                                             {x.image_id for x in inserted.placements})]))
-        # The answer's sections and its figures' first, then retrieved others: five at least, where there are.
-        sources = list(dict.fromkeys([*shown, *(r.doc_id for r in draft.results)]))[:max(self.config.sources,
-                                                                                          len(shown))]
-        labels = [source_label(getattr(self.retriever, "sources", {}), s) for s in sources]
+        sources, labels = self.sources(draft, inserted.placements)
         return AskResult(draft.question, draft.image, InterleavedAnswer(draft.segments, inserted.placements, sources,
                                                                         labels, list(draft.provenance)),
                          draft.candidates, draft.results, draft.text_answer, inserted, timings)
+
+    def sources(self, draft: Draft, placements: list[Placement]) -> tuple[list[str], list[str]]:
+        """The sources listed with an answer of ``draft`` showing ``placements``, and their labels: the answer's
+        sections and its figures' first, then retrieved others, ``config.sources`` at least where there are."""
+        used = list(dict.fromkeys(o.section for o in draft.provenance if o is not None))
+        placed = {x.image_id for x in placements}
+        shown = list(dict.fromkeys([*used, *(c.origin.section for c in draft.candidates
+                                             if c.origin is not None and c.image.id in placed)]))
+        sources = list(dict.fromkeys([*shown, *(r.doc_id for r in draft.results)]))[:max(self.config.sources,
+                                                                                          len(shown))]
+        return sources, [source_label(getattr(self.retriever, "sources", {}), s) for s in sources]
 
     def ask(self, question: str, image: str | Path | None = None) -> AskResult:
         return self.place(self.draft(question, image))

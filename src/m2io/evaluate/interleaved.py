@@ -97,8 +97,8 @@ def evaluate_interleaved(answerer, dataset, items=None, kinds: dict | None = Non
 
     from m2io.components import ComponentConfig, Components
     from m2io.corpus.questions import TEMPLATE
-    from m2io.evaluate.end_to_end import e2e_scores
-    from m2io.metrics import image_prf, rouge_l, strip_placeholders
+    from m2io.evaluate.end_to_end import answer_scores, e2e_scores
+    from m2io.metrics import rouge_l, strip_placeholders
 
     from m2io.pipeline import Pipeline
 
@@ -114,7 +114,7 @@ def evaluate_interleaved(answerer, dataset, items=None, kinds: dict | None = Non
         answer = answerer.answer_draft(draft)
         reference = strip_placeholders(q.ground_truth)
         gold = list(dict.fromkeys(q.image_ids))
-        oracle = image_prf(gold, [i for i in gold if i in {c.image.id for c in draft.candidates}])[2]
+        oracle = answer_scores(q, dataset.name, draft.candidates, draft.provenance, draft.segments)["oracle_f1"]
         base = {"dataset": dataset.name, "qa_id": q.id, "kind": TEMPLATE if not kinds else "user",
                 "question_kind": (kinds or {}).get(q.id, TEMPLATE), "query": q.question, "gold": gold,
                 "_reference": reference}

@@ -187,9 +187,8 @@ class UnifiedAnswerer:
                 steps.append(self._drawn(s.codes, damage, sum(x.kind == "image" for x in steps)))
         t3 = time.perf_counter()
         segments, placements = as_interleaved(steps, candidates)
-        listed = self.pipeline.place(draft).answer if draft is not None else None  # the pipeline's sources
-        interleaved = InterleavedAnswer(segments, placements, listed.sources if listed else [],
-                                        listed.source_labels if listed else [])
+        sources, labels = self.pipeline.sources(draft, placements) if draft is not None else ([], [])
+        interleaved = InterleavedAnswer(segments, placements, sources, labels)
         timings = {"retrieve_and_draft": t1 - t0, "generate": t2 - t1, "decode_and_match": t3 - t2, "total": t3 - t0}
         return UnifiedAnswer(question, steps, damage, not damage and traj.well_formed, len(ids), timings,
                              self.snap_threshold, interleaved, candidates,
