@@ -37,7 +37,11 @@ class AskService:
         """``unified``: a :class:`m2io.unified.answer.UnifiedAnswerer`, a function that loads one (called once, at
         the background warm-up, with ``preload_unified``, or the first unified question), or None (no unified
         answers)."""
-        self.retriever, self.max_k, self.unified = retriever, max_k, unified
+        self.retriever, self.max_k = retriever, max_k
+        loaded = unified is None or hasattr(unified, "ask")
+        self.unified = unified if loaded else None
+        self._unified_loader = None if loaded else unified
+        self._unified_error: M2IOError | None = None
         self.preload_unified = preload_unified
         self.components = Components(config, retriever.models.text)
         self.lock = threading.Lock()
@@ -110,7 +114,7 @@ class AskService:
                 self._inserter(name)
             except M2IOError as e:
                 log.warning("inserter %s is not available: %s", name, e)
-        if everything and self.unified is not None and self.preload_unified:
+        if everything and self._unified_loader is not None and self.preload_unified:
             try:
                 self._unified()
             except M2IOError:  # logged; a unified question then answers 422 with the reason
@@ -118,16 +122,17 @@ class AskService:
 
     def _unified(self):
         """The unified answerer, loaded once; a load that failed is remembered and named on every later ask."""
-        if callable(self.unified) and not hasattr(self.unified, "ask"):
+        if self.unified is None and self._unified_loader is not None and self._unified_error is None:
             with self._loading:
-                if callable(self.unified) and not hasattr(self.unified, "ask"):
+                if self.unified is None and self._unified_error is None:
                     try:
-                        self.unified = self.unified()
+                        self.unified = self._unified_loader()
                     except Exception as e:  # noqa: BLE001 - any failure to load is the model's, not the request's
                         log.warning("the unified model could not be loaded: %s", e)
-                        self.unified = M2IOError(f"the unified model could not be loaded: {type(e).__name__}: {e}")
-        if isinstance(self.unified, M2IOError):
-            raise self.unified
+                        self._unified_error = M2IOError(f"the unified model could not be loaded: "
+                                                        f"{type(e).__name__}: {e}")
+        if self._unified_error is not None:
+            raise self._unified_error
         return self.unified
 
     def _inserter(self, name: str):
@@ -145,7 +150,7 @@ class AskService:
         """The unified model's answer as JSON: generated images inline, corpus figures by URL."""
         from m2io.unified.render import to_json as unified_json
 
-        if self.unified is None:
+        if self.unified is None and self._unified_loader is None:
             raise M2IOError("this server has no unified model (start it with m2io serve --unified-model DIR)")
         unified = self._unified()
         with self.answering():
