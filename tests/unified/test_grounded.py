@@ -28,6 +28,23 @@ def test_passage_cut_and_figures_in_place():
     assert user.count("<vis><ref_") == 2 and "<ref_3> elsewhere" in user
 
 
+def test_figures_past_the_cut_follow_the_last_text_step():
+    prov = [Origin("s", position=i) for i in range(4)]
+    cands = [Candidate(1, Image("a", None, "second"), origin=Origin("s", position=1)),
+             Candidate(2, Image("b", None, "fourth"), origin=Origin("s", position=3)),
+             Candidate(3, Image("c", None, "after all"), origin=Origin("s", position=4)),
+             Candidate(4, Image("d", None, "elsewhere"), origin=Origin("t", position=0))]
+    segments = ["One two three four.", "Five six seven eight.", "Nine ten eleven twelve.", "Thirteen fourteen."]
+    steps = passage_steps(segments, cands, prov, GroundedConfig(passage_words=8))
+    assert [(s.kind, s.text or s.ref) for s in steps] == [
+        ("text", "One two three four."), ("reference", 1), ("text", "Five six seven eight."),
+        ("reference", 2), ("reference", 3)]  # in the section's order; the other section's figure is not marked
+    cut = passage_steps(segments, cands, prov, GroundedConfig(passage_words=8, past_figures=False))
+    assert [s.ref for s in cut if s.kind == "reference"] == [1]
+    whole = passage_steps(segments, cands, prov, GroundedConfig(passage_words=100))
+    assert [s.ref for s in whole if s.kind == "reference"] == [1, 2, 3] and whole[-1].ref == 3
+
+
 def test_examples_from_a_real_draft(tiny_index, tmp_path):
     cache = tmp_path / "drafts.jsonl"
     examples = grounded_examples(tiny_index / "tiny", tiny_index / "index", "all", cache, progress=False)

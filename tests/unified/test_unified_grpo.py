@@ -159,6 +159,9 @@ def test_grpo_run_logs_benchmarks_and_resumes(tiny_unified_dir, tiny_index, tmp_
         assert UnifiedModel.load(out).vocab == UnifiedModel.load(tiny_unified_dir).vocab
         state = json.loads((out / "checkpoint-2" / "trainer_state.json").read_text())
         assert state["train_batch_size"] == 2  # 4 completions a step, backward in passes of 2
+        with pytest.raises(ValueError, match="prompts must be 'all' or 'decisions'"):
+            run_unified_grpo(UnifiedGRPOConfig(**{**cfg.__dict__, "prompts": "decisions", "indexes": []}),
+                             tmp_path / "bad", dev)
         with pytest.raises(ValueError, match="micro_batch 3 must divide the 4"):
             run_unified_grpo(UnifiedGRPOConfig(**{**cfg.__dict__, "micro_batch": 3}), tmp_path / "bad", dev)
         # resumed with room for 5 steps, but a time budget that the first step already spends; from here the

@@ -134,6 +134,8 @@ def warmup_cmd(corpora: tuple[Path, ...], tokenizer_dir: Path, out: Path, base: 
               help="Image codes take the completion's advantage, or their own image's reward alone.")
 @click.option("--step-norm", type=click.Choice(["joint", "per_kind"]), default="joint", show_default=True,
               help="Normalise process step rewards over all steps, or text steps and images apart.")
+@click.option("--prompts", type=click.Choice(["all", "decisions"]), default="all", show_default=True,
+              help="Grounded prompts: all, or those whose passage marks a figure the target leaves out.")
 @click.option("--eval-every", default=10, show_default=True)
 @click.option("--eval-at-start/--no-eval-at-start", default=True, show_default=True,
               help="Benchmark the warmed-up model at step 0 too.")
@@ -144,7 +146,8 @@ def grpo_cmd(corpora: tuple[Path, ...], model_dir: Path, index_dir: Path, ground
              micro_batch: int | None, max_completion: int, lr: float, beta: float, temperature: float,
              w_text: float, w_visual: float, w_structure: float, w_reference: float, precision: str,
              process_weight: float, aggregation: str,
-             image_credit: str, step_norm: str, eval_every: int, eval_at_start: bool, seed: int) -> None:
+             image_credit: str, step_norm: str, prompts: str, eval_every: int, eval_at_start: bool,
+             seed: int) -> None:
     """GRPO of the unified model with hybrid (text, visual, structure) and process rewards; resumes from OUT."""
     import sys
 
@@ -171,7 +174,10 @@ def grpo_cmd(corpora: tuple[Path, ...], model_dir: Path, index_dir: Path, ground
                             temperature=temperature, beta=beta,
                             eval_every=eval_every, save_steps=eval_every, eval_at_start=eval_at_start,
                             seed=seed, weights=HybridWeights(w_text, w_visual, w_structure, w_reference, process_weight),
-                            aggregation=aggregation, image_credit=image_credit, step_norm=step_norm)
+                            aggregation=aggregation, image_credit=image_credit, step_norm=step_norm,
+                            prompts=prompts)
+    if prompts != "all" and not grounded_indexes:
+        raise click.UsageError("--prompts decisions needs grounded prompts (--grounded-index)")
     record = run_unified_grpo(cfg, out, dev, command=" ".join(["m2io", *sys.argv[1:]]))
     click.echo(f"{record['steps']} steps in {record['train_seconds']} s (peak RSS {record['peak_rss_gib']} GiB); "
                f"wrote {out}")

@@ -4,7 +4,8 @@ has them, and every candidate figure's caption, each figure named by its referen
 The passage is the M2IO pipeline's own text answer (the ``focused`` answerer: the best retrieved
 section, its most relevant part), cut to ``passage_words``; a candidate figure that stands inside
 it (its provenance, as the ``source`` inserter reads it) is marked there as ``<vis><ref_k></vis>``,
-the very form the model writes to show it. Below the passage, every candidate (the section's
+the very form the model writes to show it, and one that stands in the part cut off is marked after the
+last text line (the cut keeps the answer fast; it need not hide the section's figures). Below the passage, every candidate (the section's
 figures and retrieved figures of other sections) is listed with its reference token and caption.
 The answer is text steps copied or condensed from the passage and image steps: a reference (show
 candidate k) or a drawn image (the image tokenizer's codes).
@@ -30,6 +31,7 @@ Figures:
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from m2io.unified.trajectory import Step
@@ -42,6 +44,9 @@ class GroundedConfig:
     """Words of the pipeline's answer kept in the prompt (the answer copies at most these: latency)."""
     caption_words: int = 16
     """Words kept of each candidate's caption."""
+    past_figures: bool = True
+    """The section's figures that stand past the passage's end follow its last text step (the answer may still
+    show them: they are the likeliest gold figures the cut would hide); False drops them with their text."""
 
 
 def _cut(text: str, words: int) -> str:
@@ -57,7 +62,7 @@ def _cut(text: str, words: int) -> str:
 def passage_steps(segments: list[str], candidates, provenance, cfg: GroundedConfig = GroundedConfig()) -> list[Step]:
     """The answer's segments (text steps, whole, within ``passage_words``; only a first segment longer than that is
     cut) with a reference step for each candidate that stands among them in its section (the ``source``
-    inserter's slots)."""
+    inserter's slots); with ``cfg.past_figures``, those of the segments past the budget follow the last text step."""
     from m2io.insert.source import SourceInserter
 
     placed = SourceInserter().insert("", segments, candidates, provenance).placements
@@ -75,8 +80,10 @@ def passage_steps(segments: list[str], candidates, provenance, cfg: GroundedConf
             steps.append(Step("text", text=text))
         left -= len(text.split())
         kept = i + 1
-    if kept == len(segments):
-        steps += [Step("reference", ref=number[p.image_id]) for p in placed if p.slot == len(segments)]
+    shown = {s.ref for s in steps if s.kind == "reference"}
+    if kept == len(segments) or cfg.past_figures:
+        steps += [Step("reference", ref=number[p.image_id]) for p in sorted(placed, key=lambda p: p.slot)
+                  if p.slot >= kept and number[p.image_id] not in shown]
     lead = next((i for i, s in enumerate(steps) if s.kind == "text"), None)
     if lead:  # an answer opens with text (the pipeline's lead_text): figures above it move below it
         steps = [steps[lead], *steps[:lead], *steps[lead + 1:]]
@@ -95,6 +102,17 @@ def grounded_user(question: str, steps: list[Step], candidates, cfg: GroundedCon
     lines += [f"{ref_token(c.k)} {_cut(' '.join((c.image.caption or 'a figure').split()), cfg.caption_words)}"
               for c in candidates]
     return "\n".join(lines)
+
+
+def marked_references(user: str) -> list[int]:
+    """The candidates a grounded user message's passage marks, in order.
+
+    >>> marked_references(chr(10).join(["Question: q", "", "Passage:", "A.", "<vis><ref_2></vis>", "", "Figures:",
+    ...                                 "<ref_2> x", "<ref_5> y"]))
+    [2]
+    """
+    passage = user.split("\nPassage:\n", 1)[-1].split("\n\nFigures:\n", 1)[0]
+    return [int(m) for m in re.findall(re.escape(VIS) + r"<ref_(\d+)>" + re.escape(END_VIS), passage)]
 
 
 def target_steps(steps: list[Step], candidates, gold_ids) -> list[Step]:

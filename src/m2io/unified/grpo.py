@@ -28,6 +28,7 @@ from pathlib import Path
 
 from m2io.train.curves import append_metrics, plot_curves
 from m2io.train.grpo import MetricsLog, PeriodicEval, TimeBudget
+from m2io.unified.grounded import marked_references
 from m2io.unified.rewards import HybridWeights
 from m2io.unified.scorer import Reference
 
@@ -75,6 +76,10 @@ class UnifiedGRPOConfig:
     """TRL's ``multi_objective_aggregation``: sum the weighted terms then normalise over the group, or
     ``normalize_then_sum`` (GDPO: each term normalised over the group first, so a term with little spread,
     as ``visual``'s ~0.05 beside ``structure``'s ~0.3, still moves the advantages)."""
+    prompts: str = "all"
+    """Grounded prompts trained on: ``all``, or ``decisions``: those whose passage marks a figure the target leaves
+    out (the warm-up copies the rest whole, so all of a group's completions score alike there and teach nothing;
+    DAPO's dynamic sampling filters such groups out as they come, this filters them out before)."""
     eval_every: int = 10
     eval_max_new_tokens: int = 256
     eval_at_start: bool = True
@@ -110,6 +115,18 @@ def grounded_references(corpora: list[Path], indexes: list[Path], split: str, ca
                                         tuple(slots), texts)
             users[key] = e.user
     return references, users
+
+
+def decision_items(references: dict[str, Reference], users: dict[str, str]) -> list[str]:
+    """The grounded items whose passage marks a figure that the target does not show (a choice to learn).
+
+    >>> users = {"a": "Question: q\\n\\nPassage:\\nA.\\n<vis><ref_1></vis>\\n<vis><ref_2></vis>\\n\\nFigures:\\n",
+    ...          "b": "Question: q\\n\\nPassage:\\nA.\\n<vis><ref_1></vis>\\n\\nFigures:\\n"}
+    >>> refs = {"a": Reference("q", "A.", (), ((1, 1),), 1), "b": Reference("q", "A.", (), ((1, 1),), 1)}
+    >>> decision_items(refs, users)
+    ['a']
+    """
+    return [k for k, r in references.items() if set(marked_references(users[k])) != {ref for ref, _ in r.gold_slots}]
 
 
 def training_references(corpora: list[Path], split: str = "train") -> dict[str, Reference]:
@@ -177,6 +194,9 @@ def run_unified_grpo(config: UnifiedGRPOConfig, out: Path, dev=None, command: st
     from m2io.unified.scorer import TrajectoryScorer, reward_functions
 
     out = Path(out)
+    if config.prompts not in ("all", "decisions") or (config.prompts == "decisions" and not config.indexes):
+        raise ValueError(f"prompts must be 'all' or 'decisions' (grounded prompts only), not {config.prompts!r}"
+                         + ("" if config.indexes else " without indexes"))
     completions = config.group * config.prompts_per_step
     if config.micro_batch is not None and (config.micro_batch < 1 or completions % config.micro_batch):
         raise ValueError(f"micro_batch {config.micro_batch} must divide the {completions} completions of a step")
@@ -191,8 +211,11 @@ def run_unified_grpo(config: UnifiedGRPOConfig, out: Path, dev=None, command: st
     else:
         references = training_references(config.corpora, config.split)
         users = {k: r.question for k, r in references.items()}
+    if config.prompts == "decisions":
+        references = {k: references[k] for k in decision_items(references, users)}
     if not references:
-        raise ValueError(f"no {config.split}-split question with a figure in {[str(c) for c in config.corpora]}")
+        raise ValueError(f"no {config.split}-split question with a figure in {[str(c) for c in config.corpora]}"
+                         + (" whose passage marks a figure its target leaves out" if config.prompts != "all" else ""))
     manifest = IndexManifest.load(Path(config.index))
     scorer = TrajectoryScorer(unified, IndexModels(manifest.text_model or None, manifest.image_model,
                                                    Path(config.index) / ADAPTER_FILE), references)
