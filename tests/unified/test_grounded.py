@@ -56,6 +56,12 @@ def test_examples_from_a_real_draft(tiny_index, tmp_path):
     assert any(s.kind == "reference" for e in examples for s in e.steps)  # the gold section's own figures
     again = grounded_examples(tiny_index / "tiny", tiny_index / "index", "all", cache, progress=False)
     assert [e.user for e in again] == [e.user for e in examples]  # read back, not drafted again
+    with cache.open("a") as f:
+        f.write('{"key": "cut by an interrupted run", "us\n')
+    other = grounded_examples(tiny_index / "tiny", tiny_index / "index", "all", cache,
+                              GroundedConfig(passage_words=5), progress=False)  # other settings: drafted again
+    assert len(cache.read_text().splitlines()) == 2 * len(ds.qa) + 1
+    assert all(len([s for s in e.steps if s.kind == "text"][0].text.split()) <= 5 for e in other)
 
 
 def test_same_draft_as_the_pipeline(tiny_retriever):

@@ -44,6 +44,7 @@ def test_runs_and_resumes(setup):
     assert not (out / "model.safetensors").exists() and (out / "adapter_model.safetensors").is_file()
     model = UnifiedModel.load(out)  # the run ends as a loadable unified model
     assert model.vocab.tokens_per_image == 64 and model.codec.codebook_size == 1000 and len(model.vocab.ref_ids) == 16
+    assert model.grounded_config() == cfg.grounded  # the prompt form it learned, which its answerer builds
 
 
 def test_indexes_must_match_corpora(setup):

@@ -115,12 +115,11 @@ class UnifiedAnswerer:
     def __init__(self, model: UnifiedModel, retriever, config: UnifiedConfig = UnifiedConfig(), pipeline=None,
                  grounded=None):
         """``pipeline``: the :class:`~m2io.pipeline.Pipeline` that retrieves and drafts (default: the default
-        components over ``retriever``); ``grounded``: the prompt's :class:`~m2io.unified.grounded.GroundedConfig`."""
-        from m2io.unified.grounded import GroundedConfig
-
+        components over ``retriever``); ``grounded``: the prompt's :class:`~m2io.unified.grounded.GroundedConfig`
+        (default: the one the model was trained on)."""
         self.model, self.retriever, self.config = model, retriever, config
         self.snap_threshold = config.snap_threshold
-        self.grounded = grounded or GroundedConfig()
+        self.grounded = grounded or model.grounded_config()
         self._pipeline = pipeline
 
     @property

@@ -7,13 +7,16 @@ Handbook or a test manual), the default pipeline (hybrid retrieval, the section 
 drafts an answer; :mod:`m2io.unified.grounded` turns the draft into the prompt, and the target is
 the passage's text steps with references to the gold figures only (a figure of the wrong section,
 or a distractor, is never referenced). Drafts cost a retrieval each, so they are cached as JSON
-Lines beside the run and an interrupted build resumes.
+Lines beside the run (each row with the prompt settings it was built with; a row of other settings is
+drafted again) and an interrupted build resumes.
 
     examples = grounded_examples(Path("data/gimp"), Path("index/gimp"), "train", Path("runs/w/grounded-gimp.jsonl"))
 """
 from __future__ import annotations
 
 import json
+import warnings
+from dataclasses import asdict
 from pathlib import Path
 
 from m2io.unified.grounded import GroundedConfig, grounded_user, passage_steps, target_steps
@@ -22,6 +25,8 @@ from m2io.unified.trajectory import Step
 
 MAX_REFERENCES = 16
 """Reference tokens in the vocabulary: candidates beyond the 16th are not offered to the model."""
+LEGACY = {"passage_words": 110, "caption_words": 16, "past_figures": False}
+"""The prompt settings of cached drafts written before rows recorded theirs."""
 
 
 def _steps_json(steps: list[Step]) -> list[dict]:
@@ -44,12 +49,20 @@ def grounded_examples(corpus: Path, index: Path, split: str, cache: Path,
     from m2io.pipeline import Pipeline
     from m2io.retrieve import Retriever
 
+    settings = asdict(cfg)
     done: dict[str, dict] = {}
     if cache.is_file():
-        for line in cache.read_text().splitlines():
-            if line.strip():
+        for number, line in enumerate(cache.read_text().splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
                 row = json.loads(line)
-                done[row["key"]] = row
+                key = row["key"]
+            except (json.JSONDecodeError, KeyError, TypeError) as e:  # a line cut by an interrupted run: draft again
+                warnings.warn(f"{cache}:{number}: not a cached draft ({e}); it is drafted again")
+                continue
+            if row.get("config", LEGACY) == settings:  # drafts of other prompt settings are drafted again
+                done[key] = row
     todo = []
     for name in dataset_names(Path(corpus)):
         ds = read_dataset(Path(corpus), name)
@@ -68,7 +81,7 @@ def grounded_examples(corpus: Path, index: Path, split: str, cache: Path,
                     steps = passage_steps(draft.segments, candidates, draft.provenance, cfg)
                     row = {"key": key, "user": grounded_user(q.question, steps, candidates, cfg),
                            "steps": _steps_json(target_steps(steps, candidates, q.image_ids)),
-                           "candidates": len(candidates)}
+                           "candidates": len(candidates), "config": settings}
                     f.write(json.dumps(row) + "\n")
                     done[key] = row
         finally:

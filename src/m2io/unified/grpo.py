@@ -91,17 +91,19 @@ class UnifiedGRPOConfig:
     seed: int = 0
 
 
-def grounded_references(corpora: list[Path], indexes: list[Path], split: str, cache: list[Path]
+def grounded_references(corpora: list[Path], indexes: list[Path], split: str, cache: list[Path], cfg=None
                         ) -> tuple[dict[str, Reference], dict[str, str]]:
-    """``corpus/key`` -> its reference, and -> its grounded user message; drafts cached in the first of ``cache``
+    """``corpus/key`` -> its reference, and -> its grounded user message (built with ``cfg``, a
+    :class:`~m2io.unified.grounded.GroundedConfig`: the model's own); drafts cached in the first of ``cache``
     (folders) that holds them, else in the last."""
+    from m2io.unified.grounded import GroundedConfig
     from m2io.unified.grounded_data import grounded_examples
 
     references, users = {}, {}
     for root, index in zip(corpora, indexes):
         name = f"grounded-{split}-{Path(root).name}.jsonl"
         path = next((c / name for c in cache if (c / name).is_file()), cache[-1] / name)
-        for k, e in enumerate(grounded_examples(Path(root), Path(index), split, path)):
+        for k, e in enumerate(grounded_examples(Path(root), Path(index), split, path, cfg or GroundedConfig())):
             texts = 0
             slots = []
             for s in e.steps:
@@ -167,6 +169,7 @@ class BenchEval(PeriodicEval):
         was_training = model.training
         try:
             current = UnifiedModel(model, u.tokenizer, u.codec, u.vocab, u.image_size, u.base)
+            current.grounded = u.grounded
             answerer = UnifiedAnswerer(current, self.retriever, UnifiedConfig(max_new_tokens=self.max_new_tokens))
             records = evaluate_interleaved(answerer, self.dataset, cfg=InterleavedConfig(baselines=()),
                                            bertscore=self.bertscore, progress=False)
@@ -207,7 +210,7 @@ def run_unified_grpo(config: UnifiedGRPOConfig, out: Path, dev=None, command: st
         if len(config.indexes) != len(config.corpora):
             raise ValueError(f"{len(config.indexes)} indexes for {len(config.corpora)} corpora: give one per corpus")
         references, users = grounded_references(config.corpora, config.indexes, config.split,
-                                                [Path(config.model), out])
+                                                [Path(config.model), out], unified.grounded_config())
     else:
         references = training_references(config.corpora, config.split)
         users = {k: r.question for k, r in references.items()}

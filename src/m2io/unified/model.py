@@ -60,6 +60,8 @@ class UnifiedModel:
         self.image_size, self.base = image_size, base
         self.parent: str | None = None
         """A LoRA folder whose model (merged) this one's adapter applies to (GRPO on a warm-up's LoRA)."""
+        self.grounded: dict | None = None
+        """The grounded prompt's settings it was trained on (:class:`~m2io.unified.grounded.GroundedConfig` fields)."""
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
 
@@ -125,7 +127,8 @@ class UnifiedModel:
         self.codec.save(folder / CODEC_DIR)
         (folder / UNIFIED_FILE).write_text(json.dumps({"vocab": self.vocab.to_dict(), "image_size": self.image_size,
                                                        "system": SYSTEM, "format": "lora" if self.is_lora else "full",
-                                                       "base": self.base, "parent": self.parent}, indent=1) + "\n")
+                                                       "base": self.base, "parent": self.parent,
+                                                       "grounded": self.grounded}, indent=1) + "\n")
         return folder
 
     @classmethod
@@ -159,7 +162,15 @@ class UnifiedModel:
         model = cls(lm, tokenizer, ImageTokenizer.load(folder / CODEC_DIR), UnifiedVocab(**meta["vocab"]),
                     meta.get("image_size", 64), meta.get("base"))
         model.parent = meta.get("parent")
+        model.grounded = meta.get("grounded")
         return model
+
+    def grounded_config(self):
+        """The grounded prompt it learned; a folder from before this was recorded learned passages that drop the
+        figures past the cut."""
+        from m2io.unified.grounded import GroundedConfig
+
+        return GroundedConfig(**self.grounded) if self.grounded else GroundedConfig(past_figures=False)
 
     # --- sequences -------------------------------------------------------------------------------
     def text_ids(self, text: str) -> list[int]:

@@ -216,6 +216,7 @@ def warmup(cfg: WarmupConfig, out: Path, cache: Path) -> dict:
     seconds = time.monotonic() - started
     final = evaluate(model, pools["dev"], cfg, autocast)
     append_metrics(out / "metrics.jsonl", {"step": step, **final})
+    model.grounded = asdict(cfg.grounded)  # the prompt form it learned, which the answerer then builds
     model.save(out)
     plot_curves(out / "metrics.jsonl", out / "curves.png")
     import resource
