@@ -86,6 +86,11 @@ def test_lora_folder_is_small_and_loads_the_same(tiny_unified_dir):
     parsed = model.parse(model.answer_ids(steps))
     assert [(s.kind, s.text or s.ref) for s in parsed.steps] == [("text", "Open it."), ("reference", 2)]
     assert parsed.well_formed
+    # a folder without a record of its prompt learned the first form: passages that drop figures past the cut
+    from m2io.unified.answer import UnifiedAnswerer
+
+    assert model.grounded_config() == GroundedConfig(past_figures=False)
+    assert UnifiedAnswerer(model, None).grounded == model.grounded_config()
 
 
 def test_trained_adapter_and_rows_survive_save_and_load(tiny_lm_dir, tmp_path):

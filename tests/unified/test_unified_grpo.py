@@ -155,6 +155,8 @@ def test_grpo_run_logs_benchmarks_and_resumes(tiny_unified_dir, tiny_index, tmp_
         asked = sum(1 for q in dev[0].qa if q.image_ids)
         assert lo <= bench[-1]["dev/well_formed"] <= hi and bench[-1]["dev/well_formed_n"] == asked
         assert (out / "adapter_model.safetensors").is_file() and not (out / "model.safetensors").exists()
+        drafts = [json.loads(line) for line in (out / "grounded-all-tiny.jsonl").read_text().splitlines()]
+        assert drafts and all(d["config"]["past_figures"] is False for d in drafts)  # the model's own prompt form
         assert (out / "curves.png").stat().st_size > 10_000 and record["peak_rss_gib"] > 0
         assert UnifiedModel.load(out).vocab == UnifiedModel.load(tiny_unified_dir).vocab
         state = json.loads((out / "checkpoint-2" / "trainer_state.json").read_text())

@@ -4,9 +4,10 @@ has them, and every candidate figure's caption, each figure named by its referen
 The passage is the M2IO pipeline's own text answer (the ``focused`` answerer: the best retrieved
 section, its most relevant part), cut to ``passage_words``; a candidate figure that stands inside
 it (its provenance, as the ``source`` inserter reads it) is marked there as ``<vis><ref_k></vis>``,
-the very form the model writes to show it, and one that stands in the part cut off is marked after the
-last text line (the cut keeps the answer fast; it need not hide the section's figures). Below the passage, every candidate (the section's
-figures and retrieved figures of other sections) is listed with its reference token and caption.
+the very form the model writes to show it, and one that stands in the part cut off is marked after
+the last text line (the cut keeps the answer fast; it need not hide the section's figures). Below
+the passage, every candidate (the section's figures and retrieved figures of other sections) is
+listed with its reference token and caption.
 The answer is text steps copied or condensed from the passage and image steps: a reference (show
 candidate k) or a drawn image (the image tokenizer's codes).
 
@@ -46,7 +47,8 @@ class GroundedConfig:
     """Words kept of each candidate's caption."""
     past_figures: bool = True
     """The section's figures that stand past the passage's end follow its last text step (the answer may still
-    show them: they are the likeliest gold figures the cut would hide); False drops them with their text."""
+    show them: they are the likeliest gold figures the cut would hide); False drops those that stand after the
+    first sentence cut off (the one just before it stays, above the cut)."""
 
 
 def _cut(text: str, words: int) -> str:

@@ -73,8 +73,11 @@ def grounded_examples(corpus: Path, index: Path, split: str, cache: Path,
         components = Components(ComponentConfig(), retriever.models.text)
         pipeline = Pipeline(retriever, components.answerer(retriever), SourceInserter())
         cache.parent.mkdir(parents=True, exist_ok=True)
+        torn = cache.is_file() and cache.stat().st_size and not cache.read_bytes().endswith(b"\n")
         try:
             with cache.open("a") as f:
+                if torn:  # an interrupted run's last line: the next row starts on a line of its own
+                    f.write("\n")
                 for key, q in tqdm(todo, desc=f"grounded drafts {Path(corpus).name}", unit="q", disable=not progress):
                     draft = pipeline.draft(q.question)
                     candidates = draft.candidates[:MAX_REFERENCES]

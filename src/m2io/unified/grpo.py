@@ -94,15 +94,22 @@ class UnifiedGRPOConfig:
 def grounded_references(corpora: list[Path], indexes: list[Path], split: str, cache: list[Path], cfg=None
                         ) -> tuple[dict[str, Reference], dict[str, str]]:
     """``corpus/key`` -> its reference, and -> its grounded user message (built with ``cfg``, a
-    :class:`~m2io.unified.grounded.GroundedConfig`: the model's own); drafts cached in the first of ``cache``
-    (folders) that holds them, else in the last."""
+    :class:`~m2io.unified.grounded.GroundedConfig`, the model's own; None: the default settings); drafts cached
+    in the last of ``cache`` (folders), which starts as a copy of the first other one that holds them (the
+    warm-up's own drafts are read, never written to)."""
+    import shutil
+
     from m2io.unified.grounded import GroundedConfig
     from m2io.unified.grounded_data import grounded_examples
 
     references, users = {}, {}
     for root, index in zip(corpora, indexes):
         name = f"grounded-{split}-{Path(root).name}.jsonl"
-        path = next((c / name for c in cache if (c / name).is_file()), cache[-1] / name)
+        path = cache[-1] / name
+        source = next((c / name for c in cache[:-1] if (c / name).is_file()), None)
+        if not path.is_file() and source is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, path)
         for k, e in enumerate(grounded_examples(Path(root), Path(index), split, path, cfg or GroundedConfig())):
             texts = 0
             slots = []

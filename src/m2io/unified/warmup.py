@@ -25,7 +25,7 @@ import torch
 
 from m2io.train.curves import append_metrics, plot_curves
 from m2io.unified.grounded import GroundedConfig
-from m2io.unified.grounded_data import MAX_REFERENCES, grounded_examples
+from m2io.unified.grounded_data import LEGACY, MAX_REFERENCES, grounded_examples
 from m2io.unified.mix import (TASKS, Example, MixConfig, draw, interleaved_examples, text_to_image_example,
                               understanding_example)
 from m2io.unified.model import UnifiedModel
@@ -178,6 +178,10 @@ def warmup(cfg: WarmupConfig, out: Path, cache: Path) -> dict:
         loaded = model.lm.load_state_dict(state["lm"], strict=not cfg.lora)  # LoRA: the trained weights only
         if loaded.unexpected_keys or set(trained) - set(state["lm"]):
             raise ValueError(f"{out / CHECKPOINT}: not a checkpoint of this model and config (lora={cfg.lora})")
+        learned = state.get("grounded", LEGACY)  # checkpoints from before the record: the first prompt form
+        if cfg.mix.grounded and learned != asdict(cfg.grounded):
+            raise ValueError(f"{out / CHECKPOINT}: trained on grounded prompts {learned}, not {asdict(cfg.grounded)}; "
+                             "resume with those settings or start a new folder")
         opt.load_state_dict(state["optimizer"])
         step, elapsed = state["step"], state["elapsed"]
         rng.setstate(state["rng"])
@@ -210,7 +214,7 @@ def warmup(cfg: WarmupConfig, out: Path, cache: Path) -> dict:
             row = evaluate(model, pools["dev"], cfg, autocast)
             append_metrics(out / "metrics.jsonl", {"step": step, **row})
             weights = {n: p.detach() for n, p in trained.items()} if cfg.lora else model.lm.state_dict()
-            torch.save({"lm": weights, "optimizer": opt.state_dict(), "step": step,
+            torch.save({"lm": weights, "optimizer": opt.state_dict(), "step": step, "grounded": asdict(cfg.grounded),
                         "elapsed": time.monotonic() - started, "rng": rng.getstate()}, out / CHECKPOINT)
     bar.close()
     seconds = time.monotonic() - started
