@@ -54,3 +54,34 @@ def test_indexes_must_match_corpora(setup):
     cfg.indexes = [tmp]
     with pytest.raises(ValueError, match="one index per corpus"):
         warmup(cfg, tmp / "bad", tmp / "cache")
+
+
+def test_micro_batches_give_the_step_the_same_gradient(tiny_unified_dir):
+    import torch
+
+    from m2io.unified.mix import Example
+    from m2io.unified.trajectory import Step
+    from m2io.unified.warmup import batch_loss, target_tokens
+
+    model = UnifiedModel.load(tiny_unified_dir)
+    model.add_lora(2, 4)
+    examples = [Example("grounded", f"Question: how {i}?\n\nPassage:\nOpen the menu {i}.", [
+        Step("text", text=f"Open the menu {i}." + " Then click." * i), Step("reference", ref=1 + i % 3)],
+        references=3) for i in range(4)]
+
+    def grads(micro):
+        model.lm.zero_grad()
+        total = target_tokens(model, examples, 200)
+        loss = 0.0
+        for i in range(0, len(examples), micro):
+            part, _ = batch_loss(model, examples[i:i + micro], 200, False, normalizer=total)
+            part.backward()
+            loss += part.item()
+        return loss, [p.grad.clone() for p in model.lm.parameters() if p.requires_grad]
+
+    whole_loss, whole = grads(4)
+    split_loss, split = grads(1)
+    assert whole_loss == pytest.approx(batch_loss(model, examples, 200, False)[0].item(), rel=1e-5)
+    assert split_loss == pytest.approx(whole_loss, rel=1e-5)  # rows of unequal length: the mean over all tokens
+    assert all(torch.allclose(a, b, atol=1e-6, rtol=1e-4) for a, b in zip(whole, split))
+    assert any(g.abs().sum() > 0 for g in whole)

@@ -66,6 +66,8 @@ def tokenizer_cmd(corpora: tuple[Path, ...], heldout: tuple[Path, ...], out: Pat
 @click.option("--steps", default=400, show_default=True)
 @click.option("--max-minutes", default=55.0, show_default=True)
 @click.option("--batch-size", default=8, show_default=True)
+@click.option("--micro-batch", type=int, default=4, show_default=True,
+              help="Examples per forward and backward pass (the same gradient, less memory); 0: the whole batch.")
 @click.option("--lr", default=1e-3, show_default=True)
 @click.option("--max-len", default=448, show_default=True, help="Tokens per example (prompt and answer).")
 @click.option("--eval-every", default=50, show_default=True)
@@ -75,8 +77,8 @@ def tokenizer_cmd(corpora: tuple[Path, ...], heldout: tuple[Path, ...], out: Pat
 @click.option("--seed", default=0, show_default=True)
 def warmup_cmd(corpora: tuple[Path, ...], tokenizer_dir: Path, out: Path, base: Path | None, clipart: bool,
                indexes: tuple[Path, ...], grounded: float, interleaved: float, understanding: float,
-               text_to_image: float, lora: bool, steps: int, max_minutes: float, batch_size: int, lr: float,
-               max_len: int, eval_every: int, precision: str, words_per_step: int, seed: int) -> None:
+               text_to_image: float, lora: bool, steps: int, max_minutes: float, batch_size: int,
+               micro_batch: int, lr: float, max_len: int, eval_every: int, precision: str, words_per_step: int, seed: int) -> None:
     """Warm the unified model up on the hybrid mix (train splits); resumes from OUT's checkpoint."""
     if grounded and len(indexes) != len(corpora):
         raise click.UsageError(f"grounded answers need one --index per corpus ({len(corpora)} corpora, "
@@ -90,7 +92,8 @@ def warmup_cmd(corpora: tuple[Path, ...], tokenizer_dir: Path, out: Path, base: 
                        mix=MixConfig(grounded=grounded if indexes else 0.0, interleaved=interleaved,
                                      understanding=understanding, text_to_image=text_to_image,
                                      words_per_step=words_per_step),
-                       steps=steps, max_minutes=max_minutes, batch_size=batch_size, lr=lr, max_len=max_len,
+                       steps=steps, max_minutes=max_minutes, batch_size=batch_size,
+                       micro_batch=micro_batch or None, lr=lr, max_len=max_len,
                        eval_every=eval_every, precision=precision, seed=seed)
     record = warmup(cfg, out, default_cache_dir())
     click.echo(f"{record['steps']} steps in {record['train_seconds']} s; held-out loss: "
