@@ -150,7 +150,8 @@ unified-bench: r1-corpora
 	  $(BIN)/m2io eval $(DATA)/$$name --task interleaved --index $(INDEX)/$$name --questions questions \
 	    --unified-model $(UNIFIED_MODEL) --json bench/results/unified/$$name-$(notdir $(UNIFIED_MODEL)).json || exit 1; done
 
-# Unified GRPO (issues 17, 28): grounded prompts from every training manual, the reference term
+# Unified GRPO (issues 17, 28): grounded prompts from every training manual that hold a choice (the
+# passage marks a figure the target leaves out; elsewhere a group's completions all score alike), the reference term
 # (Inserter-R1's plan score of the referenced figures) beside text, visual and structure, process
 # rewards per step; the warm-up is merged and a fresh LoRA trains on it (the KL reference is the warm-up).
 UNIFIED_STEPS   ?= 60
@@ -161,9 +162,9 @@ UNIFIED_SEED    ?= 0
 unified-grpo: r1-corpora
 	$(BIN)/m2io unified grpo $(UNIFIED_TRAIN) $(subst --index,--grounded-index,$(UNIFIED_INDEXES)) \
 	  --model $(RUNS)/unified-warmup --index $(INDEX)/gimp --out $(RUNS)/unified-grpo-p$(UNIFIED_PROCESS)-s$(UNIFIED_SEED) \
-	  --steps $(UNIFIED_STEPS) --max-minutes $(UNIFIED_MINUTES) --prompts-per-step 2 --group 4 --lr 2e-5 \
-	  --max-completion 224 --temperature 0.7 --precision auto --process-weight $(UNIFIED_PROCESS) \
-	  --step-norm per_kind --seed $(UNIFIED_SEED) --eval-every 1000 --no-eval-at-start
+	  --steps $(UNIFIED_STEPS) --max-minutes $(UNIFIED_MINUTES) --prompts-per-step 2 --group 4 --micro-batch 4 --lr 5e-5 \
+	  --max-completion 256 --temperature 1.0 --precision auto --process-weight $(UNIFIED_PROCESS) \
+	  --step-norm per_kind --seed $(UNIFIED_SEED) --eval-every 1000 --no-eval-at-start --prompts decisions
 
 # The model that ships: a run's adapter, tokenizer, image tokenizer and vocabulary (no checkpoints).
 UNIFIED_RUN ?= $(RUNS)/unified-warmup

@@ -6,7 +6,7 @@ text LM (default: the bundled SmolLM2-135M-Instruct) and grows its embeddings (n
 the old rows' mean and covariance, the same rows every time); ``load``/``save`` keep the LM, its
 tokenizer, the image tokenizer and the vocabulary map in one folder. With
 :meth:`UnifiedModel.add_lora` the LM trains as LoRA plus the added tokens' rows (PEFT's trainable
-tokens), and the folder holds only those (a 22 MB adapter, 33 MB with the tokenizers, not the
+tokens), and the folder holds only those (a 22 MB adapter, 34 MB with the tokenizers, not the
 540 MB of full weights): ``load`` rebuilds the base LM, applies them and merges them once. A model
 whose vocabulary already holds image tokens (Chameleon) is built directly with its own
 :class:`~m2io.unified.vocab.UnifiedVocab` and image codec (:mod:`m2io.unified.chameleon`).
