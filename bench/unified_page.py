@@ -54,6 +54,11 @@ def shoot(index: str, model: str, questions: list[str], outs: list[Path], snap_t
                 page.wait_for_function("document.querySelector('#status').textContent.startsWith('unified model')"
                                        " || document.querySelector('#status').textContent.startsWith('error')",
                                        timeout=300_000)
+                try:  # figures are fetched after the answer shows (with the token): wait until each has loaded
+                    page.wait_for_function("[...document.querySelectorAll('#answer img')].every("
+                                           "i => i.complete && i.naturalWidth > 0)", timeout=20_000)
+                except Exception:  # noqa: BLE001 - a figure that never loads is what the screenshot must show
+                    print(f"{out}: not every figure loaded within 20 s")
                 out.parent.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(out), full_page=True)
                 print(f"{out}: {page.locator('#status').inner_text()}")
