@@ -51,6 +51,10 @@ class GroundedConfig:
     first sentence cut off (the one just before it stays, above the cut)."""
 
 
+FIRST_FORM = GroundedConfig(past_figures=False)
+"""The prompt of models, cached drafts and checkpoints from before they recorded theirs."""
+
+
 def _cut(text: str, words: int) -> str:
     """The first ``words`` words of ``text``, ending at a sentence end when one is past half of them."""
     parts = text.split()

@@ -19,13 +19,13 @@ import warnings
 from dataclasses import asdict
 from pathlib import Path
 
-from m2io.unified.grounded import GroundedConfig, grounded_user, passage_steps, target_steps
+from m2io.unified.grounded import FIRST_FORM, GroundedConfig, grounded_user, passage_steps, target_steps
 from m2io.unified.mix import Example
 from m2io.unified.trajectory import Step
 
 MAX_REFERENCES = 16
 """Reference tokens in the vocabulary: candidates beyond the 16th are not offered to the model."""
-LEGACY = {"passage_words": 110, "caption_words": 16, "past_figures": False}
+LEGACY = asdict(FIRST_FORM)
 """The prompt settings of cached drafts written before rows recorded theirs."""
 
 
@@ -51,8 +51,9 @@ def grounded_examples(corpus: Path, index: Path, split: str, cache: Path,
 
     settings = asdict(cfg)
     done: dict[str, dict] = {}
-    if cache.is_file():
-        for number, line in enumerate(cache.read_text().splitlines(), 1):
+    text = cache.read_text() if cache.is_file() else ""
+    if text:
+        for number, line in enumerate(text.splitlines(), 1):
             if not line.strip():
                 continue
             try:
@@ -73,7 +74,7 @@ def grounded_examples(corpus: Path, index: Path, split: str, cache: Path,
         components = Components(ComponentConfig(), retriever.models.text)
         pipeline = Pipeline(retriever, components.answerer(retriever), SourceInserter())
         cache.parent.mkdir(parents=True, exist_ok=True)
-        torn = cache.is_file() and cache.stat().st_size and not cache.read_bytes().endswith(b"\n")
+        torn = text and not text.endswith("\n")
         try:
             with cache.open("a") as f:
                 if torn:  # an interrupted run's last line: the next row starts on a line of its own

@@ -168,9 +168,9 @@ class UnifiedModel:
     def grounded_config(self):
         """The grounded prompt it learned; a folder from before this was recorded learned passages that drop the
         figures past the cut."""
-        from m2io.unified.grounded import GroundedConfig
+        from m2io.unified.grounded import FIRST_FORM, GroundedConfig
 
-        return GroundedConfig(**self.grounded) if self.grounded else GroundedConfig(past_figures=False)
+        return GroundedConfig(**self.grounded) if self.grounded else FIRST_FORM
 
     # --- sequences -------------------------------------------------------------------------------
     def text_ids(self, text: str) -> list[int]:
