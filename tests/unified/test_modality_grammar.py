@@ -145,7 +145,8 @@ def test_every_token_lies_inside_a_whole_step(model, push):
 
 def test_references_only_to_the_prompts_candidates(tiny_unified_dir):
     """Pushed hard towards every reference token, each row refers only to candidates its own prompt names
-    (per row, from the prompt), or to the first ``references`` ones; never a reference outside <vis>."""
+    (per row, from the prompt), or to the first ``references`` ones, each at most once; never a reference
+    outside <vis>."""
     model = UnifiedModel.load(tiny_unified_dir)
     v = model.vocab
     offered = {0: [v.ref_ids[1], v.ref_ids[4]], 1: [v.ref_ids[0]]}
@@ -168,6 +169,7 @@ def test_references_only_to_the_prompts_candidates(tiny_unified_dir):
         for row, generated in enumerate(out[:, width:].tolist()):
             used = [t for t in generated if v.is_ref(t)]
             assert used and set(used) <= set(expect[row]), (refs, row, used)
+            assert len(used) == len(set(used)), used  # pushed to loop on them, yet each figure shown once
             traj = model.parse(generated)
             assert not traj.damage or traj.damage == ["no end token"]
             assert len(traj.references) == len(used)

@@ -5,14 +5,18 @@ A transformers ``LogitsProcessor`` over token ids. The text-level machinery of
 :mod:`m2io.lm.constrain` checks decoded strings against a text grammar; image tokens have no text,
 and this grammar is a counter, so it works on ids with precomputed masks (one vector op per step):
 
-- right after ``<vis>``: a reference token to one of the prompt's ``references`` candidates (retrieve)
-  or an image token (draw, while N more and the closing tags fit); after a reference: only ``</vis>``;
+- right after ``<vis>``: a reference token to one of the prompt's ``references`` candidates that the answer
+  has not shown yet (retrieve) or an image token (draw, while N more and the closing tags fit); after a
+  reference: only ``</vis>``;
 - inside a drawn image with 0 < k < N image tokens: only image tokens; after the N-th: only ``</vis>``;
 - inside a text step (after ``<think>``): text, or ``</think>``; only ``</think>`` once just it and
   the end of turn still fit in ``max_new_tokens``;
 - between steps: ``<think>`` (while a whole text step and the end still fit), ``<vis>`` (while a
   reference, or N image tokens, and the closing tags fit), or the end of turn once there is a step;
   nothing else, so no token lies outside a step and the budget never cuts a step in half.
+
+Why each figure once: a second showing of a figure tells the reader nothing, and greedy decoding can loop on
+one (the shipped warm-up referenced one Wireshark figure 20 times in an answer, bench/RESULTS.md).
 
 Why between steps too: after GRPO the model wrote text straight after ``</vis>`` without opening
 ``<think>`` (14 of 38 Debian Handbook answers, bench/RESULTS.md); the grammar makes that impossible
@@ -34,6 +38,11 @@ drawn (greedy images collapse onto one picture for every prompt).
 ([7, 8], [1, 7, 8], [0, 2, 6])
 >>> allowed([0, 7, 7, 7, 7, 1]), allowed([0, 7, 7, 7, 7, 7, 7, 7])  # room for a text step only; close now
 ([0, 6], [1])
+>>> v = UnifiedVocab(think=0, end_think=1, vis=2, end_vis=3, image_ids=[4, 5], tokens_per_image=2, end_ids=[6],
+...                  ref_ids=[7])
+>>> g = ModalityGrammar(v, vocab_size=9, prompt_len=0, max_new_tokens=20, references=1)
+>>> allowed([2]), allowed([2, 7, 3, 2])  # a figure shown once is not offered again
+([4, 5, 7], [4, 5])
 """
 from __future__ import annotations
 
@@ -86,6 +95,7 @@ class ModalityGrammar:
         tags, ends = torch.zeros(n, dtype=torch.bool), torch.zeros(n, dtype=torch.bool)
         tags[[vocab.think, vocab.end_think, vocab.vis, vocab.end_vis]] = True
         self.refs = torch.zeros(n, dtype=torch.bool)
+        self._ref_set = set(vocab.ref_ids)
         self.per_prompt = references == "prompt"
         self._row_refs: dict[int, torch.Tensor] = {}
         offered = vocab.ref_ids if references is None or self.per_prompt else vocab.ref_ids[:references]
@@ -105,6 +115,10 @@ class ModalityGrammar:
         """Boolean mask over the vocabulary of the tokens allowed after ``generated`` (``refs``: the reference
         tokens this row may use, default the grammar's)."""
         refs = self.refs if refs is None else refs
+        shown = [t for t in generated if t in self._ref_set]
+        if shown:
+            refs = refs.clone()
+            refs[shown] = False
         k = image_span_state(generated, self.vocab)
         left = self.max_new - len(generated)
         if k is not None:
