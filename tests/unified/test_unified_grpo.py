@@ -167,11 +167,15 @@ def test_grpo_run_logs_benchmarks_and_resumes(tiny_unified_dir, tiny_index, tmp_
         with pytest.raises(ValueError, match="micro_batch 3 must divide the 4"):
             run_unified_grpo(UnifiedGRPOConfig(**{**cfg.__dict__, "micro_batch": 3}), tmp_path / "bad", dev)
         # resumed with room for 5 steps, but a time budget that the first step already spends; from here the
-        # terms normalised one by one (GDPO, TRL's own code path), steps per kind, images their own credit
+        # terms normalised one by one (GDPO, TRL's own code path), steps per kind, images their own credit,
+        # advantages scaled by the step's std and the loss on the top fifth of tokens by entropy
         resumed = UnifiedGRPOConfig(**{**cfg.__dict__, "steps": 5, "max_minutes": 1e-6, "step_norm": "per_kind",
-                                       "aggregation": "normalize_then_sum", "image_credit": "own"})
+                                       "aggregation": "normalize_then_sum", "image_credit": "own",
+                                       "scale_rewards": "batch", "top_entropy_quantile": 0.2})
         record = run_unified_grpo(resumed, out, dev)
         assert record["steps"] == 3
+        args = torch.load(out / "checkpoint-3" / "training_args.bin", weights_only=False)  # what TRL trained with
+        assert (args.scale_rewards, args.top_entropy_quantile) == ("batch", 0.2)
     finally:
         retriever.close()
     logged = read_metrics(out / "metrics.jsonl")

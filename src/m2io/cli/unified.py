@@ -137,6 +137,10 @@ def warmup_cmd(corpora: tuple[Path, ...], tokenizer_dir: Path, out: Path, base: 
               help="Image codes take the completion's advantage, or their own image's reward alone.")
 @click.option("--step-norm", type=click.Choice(["joint", "per_kind"]), default="joint", show_default=True,
               help="Normalise process step rewards over all steps, or text steps and images apart.")
+@click.option("--scale-rewards", type=click.Choice(["group", "batch", "none"]), default="group", show_default=True,
+              help="Divide advantages by the group's reward std, the whole step's, or not at all.")
+@click.option("--top-entropy", "top_entropy_quantile", type=click.FloatRange(0.0, 1.0), default=1.0,
+              show_default=True, help="The loss keeps only this top fraction of tokens by entropy (1: all).")
 @click.option("--prompts", type=click.Choice(["all", "decisions"]), default="all", show_default=True,
               help="Grounded prompts: all, or those whose passage marks a figure the target leaves out.")
 @click.option("--eval-every", default=10, show_default=True)
@@ -149,8 +153,8 @@ def grpo_cmd(corpora: tuple[Path, ...], model_dir: Path, index_dir: Path, ground
              micro_batch: int | None, max_completion: int, lr: float, beta: float, temperature: float,
              w_text: float, w_visual: float, w_structure: float, w_reference: float, precision: str,
              process_weight: float, aggregation: str,
-             image_credit: str, step_norm: str, prompts: str, eval_every: int, eval_at_start: bool,
-             seed: int) -> None:
+             image_credit: str, step_norm: str, scale_rewards: str, top_entropy_quantile: float, prompts: str,
+             eval_every: int, eval_at_start: bool, seed: int) -> None:
     """GRPO of the unified model with hybrid (text, visual, structure) and process rewards; resumes from OUT."""
     import sys
 
@@ -178,7 +182,7 @@ def grpo_cmd(corpora: tuple[Path, ...], model_dir: Path, index_dir: Path, ground
                             eval_every=eval_every, save_steps=eval_every, eval_at_start=eval_at_start,
                             seed=seed, weights=HybridWeights(w_text, w_visual, w_structure, w_reference, process_weight),
                             aggregation=aggregation, image_credit=image_credit, step_norm=step_norm,
-                            prompts=prompts)
+                            scale_rewards=scale_rewards, top_entropy_quantile=top_entropy_quantile, prompts=prompts)
     if prompts != "all" and not grounded_indexes:
         raise click.UsageError("--prompts decisions needs grounded prompts (--grounded-index)")
     record = run_unified_grpo(cfg, out, dev, command=" ".join(["m2io", *sys.argv[1:]]))

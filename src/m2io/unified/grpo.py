@@ -76,6 +76,15 @@ class UnifiedGRPOConfig:
     """TRL's ``multi_objective_aggregation``: sum the weighted terms then normalise over the group, or
     ``normalize_then_sum`` (GDPO: each term normalised over the group first, so a term with little spread,
     as ``visual``'s ~0.05 beside ``structure``'s ~0.3, still moves the advantages)."""
+    scale_rewards: str = "group"
+    """TRL's ``scale_rewards``: divide a group's advantages by its own reward std (``group``), by the whole step's
+    (``batch``), or not at all (``none``). With ``group``, a group whose completions differ only by text-reward noise
+    (a std of 0.01) gets advantages of +-1 like a group that differs in its figures (0.5): ``batch`` keeps the
+    noise small beside the choice."""
+    top_entropy_quantile: float = 1.0
+    """TRL's ``top_entropy_quantile``: the policy loss keeps only this top fraction of tokens by entropy (1: all).
+    The warm-up copies its passage at an entropy of ~0.03 per token, and the figure choices are the few uncertain
+    tokens; 0.2 (the paper's value) puts the gradient on them instead of on a hundred copied ones."""
     prompts: str = "all"
     """Grounded prompts trained on: ``all``, or ``decisions``: those whose passage marks a figure the target leaves
     out (the warm-up copies the rest whole, so all of a group's completions score alike there and teach nothing;
@@ -241,7 +250,8 @@ def run_unified_grpo(config: UnifiedGRPOConfig, out: Path, dev=None, command: st
                       temperature=config.temperature, beta=config.beta, seed=config.seed, report_to=[],
                       logging_steps=1, **trainer_device_args(config.precision), gradient_checkpointing=False,
                       save_steps=config.save_steps, save_total_limit=2, reward_weights=w.outcome(), disable_tqdm=False,
-                      multi_objective_aggregation=config.aggregation)
+                      multi_objective_aggregation=config.aggregation, scale_rewards=config.scale_rewards,
+                      top_entropy_quantile=config.top_entropy_quantile)
     metrics = out / "metrics.jsonl"
     callbacks = [MetricsLog(metrics)]
     if config.max_minutes:
