@@ -16,7 +16,7 @@ and this grammar is a counter, so it works on ids with precomputed masks (one ve
   nothing else, so no token lies outside a step and the budget never cuts a step in half.
 
 Why each figure once: a second showing of a figure tells the reader nothing, and greedy decoding can loop on
-one (the shipped warm-up referenced one Wireshark figure 20 times in an answer, bench/RESULTS.md).
+one (the shipped warm-up referenced one Wireshark figure 19 times in an answer, bench/RESULTS.md).
 
 Why between steps too: after GRPO the model wrote text straight after ``</vis>`` without opening
 ``<think>`` (14 of 38 Debian Handbook answers, bench/RESULTS.md); the grammar makes that impossible
