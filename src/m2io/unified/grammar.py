@@ -95,7 +95,6 @@ class ModalityGrammar:
         tags, ends = torch.zeros(n, dtype=torch.bool), torch.zeros(n, dtype=torch.bool)
         tags[[vocab.think, vocab.end_think, vocab.vis, vocab.end_vis]] = True
         self.refs = torch.zeros(n, dtype=torch.bool)
-        self._ref_set = set(vocab.ref_ids)
         self.per_prompt = references == "prompt"
         self._row_refs: dict[int, torch.Tensor] = {}
         offered = vocab.ref_ids if references is None or self.per_prompt else vocab.ref_ids[:references]
@@ -115,24 +114,32 @@ class ModalityGrammar:
         """Boolean mask over the vocabulary of the tokens allowed after ``generated`` (``refs``: the reference
         tokens this row may use, default the grammar's)."""
         refs = self.refs if refs is None else refs
-        shown = [t for t in generated if t in self._ref_set]
-        if shown:
-            refs = refs.clone()
-            refs[shown] = False
         k = image_span_state(generated, self.vocab)
         left = self.max_new - len(generated)
         if k is not None:
             if k == 0:  # right after <vis>: refer, or draw while the whole grid, </vis> and the end fit
+                refs = self._not_shown(refs, generated)
                 mask = refs if left < self.vocab.tokens_per_image + 2 else self.images | refs
                 return mask if mask.any() else self.close
             return self.images if k < self.vocab.tokens_per_image else self.close
         written = text_step_tokens(generated, self.vocab)
         if written is not None:
             return self.end_text if left <= 2 else (self.in_text if written else self.text)
+        refs = self._not_shown(refs, generated)
         mask = self.ends.clone() if generated else torch.zeros_like(self.ends)
         mask[self.vocab.think] = left >= 4  # <think>, a token of text, </think>, the end
         mask[self.vocab.vis] = left >= self.vocab.tokens_per_image + 3 or (bool(refs.any()) and left >= 4)
         return mask if mask.any() else self.ends
+
+    def _not_shown(self, refs: torch.Tensor, generated: list[int]) -> torch.Tensor:
+        """``refs`` less the figures ``generated`` already references (read only where a reference may come next,
+        not at every text or image token)."""
+        shown = [t for t in generated if self.vocab.is_ref(t)]
+        if not shown:
+            return refs
+        refs = refs.clone()
+        refs[shown] = False
+        return refs
 
     def _prompt_refs(self, row: int, input_ids: torch.Tensor) -> torch.Tensor:
         """The reference tokens row ``row``'s prompt names (read once per row)."""
