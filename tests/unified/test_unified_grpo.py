@@ -53,7 +53,7 @@ def test_hybrid_rewards_of_hand_made_trajectories(parts):
 
 def test_references_rewarded_as_the_inserter(parts, tiny_index, tmp_path):
     model, scorer, _ = parts
-    references, users = grounded_references([tiny_index / "tiny"], [tiny_index / "index"], "all", [tmp_path])
+    references, users, _ = grounded_references([tiny_index / "tiny"], [tiny_index / "index"], "all", [tmp_path])
     item = next(k for k, r in sorted(references.items()) if r.gold_slots)
     ref = references[item]
     assert users[item].startswith("Question: ") and "<ref_1>" in users[item]
@@ -161,9 +161,15 @@ def test_grpo_run_logs_benchmarks_and_resumes(tiny_unified_dir, tiny_index, tmp_
         assert UnifiedModel.load(out).vocab == UnifiedModel.load(tiny_unified_dir).vocab
         state = json.loads((out / "checkpoint-2" / "trainer_state.json").read_text())
         assert state["train_batch_size"] == 2  # 4 completions a step, backward in passes of 2
-        with pytest.raises(ValueError, match="prompts must be 'all' or 'decisions'"):
+        with pytest.raises(ValueError, match="prompts must be one of"):
             run_unified_grpo(UnifiedGRPOConfig(**{**cfg.__dict__, "prompts": "decisions", "indexes": []}),
                              tmp_path / "bad", dev)
+        # the misses filter scores every prompt whose target shows a figure; at odds 0 none is left
+        with pytest.raises(ValueError, match="left after the misses filter"):
+            run_unified_grpo(UnifiedGRPOConfig(**{**cfg.__dict__, "prompts": "misses", "miss_odds": 0.0}), out, dev)
+        odds = [json.loads(line) for line in (out / "figure-odds.jsonl").read_text().splitlines()]
+        shown = [d for d in drafts if any(s["kind"] == "reference" for s in d["steps"])]
+        assert len(odds) == len(shown) > 0 and all(0.0 < p < 1.0 for row in odds for p in row["odds"])
         with pytest.raises(ValueError, match="micro_batch 3 must divide the 4"):
             run_unified_grpo(UnifiedGRPOConfig(**{**cfg.__dict__, "micro_batch": 3}), tmp_path / "bad", dev)
         # resumed with room for 5 steps, but a time budget that the first step already spends; from here the

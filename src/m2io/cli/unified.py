@@ -141,8 +141,10 @@ def warmup_cmd(corpora: tuple[Path, ...], tokenizer_dir: Path, out: Path, base: 
               help="Divide advantages by the group's reward std, the whole step's, or not at all.")
 @click.option("--top-entropy", "top_entropy_quantile", type=click.FloatRange(0.0, 1.0), default=1.0,
               show_default=True, help="The loss keeps only this top fraction of tokens by entropy (1: all).")
-@click.option("--prompts", type=click.Choice(["all", "decisions"]), default="all", show_default=True,
-              help="Grounded prompts: all, or those whose passage marks a figure the target leaves out.")
+@click.option("--prompts", type=click.Choice(["all", "decisions", "misses"]), default="all", show_default=True,
+              help="Grounded prompts: all; those whose passage marks a figure the target leaves out; or those whose "
+                   "target shows a figure the starting model shows with odds under --miss-odds.")
+@click.option("--miss-odds", default=0.5, show_default=True, type=click.FloatRange(0.0, 1.0))
 @click.option("--eval-every", default=10, show_default=True)
 @click.option("--eval-at-start/--no-eval-at-start", default=True, show_default=True,
               help="Benchmark the warmed-up model at step 0 too.")
@@ -154,7 +156,7 @@ def grpo_cmd(corpora: tuple[Path, ...], model_dir: Path, index_dir: Path, ground
              w_text: float, w_visual: float, w_structure: float, w_reference: float, precision: str,
              process_weight: float, aggregation: str,
              image_credit: str, step_norm: str, scale_rewards: str, top_entropy_quantile: float, prompts: str,
-             eval_every: int, eval_at_start: bool, seed: int) -> None:
+             miss_odds: float, eval_every: int, eval_at_start: bool, seed: int) -> None:
     """GRPO of the unified model with hybrid (text, visual, structure) and process rewards; resumes from OUT."""
     import sys
 
@@ -182,9 +184,10 @@ def grpo_cmd(corpora: tuple[Path, ...], model_dir: Path, index_dir: Path, ground
                             eval_every=eval_every, save_steps=eval_every, eval_at_start=eval_at_start,
                             seed=seed, weights=HybridWeights(w_text, w_visual, w_structure, w_reference, process_weight),
                             aggregation=aggregation, image_credit=image_credit, step_norm=step_norm,
-                            scale_rewards=scale_rewards, top_entropy_quantile=top_entropy_quantile, prompts=prompts)
+                            scale_rewards=scale_rewards, top_entropy_quantile=top_entropy_quantile, prompts=prompts,
+                            miss_odds=miss_odds)
     if prompts != "all" and not grounded_indexes:
-        raise click.UsageError("--prompts decisions needs grounded prompts (--grounded-index)")
+        raise click.UsageError(f"--prompts {prompts} needs grounded prompts (--grounded-index)")
     record = run_unified_grpo(cfg, out, dev, command=" ".join(["m2io", *sys.argv[1:]]))
     click.echo(f"{record['steps']} steps in {record['train_seconds']} s (peak RSS {record['peak_rss_gib']} GiB); "
                f"wrote {out}")

@@ -33,6 +33,9 @@ from m2io.unified.rewards import HybridWeights
 from m2io.unified.scorer import Reference
 
 
+PROMPTS = ("all", "decisions", "misses")
+
+
 @dataclass
 class UnifiedGRPOConfig:
     model: Path = Path("runs/unified-warmup")
@@ -86,9 +89,14 @@ class UnifiedGRPOConfig:
     The warm-up copies its passage at an entropy of ~0.03 per token, and the figure choices are the few uncertain
     tokens; 0.2 (the paper's value) puts the gradient on them instead of on a hundred copied ones."""
     prompts: str = "all"
-    """Grounded prompts trained on: ``all``, or ``decisions``: those whose passage marks a figure the target leaves
-    out (the warm-up copies the rest whole, so all of a group's completions score alike there and teach nothing;
-    DAPO's dynamic sampling filters such groups out as they come, this filters them out before)."""
+    """Grounded prompts trained on: ``all``; ``decisions``: those whose passage marks a figure the target leaves
+    out; ``misses``: those whose target shows a figure that the starting model shows with odds under
+    ``miss_odds`` (:mod:`m2io.unified.odds`). The warm-up copies the rest whole, so all of a group's completions
+    score alike there and teach nothing; DAPO's dynamic sampling filters such groups out as they come, these filter
+    them out before. ``decisions`` teaches leaving a wrong passage's figures out, which the interleaved benchmark
+    (figure questions only, where showing none scores as a wrong figure) cannot reward; ``misses`` teaches showing
+    right figures the warm-up leaves out, its real loss (bench/RESULTS.md)."""
+    miss_odds: float = 0.5
     eval_every: int = 10
     eval_max_new_tokens: int = 256
     eval_at_start: bool = True
@@ -101,9 +109,10 @@ class UnifiedGRPOConfig:
 
 
 def grounded_references(corpora: list[Path], indexes: list[Path], split: str, cache: list[Path], cfg=None
-                        ) -> tuple[dict[str, Reference], dict[str, str]]:
-    """``corpus/key`` -> its reference, and -> its grounded user message (built with ``cfg``, a
-    :class:`~m2io.unified.grounded.GroundedConfig`, the model's own; None: the default settings); drafts cached
+                        ) -> tuple[dict[str, Reference], dict[str, str], dict[str, list]]:
+    """``corpus/key`` -> its reference, -> its grounded user message (built with ``cfg``, a
+    :class:`~m2io.unified.grounded.GroundedConfig`, the model's own; None: the default settings), and -> its
+    target steps; drafts cached
     in the last of ``cache`` (folders), which starts as a copy of the first other one that holds them (the
     warm-up's own drafts are read, never written to)."""
     import shutil
@@ -111,7 +120,7 @@ def grounded_references(corpora: list[Path], indexes: list[Path], split: str, ca
     from m2io.unified.grounded import GroundedConfig
     from m2io.unified.grounded_data import grounded_examples
 
-    references, users = {}, {}
+    references, users, targets = {}, {}, {}
     for root, index in zip(corpora, indexes):
         name = f"grounded-{split}-{Path(root).name}.jsonl"
         path = cache[-1] / name
@@ -132,7 +141,8 @@ def grounded_references(corpora: list[Path], indexes: list[Path], split: str, ca
             references[key] = Reference(question, " ".join(s.text for s in e.steps if s.kind == "text"), (),
                                         tuple(slots), texts)
             users[key] = e.user
-    return references, users
+            targets[key] = e.steps
+    return references, users, targets
 
 
 def decision_items(references: dict[str, Reference], users: dict[str, str]) -> list[str]:
@@ -213,8 +223,8 @@ def run_unified_grpo(config: UnifiedGRPOConfig, out: Path, dev=None, command: st
     from m2io.unified.scorer import TrajectoryScorer, reward_functions
 
     out = Path(out)
-    if config.prompts not in ("all", "decisions") or (config.prompts == "decisions" and not config.indexes):
-        raise ValueError(f"prompts must be 'all' or 'decisions' (grounded prompts only), not {config.prompts!r}"
+    if config.prompts not in PROMPTS or (config.prompts != "all" and not config.indexes):
+        raise ValueError(f"prompts must be one of {PROMPTS} (all but 'all': grounded prompts only), not {config.prompts!r}"
                          + ("" if config.indexes else " without indexes"))
     completions = config.group * config.prompts_per_step
     if config.micro_batch is not None and (config.micro_batch < 1 or completions % config.micro_batch):
@@ -225,16 +235,22 @@ def run_unified_grpo(config: UnifiedGRPOConfig, out: Path, dev=None, command: st
     if config.indexes:
         if len(config.indexes) != len(config.corpora):
             raise ValueError(f"{len(config.indexes)} indexes for {len(config.corpora)} corpora: give one per corpus")
-        references, users = grounded_references(config.corpora, config.indexes, config.split,
-                                                [Path(config.model), out], unified.grounded_config())
+        references, users, targets = grounded_references(config.corpora, config.indexes, config.split,
+                                                         [Path(config.model), out], unified.grounded_config())
     else:
         references = training_references(config.corpora, config.split)
         users = {k: r.question for k, r in references.items()}
     if config.prompts == "decisions":
         references = {k: references[k] for k in decision_items(references, users)}
+    elif config.prompts == "misses":
+        from m2io.unified.odds import missed_items
+
+        # before training, the fresh LoRA is a no-op: these are the starting model's odds (cached, for resuming)
+        kept = missed_items(unified, targets, users, config.miss_odds, out / "figure-odds.jsonl")
+        references = {k: references[k] for k in kept}
     if not references:
         raise ValueError(f"no {config.split}-split question with a figure in {[str(c) for c in config.corpora]}"
-                         + (" whose passage marks a figure its target leaves out" if config.prompts != "all" else ""))
+                         + ("" if config.prompts == "all" else f" left after the {config.prompts} filter"))
     manifest = IndexManifest.load(Path(config.index))
     scorer = TrajectoryScorer(unified, IndexModels(manifest.text_model or None, manifest.image_model,
                                                    Path(config.index) / ADAPTER_FILE), references)
