@@ -150,31 +150,29 @@ unified-bench: r1-corpora
 	  $(BIN)/m2io eval $(DATA)/$$name --task interleaved --index $(INDEX)/$$name --questions questions \
 	    --unified-model $(UNIFIED_MODEL) --json bench/results/unified/$$name-$(notdir $(UNIFIED_MODEL)).json || exit 1; done
 
-# Unified GRPO (issues 17, 28): grounded prompts from every training manual that hold a choice (the
-# passage marks a figure the target leaves out; elsewhere a group's completions all score alike), the reference term
-# (Inserter-R1's plan score of the referenced figures) beside text, visual and structure, process
-# rewards per step; the warm-up is merged and a fresh LoRA trains on it (the KL reference is the warm-up).
+# Unified GRPO (issues 17, 28): the grounded prompts of every training manual where the warm-up, teacher-forced,
+# shows a gold figure with odds under 0.5 (--prompts misses: elsewhere a group's completions all score alike), the
+# reference term (Inserter-R1's plan score of the referenced figures) beside text, visual and structure, process
+# rewards per step; the warm-up is merged and a fresh LoRA trains on it (the KL reference is the warm-up). The
+# shipped model's recipe (bench/RESULTS.md), its warm-up as runs/unified-warmup.
 UNIFIED_STEPS   ?= 60
-UNIFIED_MINUTES ?= 40
+UNIFIED_MINUTES ?= 30
 UNIFIED_PROCESS ?= 0.5
 UNIFIED_SEED    ?= 0
 
 unified-grpo: r1-corpora
 	$(BIN)/m2io unified grpo $(UNIFIED_TRAIN) $(subst --index,--grounded-index,$(UNIFIED_INDEXES)) \
 	  --model $(RUNS)/unified-warmup --index $(INDEX)/gimp --out $(RUNS)/unified-grpo-p$(UNIFIED_PROCESS)-s$(UNIFIED_SEED) \
-	  --steps $(UNIFIED_STEPS) --max-minutes $(UNIFIED_MINUTES) --prompts-per-step 2 --group 4 --micro-batch 4 --lr 5e-5 \
+	  --steps $(UNIFIED_STEPS) --max-minutes $(UNIFIED_MINUTES) --prompts-per-step 2 --group 4 --micro-batch 4 --lr 2e-4 \
 	  --max-completion 256 --temperature 1.0 --precision auto --process-weight $(UNIFIED_PROCESS) \
-	  --step-norm per_kind --seed $(UNIFIED_SEED) --eval-every 1000 --no-eval-at-start --prompts decisions
+	  --step-norm per_kind --scale-rewards batch --top-entropy 0.2 --seed $(UNIFIED_SEED) --eval-every 1000 \
+	  --no-eval-at-start --prompts misses
 
-# The model that ships: a run's adapter, tokenizer, image tokenizer and vocabulary (no checkpoints).
+# The model that ships: a run's adapter, tokenizer, image tokenizer and vocabulary (no checkpoints); a GRPO run
+# carries the warm-up it grew from in models/unified/parent.
 UNIFIED_RUN ?= $(RUNS)/unified-warmup
 unified-ship:
-	rm -rf models/unified && mkdir -p models/unified
-	cp -r $(UNIFIED_RUN)/adapter_config.json $(UNIFIED_RUN)/adapter_model.safetensors $(UNIFIED_RUN)/tokenizer.json \
-	  $(UNIFIED_RUN)/tokenizer_config.json $(UNIFIED_RUN)/chat_template.jinja $(UNIFIED_RUN)/unified.json \
-	  $(UNIFIED_RUN)/image-tokenizer $(UNIFIED_RUN)/curves.png $(UNIFIED_RUN)/metrics.jsonl $(UNIFIED_RUN)/m2io-train.json \
-	  models/unified/
-	du -sh models/unified
+	$(BIN)/m2io unified ship $(UNIFIED_RUN) --out models/unified
 
 # The main job on the embedded defaults: build the GIMP manual corpus, index it, search it, and
 # answer a question with its images in place (an HTML page).

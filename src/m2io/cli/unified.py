@@ -202,3 +202,18 @@ def export_cmd(run: Path, out: Path, note: str | None) -> None:
     from m2io.unified.card import export_unified
 
     click.echo(f"wrote {export_unified(run, out, note)}")
+
+
+@unified.command("ship")
+@click.argument("run", type=_folder)
+@click.option("--out", default=Path("models/unified"), show_default=True, type=click.Path(path_type=Path))
+def ship_cmd(run: Path, out: Path) -> None:
+    """Replace OUT with RUN's LoRA model as it ships (a GRPO run carries the warm-up it grew from inside)."""
+    from m2io.unified.shipped import ship_unified
+
+    try:
+        folder = ship_unified(run, out)
+    except (ValueError, FileNotFoundError) as e:
+        raise click.UsageError(str(e)) from e
+    size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    click.echo(f"wrote {folder} ({size / 2**20:.1f} MiB)")

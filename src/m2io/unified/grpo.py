@@ -226,6 +226,8 @@ def run_unified_grpo(config: UnifiedGRPOConfig, out: Path, dev=None, command: st
     if config.prompts not in PROMPTS or (config.prompts != "all" and not config.indexes):
         raise ValueError(f"prompts must be one of {PROMPTS} (all but 'all': grounded prompts only), not {config.prompts!r}"
                          + ("" if config.indexes else " without indexes"))
+    if config.scale_rewards not in ("group", "batch", "none"):
+        raise ValueError(f"scale_rewards must be 'group', 'batch' or 'none', not {config.scale_rewards!r}")
     completions = config.group * config.prompts_per_step
     if config.micro_batch is not None and (config.micro_batch < 1 or completions % config.micro_batch):
         raise ValueError(f"micro_batch {config.micro_batch} must divide the {completions} completions of a step")

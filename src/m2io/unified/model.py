@@ -7,7 +7,8 @@ the old rows' mean and covariance, the same rows every time); ``load``/``save`` 
 tokenizer, the image tokenizer and the vocabulary map in one folder. With
 :meth:`UnifiedModel.add_lora` the LM trains as LoRA plus the added tokens' rows (PEFT's trainable
 tokens), and the folder holds only those (a 22 MB adapter, 34 MB with the tokenizers, not the
-540 MB of full weights): ``load`` rebuilds the base LM, applies them and merges them once. A model
+540 MB of full weights): ``load`` rebuilds the base LM, applies them and merges them once; a GRPO
+folder's adapter sits over its ``parent`` folder's merged model, merged in turn. A model
 whose vocabulary already holds image tokens (Chameleon) is built directly with its own
 :class:`~m2io.unified.vocab.UnifiedVocab` and image codec (:mod:`m2io.unified.chameleon`).
 
@@ -134,33 +135,17 @@ class UnifiedModel:
     @classmethod
     def load(cls, folder: Path) -> "UnifiedModel":
         """A model folder: full weights, or a LoRA folder applied to its base (or to its parent) and merged once."""
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoTokenizer
 
         from m2io.encoders.text import offline
-        from m2io.unified.tokenizer import ImageTokenizer, TokenizerError
+        from m2io.unified.tokenizer import ImageTokenizer
 
         offline()
         folder = Path(folder)
-        if not (folder / UNIFIED_FILE).is_file():
-            raise TokenizerError(f"{folder}: not a unified model folder (no {UNIFIED_FILE})")
-        meta = json.loads((folder / UNIFIED_FILE).read_text())
+        meta = _meta(folder)
         tokenizer = AutoTokenizer.from_pretrained(str(folder))
-        if (folder / ADAPTER_CONFIG).is_file():
-            from peft import PeftModel
-
-            from m2io.lm.local import default_model_dir
-
-            if meta.get("parent"):  # an adapter over another LoRA folder's merged model
-                lm = cls.load(Path(meta["parent"])).lm
-            else:
-                base = Path(meta["base"]) if meta.get("base") else default_model_dir()
-                lm = AutoModelForCausalLM.from_pretrained(str(base), dtype=torch.float32)
-                grow_embeddings(lm, len(tokenizer))  # the rows it grew from; the trained ones come from the folder
-            lm = PeftModel.from_pretrained(lm, str(folder)).merge_and_unload().eval()
-        else:
-            lm = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32).eval()
-        model = cls(lm, tokenizer, ImageTokenizer.load(folder / CODEC_DIR), UnifiedVocab(**meta["vocab"]),
-                    meta.get("image_size", 64), meta.get("base"))
+        model = cls(_merged_lm(folder, len(tokenizer)), tokenizer, ImageTokenizer.load(folder / CODEC_DIR),
+                    UnifiedVocab(**meta["vocab"]), meta.get("image_size", 64), meta.get("base"))
         model.parent = meta.get("parent")
         model.grounded = meta.get("grounded")
         return model
@@ -252,3 +237,34 @@ class UnifiedModel:
                 row = row[:min(row.index(t) for t in self.vocab.end_ids if t in row) + 1]
             results.append((row, self.parse(row)))
         return results
+
+
+def _meta(folder: Path) -> dict:
+    from m2io.unified.tokenizer import TokenizerError
+
+    if not (folder / UNIFIED_FILE).is_file():
+        raise TokenizerError(f"{folder}: not a unified model folder (no {UNIFIED_FILE})")
+    return json.loads((folder / UNIFIED_FILE).read_text())
+
+
+def _merged_lm(folder: Path, vocab_size: int):
+    """The folder's LM with its adapter merged: full weights, or its LoRA over its base or over its ``parent``
+    (a folder path, relative to this folder when not absolute: a shipped GRPO model carries its warm-up
+    inside), each adapter of the chain merged in turn. Only the top folder's tokenizer is read."""
+    from transformers import AutoModelForCausalLM
+
+    meta = _meta(folder)
+    if not (folder / ADAPTER_CONFIG).is_file():
+        return AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32).eval()
+    from peft import PeftModel
+
+    from m2io.lm.local import default_model_dir
+
+    if meta.get("parent"):  # an adapter over another LoRA folder's merged model
+        lm = _merged_lm(folder / meta["parent"], vocab_size)  # an absolute parent stays itself under "/"
+    else:
+        base = Path(meta["base"]) if meta.get("base") else default_model_dir()
+        lm = AutoModelForCausalLM.from_pretrained(str(base), dtype=torch.float32)
+        grow_embeddings(lm, vocab_size)  # the rows it grew from; the trained ones come from the folder
+    return PeftModel.from_pretrained(lm, str(folder)).merge_and_unload().eval()
+
