@@ -59,3 +59,4 @@ def test_training_on_the_target_raises_its_odds_and_drops_it_from_the_misses(tin
     # the cache answers for the starting model: a resumed filter reads it, not the trained model
     assert missed_items(model, targets, users, below=1.0, cache=cache, progress=False) == ["a/0"]
     assert missed_items(model, targets, users, below=0.5, cache=tmp_path / "fresh.jsonl", progress=False) == []
+    assert missed_items(model, targets, users, below=0.5, progress=False) == []  # no cache: nothing written

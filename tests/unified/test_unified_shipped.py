@@ -37,3 +37,7 @@ def test_a_grpo_run_ships_with_its_warmup_inside(tiny_unified_dir, tmp_path):
 
     with pytest.raises(ValueError, match="not a LoRA model folder"):
         ship_unified(tmp_path / "run" / "image-tokenizer", tmp_path / "bad")
+    (run / "tokenizer.json").unlink()  # a copy that fails leaves the shipped folder as it was
+    with pytest.raises(FileNotFoundError, match="tokenizer.json is missing"):
+        ship_unified(run, moved)
+    assert UnifiedModel.load(moved).vocab == warm.vocab and not (tmp_path / "elsewhere.partial").exists()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+from contextlib import nullcontext
 from pathlib import Path
 
 import torch
@@ -59,9 +60,10 @@ def missed_items(model, targets: dict[str, list[Step]], users: dict[str, str], b
                 row = json.loads(line)
                 known[row["key"]] = row["odds"]
     todo = [k for k in sorted(targets) if k not in known and any(s.kind == "reference" for s in targets[k])]
-    with (open(cache, "a") if cache is not None else open("/dev/null", "w")) as sink:
+    with open(cache, "a") if cache is not None else nullcontext() as sink:
         for key in tqdm(todo, desc="figure odds", unit="prompt", disable=not progress or not todo):
             known[key] = [float(f"{p:.6g}") for p in figure_odds(model, users[key], targets[key])]
-            sink.write(json.dumps({"key": key, "odds": known[key]}) + "\n")
-            sink.flush()
+            if sink is not None:
+                sink.write(json.dumps({"key": key, "odds": known[key]}) + "\n")
+                sink.flush()
     return sorted(k for k in targets if known.get(k) and min(known[k]) < below)

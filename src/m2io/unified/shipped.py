@@ -46,9 +46,17 @@ def ship_unified(run: str | Path, out: str | Path) -> Path:
     run, out = Path(run), Path(out)
     if not (run / ADAPTER_CONFIG).is_file():
         raise ValueError(f"{run}: not a LoRA model folder (no {ADAPTER_CONFIG}); a full model (540 MB) does not ship")
+    partial = out.with_name(out.name + ".partial")  # the shipped folder is replaced only once the copy is whole
+    if partial.exists():
+        shutil.rmtree(partial)
+    try:
+        _copy_chain(run, partial, TOP)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
     if out.exists():
         shutil.rmtree(out)
-    _copy_chain(run, out, TOP)
+    partial.rename(out)
     return out
 
 
