@@ -6,7 +6,7 @@ from m2io.corpus.mramg import read_dataset
 from m2io.insert.source import SourceInserter
 from m2io.pipeline import Pipeline
 from m2io.types import Candidate, Image, Origin
-from m2io.unified.grounded import GroundedConfig, grounded_user, passage_steps, target_steps
+from m2io.unified.grounded import GroundedConfig, grounded_user, passage_steps, passage_windows, target_steps
 from m2io.unified.grounded_data import grounded_examples
 from m2io.unified.model import UnifiedModel
 from m2io.unified.trajectory import Step
@@ -43,6 +43,19 @@ def test_figures_past_the_cut_follow_the_last_text_step():
     assert [s.ref for s in cut if s.kind == "reference"] == [1]
     whole = passage_steps(segments, cands, prov, GroundedConfig(passage_words=100))
     assert [s.ref for s in whole if s.kind == "reference"] == [1, 2, 3] and whole[-1].ref == 3
+
+
+def test_a_figure_two_candidates_carry_is_marked_once():
+    prov = [Origin("s", position=i) for i in range(3)]
+    cands = [Candidate(1, Image("a", None, "first"), origin=Origin("s", position=1)),
+             Candidate(2, Image("a", None, "again"), origin=Origin("s", position=2)),  # the same image id
+             Candidate(3, Image("b", None, "past"), origin=Origin("s", position=3))]
+    segments = ["One two three four.", "Five six seven eight.", "Nine ten eleven twelve."]
+    whole = passage_steps(segments, cands, prov, GroundedConfig(passage_words=100))
+    assert [s.ref for s in whole if s.kind == "reference"] == [2, 3]  # once, where it first stands
+    assert [s.kind for s in whole] == ["text", "reference", "text", "text", "reference"]
+    cut = passage_steps(segments, cands, prov, GroundedConfig(passage_words=4))
+    assert [s.ref for s in cut if s.kind == "reference"] == [2, 3]
 
 
 def test_examples_from_a_real_draft(tiny_index, tmp_path):
@@ -115,3 +128,23 @@ def test_trained_adapter_and_rows_survive_save_and_load(tiny_lm_dir, tmp_path):
     assert torch.allclose(before, after, atol=1e-4)
     assert not torch.allclose(before, UnifiedModel.from_base(tiny_lm_dir, model.codec, references=4).lm(input_ids=ids)
                               .logits, atol=1e-3)  # the training mattered
+
+
+def test_windows_split_the_passage_and_mark_each_figure_once():
+    prov = [Origin("s", position=i) for i in range(5)]
+    cands = [Candidate(1, Image("a", None, "second"), origin=Origin("s", position=1)),
+             Candidate(2, Image("b", None, "fourth"), origin=Origin("s", position=3)),
+             Candidate(3, Image("c", None, "after all"), origin=Origin("s", position=5)),
+             Candidate(4, Image("d", None, "elsewhere"), origin=Origin("t", position=0))]
+    segments = ["One two three four.", "Five six seven eight.", "Nine ten eleven twelve.", "Thirteen fourteen.",
+                "Fifteen sixteen seventeen."]
+    cfg = GroundedConfig(passage_words=8)
+    assert passage_windows(segments, cands, prov, cfg, 1) == [passage_steps(segments, cands, prov, cfg)]
+    windows = passage_windows(segments, cands, prov, cfg, 2)
+    assert [[s.text or s.ref for s in w] for w in windows] == [
+        ["One two three four.", 1, "Five six seven eight."],
+        ["Nine ten eleven twelve.", 2, "Thirteen fourteen.", 3]]  # the figures past the last window follow it
+    many = passage_windows(segments, cands, prov, cfg, 10)
+    assert len(many) == 3 and [s.text or s.ref for s in many[2]] == ["Fifteen sixteen seventeen.", 3]
+    assert [s.ref for w in many for s in w if s.kind == "reference"] == [1, 2, 3]
+    assert passage_windows([], cands, prov, cfg, 3) == [passage_steps([], cands, prov, cfg)]  # one window

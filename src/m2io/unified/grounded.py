@@ -69,31 +69,63 @@ def passage_steps(segments: list[str], candidates, provenance, cfg: GroundedConf
     """The answer's segments (text steps, whole, within ``passage_words``; only a first segment longer than that is
     cut) with a reference step for each candidate that stands among them in its section (the ``source``
     inserter's slots); with ``cfg.past_figures``, those of the segments past the budget follow the last text step."""
+    return passage_windows(segments, candidates, provenance, cfg, windows=1)[0]
+
+
+def passage_windows(segments: list[str], candidates, provenance, cfg: GroundedConfig = GroundedConfig(),
+                    windows: int = 1) -> list[list[Step]]:
+    """The answer's segments as up to ``windows`` passages of ``passage_words`` each, in reading order (the next
+    one starts at the first segment the last one left out), every figure marked once, in the window where it
+    stands; the figures past the last window follow its last text step (``cfg.past_figures``). Each window is a
+    passage of the length the model learned, so a longer answer is a few prompts it knows, not one it never saw.
+
+    >>> from m2io.types import Candidate, Image, Origin
+    >>> cands = [Candidate(1, Image("a", None, "x"), origin=Origin("s", position=2))]
+    >>> prov = [Origin("s", position=i) for i in range(3)]
+    >>> ws = passage_windows(["One two.", "Three four.", "Five six."], cands, prov, GroundedConfig(passage_words=4), 2)
+    >>> [[s.text or s.ref for s in w] for w in ws]  # the figure before "Five six." stays above the cut
+    [['One two.', 'Three four.', 1], ['Five six.']]
+    """
     from m2io.insert.source import SourceInserter
 
     placed = SourceInserter().insert("", segments, candidates, provenance).placements
     number = {c.image.id: c.k for c in candidates}
-    steps: list[Step] = []
-    left = cfg.passage_words
+    shown: set[int] = set()  # a figure that two candidates carry (one image id) is marked once, where it first stands
+
+    def mark(steps: list[Step], p) -> None:
+        if number[p.image_id] not in shown:
+            steps.append(Step("reference", ref=number[p.image_id]))
+            shown.add(number[p.image_id])
+
+    out: list[list[Step]] = []
     kept = 0
-    for i, segment in enumerate(segments):
-        steps += [Step("reference", ref=number[p.image_id]) for p in placed if p.slot == i]
-        words = len(segment.split())
-        if kept and words > left:  # whole sentences only: the passage ends before one that does not fit
-            break
-        text = segment.strip() if words <= left else _cut(segment, left)  # a first segment past the budget is cut
-        if text:
-            steps.append(Step("text", text=text))
-        left -= len(text.split())
-        kept = i + 1
-    shown = {s.ref for s in steps if s.kind == "reference"}
+    while len(out) < windows and (kept < len(segments) or not out):
+        steps: list[Step] = []
+        left, first = cfg.passage_words, kept
+        for i in range(first, len(segments)):
+            for p in placed:
+                if p.slot == i:
+                    mark(steps, p)
+            words = len(segments[i].split())
+            if i > first and words > left:  # whole sentences only: the window ends before one that does not fit
+                break
+            text = segments[i].strip() if words <= left else _cut(segments[i], left)  # a first one too long is cut
+            if text:
+                steps.append(Step("text", text=text))
+            left -= len(text.split())
+            kept = i + 1
+        out.append(steps)
     if kept == len(segments) or cfg.past_figures:
-        steps += [Step("reference", ref=number[p.image_id]) for p in sorted(placed, key=lambda p: p.slot)
-                  if p.slot >= kept and number[p.image_id] not in shown]
+        for p in sorted(placed, key=lambda p: p.slot):
+            if p.slot >= kept:
+                mark(out[-1], p)
+    return [_lead_with_text(steps) for steps in out]
+
+
+def _lead_with_text(steps: list[Step]) -> list[Step]:
+    """An answer opens with text (the pipeline's lead_text): figures above the first text step move below it."""
     lead = next((i for i, s in enumerate(steps) if s.kind == "text"), None)
-    if lead:  # an answer opens with text (the pipeline's lead_text): figures above it move below it
-        steps = [steps[lead], *steps[:lead], *steps[lead + 1:]]
-    return steps
+    return [steps[lead], *steps[:lead], *steps[lead + 1:]] if lead else steps
 
 
 def reference_text(k: int) -> str:
