@@ -1,5 +1,7 @@
 """Time grounded unified answers one at a time, as `m2io ask --generator unified` makes them, with
-prompt-lookup decoding on and off side by side (alternating per question, same questions).
+prompt-lookup decoding on and off side by side (alternating per question, same questions); or, with
+``--passage-words``, prompts that hold that many words of the passage, or with ``--windows``, answers
+written from that many passage windows, side by side the same way.
 
 Reports the model's load time (the LoRA folder applied to the bundled base and merged), then per
 setting the median and p90 of the whole answer (retrieve and draft, generate, decode) and of the
@@ -7,6 +9,8 @@ generation alone, tokens, and whether both settings wrote the same tokens.
 
     .venv/bin/python bench/unified_latency.py --index index/wireshark --dataset data/wireshark --n 20 \
         --json bench/results/unified/latency.json
+    .venv/bin/python bench/unified_latency.py --index index/wireshark --dataset data/wireshark --n 20 \
+        --windows 1 2 --json bench/results/unified/grounded/latency-windows.json
 """
 from __future__ import annotations
 
@@ -23,6 +27,10 @@ def main() -> None:
     ap.add_argument("--unified-model", default=None, help="a unified model folder [models/unified]")
     ap.add_argument("--dataset", required=True, type=Path)
     ap.add_argument("--n", type=int, default=20)
+    ap.add_argument("--passage-words", type=int, nargs="+", default=None,
+                    help="compare prompts with these passage lengths (lookup on) instead of lookup on and off")
+    ap.add_argument("--windows", type=int, nargs="+", default=None,
+                    help="compare answers from this many passage windows (lookup on) instead of lookup on and off")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
 
@@ -39,11 +47,16 @@ def main() -> None:
     model = UnifiedModel.load(Path(folder))
     load_s = time.perf_counter() - t
     retriever = Retriever.open(args.index)
-    settings = {"lookup 10": UnifiedConfig(lookup=10), "no lookup": UnifiedConfig(lookup=None)}
-    first = UnifiedAnswerer(model, retriever, settings["lookup 10"])
+    if args.windows:
+        settings = {f"windows {w}": UnifiedConfig(windows=w) for w in args.windows}
+    elif args.passage_words:
+        settings = {f"passage {w}": UnifiedConfig(passage_words=w) for w in args.passage_words}
+    else:
+        settings = {"lookup 10": UnifiedConfig(lookup=10), "no lookup": UnifiedConfig(lookup=None)}
+    first = UnifiedAnswerer(model, retriever, next(iter(settings.values())))
     answerers = {k: UnifiedAnswerer(model, retriever, c, pipeline=first.pipeline) for k, c in settings.items()}
     questions = [q.question for q in read_dataset(args.dataset).qa if q.image_ids][:args.n]
-    answerers["lookup 10"].ask(questions[-1])  # the first call pays for lazy loads (section ranker); not timed
+    first.ask(questions[-1])  # the first call pays for lazy loads (section ranker); not timed
     rows = []
     for i, q in enumerate(questions):
         order = list(answerers) if i % 2 == 0 else list(reversed(answerers))
@@ -53,13 +66,14 @@ def main() -> None:
             out[name] = a
             rows.append({"setting": name, "question": q, "seconds": a.timings["total"],
                          "generate_s": a.timings["generate"], "tokens": a.tokens_generated,
-                         "references": sum(s.kind == "reference" for s in a.steps), "well_formed": a.well_formed})
-        same = [(s.kind, s.text, s.ref) for s in out["lookup 10"].steps] == \
-               [(s.kind, s.text, s.ref) for s in out["no lookup"].steps]
-        for r in rows[-2:]:
+                         "references": sum(s.kind == "reference" for s in a.steps), "well_formed": a.well_formed,
+                         "words": sum(len(s.text.split()) for s in a.steps if s.kind == "text")})
+        steps = [[(s.kind, s.text, s.ref) for s in a.steps] for a in out.values()]
+        same = all(x == steps[0] for x in steps)
+        for r in rows[-len(out):]:
             r["same_answer"] = same
-        print(f"{out['lookup 10'].timings['total']:5.1f} s vs {out['no lookup'].timings['total']:5.1f} s  "
-              f"{out['lookup 10'].tokens_generated:4d} tokens  same {same}  {q[:60]}")
+        print(" vs ".join(f"{out[n].timings['total']:5.1f} s ({out[n].tokens_generated} tokens)" for n in settings)
+              + f"  same {same}  {q[:60]}")
     summary = {"n": len(questions), "load_s": round(load_s, 2), "model": folder}
     for name in settings:
         sel = [r for r in rows if r["setting"] == name]
@@ -67,14 +81,18 @@ def main() -> None:
                          "p90_s": float(np.percentile([r["seconds"] for r in sel], 90)),
                          "median_generate_s": statistics.median(r["generate_s"] for r in sel),
                          "median_tokens": statistics.median(r["tokens"] for r in sel),
+                         "median_words": statistics.median(r["words"] for r in sel),
                          "well_formed": sum(r["well_formed"] for r in sel) / len(sel)}
-    summary["generate_speedup"] = summary["no lookup"]["median_generate_s"] / summary["lookup 10"]["median_generate_s"]
-    summary["same_answers"] = sum(r["same_answer"] for r in rows if r["setting"] == "lookup 10") / len(questions)
+    names = list(settings)
+    summary["ratio_of_medians"] = summary[names[-1]]["median_s"] / summary[names[0]]["median_s"]
+    summary["generate_ratio"] = summary[names[-1]]["median_generate_s"] / summary[names[0]]["median_generate_s"]
+    summary["same_answers"] = sum(r["same_answer"] for r in rows if r["setting"] == names[0]) / len(questions)
     print(json.dumps(summary, indent=1))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"command": "bench/unified_latency.py " + " ".join(
-            f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v is not None and k != "json"),
+            f"--{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, list) else v}"
+            for k, v in vars(args).items() if v is not None and k != "json"),
             "summary": summary, "rows": rows}, indent=1) + "\n")
     retriever.close()
 

@@ -2,6 +2,8 @@
 tiny model over the tiny index refers to a retrieved figure, draws another, and renders in every format."""
 import json
 
+import pytest
+
 from m2io.retrieve import Retriever
 from m2io.unified.answer import AnswerStep, UnifiedAnswer, UnifiedAnswerer, UnifiedConfig, as_interleaved
 from m2io.unified.model import UnifiedModel
@@ -100,3 +102,82 @@ def test_as_interleaved_skips_unknown_and_repeated_figures():
     segments, placements = as_interleaved(steps, cands)
     assert segments == ["One.", "Two."]
     assert [(p.image_id, p.slot) for p in placements] == [("b", 1), ("a", 1)]  # lead figure under the first step
+
+
+def _passage_words(prompt: str) -> int:
+    passage = prompt.split("\nPassage:\n", 1)[1].split("\n\nFigures:\n", 1)[0]
+    return sum(len(line.split()) for line in passage.splitlines() if not line.startswith("<vis>"))
+
+
+def test_passage_words_sets_the_prompt_and_the_budget(tiny_unified_dir, tiny_index):
+
+
+    model = UnifiedModel.load(tiny_unified_dir)
+    retriever = Retriever.open(tiny_index / "index")
+    try:
+        trained = UnifiedAnswerer(model, retriever, UnifiedConfig(max_new_tokens=8, windows=1))
+        short = UnifiedAnswerer(model, retriever, UnifiedConfig(max_new_tokens=8, passage_words=4, windows=1))
+        full, cut = trained.ask("How do I crop?"), short.ask("How do I crop?")
+        assert trained.grounded.passage_words == model.grounded_config().passage_words
+        assert short.grounded.passage_words == 4
+        assert 0 < _passage_words(cut.prompt) < _passage_words(full.prompt)
+        assert cut.prompt.split("\n\nFigures:\n")[1] == full.prompt.split("\n\nFigures:\n")[1]  # same candidates
+        assert UnifiedAnswerer(model, retriever, UnifiedConfig()).max_new_tokens == 320
+        assert UnifiedAnswerer(model, retriever, UnifiedConfig(passage_words=220)).max_new_tokens == 640
+        assert UnifiedAnswerer(model, retriever, UnifiedConfig(max_new_tokens=50, passage_words=250)).max_new_tokens == 50
+        with pytest.raises(ValueError, match="passage_words must be at least 1"):
+            UnifiedAnswerer(model, retriever, UnifiedConfig(passage_words=0))
+    finally:
+        retriever.close()
+
+
+def test_windows_answer_the_passage_in_turn_and_show_a_figure_once(tiny_unified_dir, tiny_index):
+    model = UnifiedModel.load(tiny_unified_dir)
+    v = model.vocab
+    text = model.text_ids("Select the crop tool.")
+    plan = [v.think, *text, v.end_think, v.vis, v.ref_ids[0], v.end_vis, v.end_ids[0]]  # each window: text, ref 1
+    retriever = Retriever.open(tiny_index / "index")
+    try:
+        one = UnifiedAnswerer(model, retriever, UnifiedConfig(max_new_tokens=40, passage_words=4, windows=1))
+        two = UnifiedAnswerer(model, retriever, UnifiedConfig(max_new_tokens=40, passage_words=4, windows=2),
+                              pipeline=one.pipeline)
+        original = model.lm.generate
+
+        def generate(**kw):
+            kw["logits_processor"].insert(0, Script(plan, kw["input_ids"].shape[1]))
+            return original(**kw)
+
+        model.lm.generate = generate
+        a, b = one.ask("How do I crop an image?"), two.ask("How do I crop an image?")
+    finally:
+        retriever.close()
+    assert len(a.prompts) == 1 and len(b.prompts) == 2 and b.prompts[0] == a.prompts[0]
+    assert _passage_words(b.prompts[1]) > 0 and b.prompts[1] != b.prompts[0]  # the next words of the passage
+    assert b.well_formed and b.tokens_generated == 2 * a.tokens_generated
+    assert [s.kind for s in a.steps] == ["text", "reference"]
+    assert [s.kind for s in b.steps] == ["text", "reference", "text"]  # the second window's ref 1 is not repeated
+    assert b.interleaved.segments == ["Select the crop tool."] * 2 and len(b.interleaved.placements) == 1
+    with pytest.raises(ValueError, match="windows must be at least 1"):
+        UnifiedAnswerer(model, None, UnifiedConfig(windows=0))
+
+
+def test_a_looping_text_step_is_cut_and_named(tiny_unified_dir, tiny_index):
+    model = UnifiedModel.load(tiny_unified_dir)
+    v = model.vocab
+    good, bad = model.text_ids("Select the crop tool."), model.text_ids("Open it. Larger than 1" + "0" * 40)
+    plan = [v.think, *good, v.end_think, v.think, *bad, v.end_think, v.end_ids[0]]
+    retriever = Retriever.open(tiny_index / "index")
+    try:
+        answerer = UnifiedAnswerer(model, retriever, UnifiedConfig(max_new_tokens=90, windows=1))
+        original = model.lm.generate
+
+        def generate(**kw):
+            kw["logits_processor"].insert(0, Script(plan, kw["input_ids"].shape[1]))
+            return original(**kw)
+
+        model.lm.generate = generate
+        answer = answerer.ask("How do I crop an image?")
+    finally:
+        retriever.close()
+    assert [s.text for s in answer.steps] == ["Select the crop tool.", "Open it."]
+    assert answer.damage == ["text step 2 looped: cut at the loop"] and not answer.well_formed

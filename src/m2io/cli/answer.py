@@ -26,7 +26,12 @@ from m2io.cli.options import _components, _model_options
               help="Write scores here, and every item (prompt, candidates, raw output, scores) to <json>.items.jsonl.")
 @click.option("--unified-model", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="interleaved: a unified model folder [models/unified, the one that ships].")
-@click.option("--max-new-tokens", default=320, show_default=True, help="interleaved: generation budget.")
+@click.option("--max-new-tokens", type=click.IntRange(1), default=None,
+              help="interleaved: generation budget [3 tokens a passage word, at least 320].")
+@click.option("--passage-words", type=click.IntRange(1), default=None,
+              help="interleaved: words of the pipeline's answer in the unified prompt [the model's default].")
+@click.option("--windows", type=click.IntRange(1), default=None,
+              help="interleaved: passage windows, one prompt each, answered one after another [UnifiedConfig's].")
 @click.option("--gen-image-temperature", type=float, default=1.0, show_default=True,
               help="interleaved: drawn images' sampling temperature (text is greedy).")
 @click.option("--snap-threshold", default=0.8, show_default=True,
@@ -39,8 +44,8 @@ from m2io.cli.options import _components, _model_options
 @_model_options
 def eval_cmd(folder: Path, task: str, index_dir: Path, queries: str, split: str, limit: int | None, seed: int,
              no_bertscore: bool, judge_url: str | None, judge_model: str, json_out: Path | None,
-             unified_model: Path | None, max_new_tokens: int, gen_image_temperature: float, snap_threshold: float,
-             baselines: str,
+             unified_model: Path | None, max_new_tokens: int | None, passage_words: int | None,
+             windows: int | None, gen_image_temperature: float, snap_threshold: float, baselines: str,
              questions: Path | None, inserter: str, answerer: str, reranker: str | None, max_words: int | None,
              candidates: str, lm: Path | None, lm_url: str | None, lm_model: str,
              rule_threshold: float | None, think_tokens: int | None, unconstrained: bool, r1_policy: str,
@@ -57,8 +62,9 @@ def eval_cmd(folder: Path, task: str, index_dir: Path, queries: str, split: str,
             from m2io.unified.answer import UnifiedConfig
 
             cfg = InterleavedConfig(baselines=tuple(b for b in baselines.split(",") if b))
-            answer_cfg = UnifiedConfig(max_new_tokens=max_new_tokens, image_temperature=gen_image_temperature,
-                                       snap_threshold=snap_threshold, seed=seed)
+            answer_cfg = UnifiedConfig(max_new_tokens=max_new_tokens, passage_words=passage_words,
+                                       image_temperature=gen_image_temperature, snap_threshold=snap_threshold,
+                                       seed=seed, **({"windows": windows} if windows else {}))
             eval_interleaved(folder, retriever, unified_model, json_out, not no_bertscore, cfg, answer_cfg,
                              questions, limit, seed)
             return
@@ -140,9 +146,14 @@ def _eval_retrieval(retriever, folder: Path, index_dir: Path, queries: str, limi
               help="unified: the model folder (m2io unified warmup).")
 @click.option("--snap-threshold", default=0.8, show_default=True,
               help="unified: visual cosine at which the matching corpus figure is shown.")
+@click.option("--passage-words", type=click.IntRange(1), default=None,
+              help="unified: words of the pipeline's answer in the prompt (at most these are copied) [the model's].")
+@click.option("--windows", type=click.IntRange(1), default=None,
+              help="unified: passage windows, one prompt each, answered one after another [UnifiedConfig's].")
 @_model_options
 def ask_cmd(question: str, image: Path | None, index_dir: Path, fmt: str, out: Path | None, generator: str,
-            unified_model: Path | None, snap_threshold: float, inserter: str, answerer: str, reranker: str | None,
+            unified_model: Path | None, snap_threshold: float, passage_words: int | None, windows: int | None,
+            inserter: str, answerer: str, reranker: str | None,
             max_words: int | None, candidates: str, lm: Path | None, lm_url: str | None, lm_model: str,
             rule_threshold: float | None,
             think_tokens: int | None, unconstrained: bool, r1_policy: str, r1_adapter: str | None, k: int,
@@ -159,7 +170,8 @@ def ask_cmd(question: str, image: Path | None, index_dir: Path, fmt: str, out: P
     if generator == "unified":
         from m2io.cli.interleaved import ask_unified
 
-        ask_unified(question, image, index_dir, fmt, out, unified_model, snap_threshold, pg_dsn)
+        ask_unified(question, image, index_dir, fmt, out, unified_model, snap_threshold, pg_dsn, passage_words,
+                    windows)
         return
     retriever = Retriever.open(index_dir, pg_dsn=pg_dsn)
     components = _components(inserter, answerer, lm, lm_url, lm_model, rule_threshold, think_tokens, unconstrained,

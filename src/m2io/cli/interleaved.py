@@ -60,7 +60,8 @@ def eval_interleaved(folder: Path, retriever, unified_model: Path | None, json_o
 
 
 def ask_unified(question: str, image: Path | None, index_dir: Path, fmt: str, out: Path | None,
-                unified_model: Path | None, snap_threshold: float, pg_dsn: str) -> None:
+                unified_model: Path | None, snap_threshold: float, pg_dsn: str, passage_words: int | None = None,
+                windows: int | None = None) -> None:
     """``m2io ask --generator unified``."""
     from m2io.atomic import atomic_write_text
     from m2io.retrieve import Retriever
@@ -76,7 +77,9 @@ def ask_unified(question: str, image: Path | None, index_dir: Path, fmt: str, ou
     model = UnifiedModel.load(Path(folder))
     retriever = Retriever.open(index_dir, pg_dsn=pg_dsn)
     try:
-        answer = UnifiedAnswerer(model, retriever, UnifiedConfig(snap_threshold=snap_threshold)).ask(question, image)
+        config = UnifiedConfig(snap_threshold=snap_threshold, passage_words=passage_words,
+                               **({"windows": windows} if windows else {}))
+        answer = UnifiedAnswerer(model, retriever, config).ask(question, image)
     finally:
         retriever.close()
     text = render_unified(answer, fmt)

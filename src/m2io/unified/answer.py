@@ -15,9 +15,11 @@ not parse is rendered as far as it goes, with its damage.
 """
 from __future__ import annotations
 
+import math
+import re
 import time
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from m2io.unified.model import UnifiedModel
@@ -62,7 +64,35 @@ class UnifiedAnswer:
     candidates: list = field(default_factory=list)
     provenance: list = field(default_factory=list)
     """The passage's provenance (per pipeline segment) the prompt was built from."""
-    prompt: str = ""
+    prompts: list[str] = field(default_factory=list)
+    """The user message of each passage window, in order (one unless ``UnifiedConfig.windows`` is more)."""
+
+    @property
+    def prompt(self) -> str:
+        return "\n\n".join(self.prompts)
+
+
+_LOOP = re.compile(r"(.{1,8}?)\1{15,}", re.S)
+
+
+def cut_loop(text: str, source: str = "") -> tuple[str, bool]:
+    """A text step without a degenerate loop (greedy decoding that repeats a unit of at most 8 characters 16
+    times or more, e.g. "1000000000...", that ``source``, the prompt, does not hold): cut back to the last
+    sentence end before the loop ("" if none), and whether it looped. Dropping the step beats showing it.
+
+    >>> cut_loop("Open it. Larger than 1" + "0" * 40)
+    ('Open it.', True)
+    >>> cut_loop("Choose 2000 or 3000.")
+    ('Choose 2000 or 3000.', False)
+    >>> cut_loop("Dashes: " + "-" * 20, source="Dashes: " + "-" * 30)  # copied, not a loop
+    ('Dashes: --------------------', False)
+    """
+    loop = _LOOP.search(text)
+    if loop is None or loop.group(0) in source:
+        return text, False
+    head = text[:loop.start()]
+    end = max(head.rfind(". "), head.rfind("! "), head.rfind("? "), head.rfind(": "))
+    return (head[:end + 1].strip() if end >= 0 else ""), True
 
 
 def nearest_figure(retriever, visual, threshold: float) -> Figure | None:
@@ -98,8 +128,12 @@ def as_interleaved(steps: list[AnswerStep], candidates) -> tuple[list[str], list
 
 @dataclass(frozen=True)
 class UnifiedConfig:
-    max_new_tokens: int = 320
-    """The passage is at most ``passage_words`` (110) words: about 170 tokens with its tags (99th percentile)."""
+    max_new_tokens: int | None = None
+    """The generation budget; None: 320 tokens for each 110 words of passage, at least 320 (a passage of 110 words
+    is about 170 tokens with its tags, 99th percentile: the answer copies it and ends well within the budget)."""
+    passage_words: int | None = None
+    """Words of the pipeline's answer put in the prompt (and so, at most, copied); None: as the model was trained
+    (its ``GroundedConfig.passage_words``). More words, a fuller answer and a slower one."""
     temperature: float = 0.0
     """Text (and the choice of figure) greedy."""
     image_temperature: float | None = 1.0
@@ -109,6 +143,11 @@ class UnifiedConfig:
     copying (bench/RESULTS.md)."""
     snap_threshold: float = 0.8
     seed: int = 0
+    windows: int = 6
+    """Passage windows of ``passage_words`` each, one prompt and one generation each, the answers one after the
+    other: a longer answer from prompts of the length the model learned (a passage of 200 words in one prompt makes
+    the model loop and drop figures). Six cover the ``focused`` answer's 600 words, so the answer copies all of
+    it; a shorter passage needs fewer (chosen on the Debian Handbook: bench/RESULTS.md)."""
 
 
 class UnifiedAnswerer:
@@ -120,7 +159,20 @@ class UnifiedAnswerer:
         self.model, self.retriever, self.config = model, retriever, config
         self.snap_threshold = config.snap_threshold
         self.grounded = grounded or model.grounded_config()
+        if config.passage_words is not None:
+            if config.passage_words < 1:
+                raise ValueError(f"UnifiedConfig.passage_words must be at least 1, not {config.passage_words}")
+            self.grounded = replace(self.grounded, passage_words=config.passage_words)
+        if config.windows < 1:
+            raise ValueError(f"UnifiedConfig.windows must be at least 1, not {config.windows}")
         self._pipeline = pipeline
+
+    @property
+    def max_new_tokens(self) -> int:
+        """The generation budget: the config's, or one that fits the passage the prompt holds."""
+        if self.config.max_new_tokens is not None:
+            return self.config.max_new_tokens
+        return max(320, math.ceil(320 * self.grounded.passage_words / 110))
 
     @property
     def pipeline(self):
@@ -143,55 +195,68 @@ class UnifiedAnswerer:
                 from m2io.encoders.image import load_image
 
                 user = self.model.image_text(self.model.image_codes([load_image(image)])[0]) + "\n" + question
-            return self._answer(question, user, None, [], time.perf_counter() - t0)
+            return self._answer(question, [user], None, [], time.perf_counter() - t0)
         draft = self.pipeline.draft(question, image)
         return self.answer_draft(draft, time.perf_counter() - t0)
 
     def answer_draft(self, draft, draft_seconds: float | None = None) -> UnifiedAnswer:
-        """The unified model's answer from a pipeline draft (its retrieval, passage and candidates)."""
-        from m2io.unified.grounded import grounded_user, passage_steps
+        """The unified model's answer from a pipeline draft (its retrieval, passage and candidates): one prompt per
+        passage window (``UnifiedConfig.windows``), the windows' answers one after another."""
+        from m2io.unified.grounded import grounded_user, passage_windows
 
         t0 = time.perf_counter()
         candidates = draft.candidates[:len(self.model.vocab.ref_ids)]
-        passage = passage_steps(draft.segments, candidates, draft.provenance, self.grounded)
-        user = grounded_user(draft.question, passage, candidates, self.grounded)
+        windows = passage_windows(draft.segments, candidates, draft.provenance, self.grounded, self.config.windows)
+        users = [grounded_user(draft.question, w, candidates, self.grounded) for i, w in enumerate(windows)
+                 if i == 0 or any(s.kind == "text" for s in w)]
         seconds = draft_seconds if draft_seconds is not None else sum(draft.timings.values())
-        return self._answer(draft.question, user, draft, candidates, seconds + time.perf_counter() - t0)
+        return self._answer(draft.question, users, draft, candidates, seconds + time.perf_counter() - t0)
 
-    def _answer(self, question: str, user: str, draft, candidates: list, prompt_seconds: float) -> UnifiedAnswer:
+    def _answer(self, question: str, users: list[str], draft, candidates: list,
+                prompt_seconds: float) -> UnifiedAnswer:
         from m2io.types import InterleavedAnswer
 
         cfg = self.config
         t1 = time.perf_counter()
         t0 = t1 - prompt_seconds
-        # the seed is offset by the question, so an answer repeats itself but two questions draw different images
-        seed = None if cfg.seed is None else (cfg.seed + zlib.crc32(user.encode())) % 2**31
-        ids, traj = self.model.generate([user], max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature,
-                                        seed=seed, image_temperature=cfg.image_temperature,
-                                        references=len(candidates), lookup=cfg.lookup)[0]
+        generated = []
+        for user in users:
+            # the seed is offset by the prompt, so an answer repeats itself but two questions draw different images
+            seed = None if cfg.seed is None else (cfg.seed + zlib.crc32(user.encode())) % 2**31
+            generated += self.model.generate([user], max_new_tokens=self.max_new_tokens, temperature=cfg.temperature,
+                                             seed=seed, image_temperature=cfg.image_temperature,
+                                             references=len(candidates), lookup=cfg.lookup)
         t2 = time.perf_counter()
         datasets = {c.k: self._dataset_of(draft, c.image.id) for c in candidates} if draft is not None else {}
         by_number = {c.k: c for c in candidates}
-        steps, damage = [], list(traj.damage)
-        for s in traj.steps:
-            if s.kind == "text":
-                steps.append(AnswerStep("text", text=s.text))
-            elif s.kind == "reference":
-                c = by_number.get(s.ref)
-                if c is None:  # the grammar offers only the prompt's candidates; a model without it may not
-                    damage.append(f"reference {s.ref} names no candidate (there are {len(candidates)})")
-                    continue
-                steps.append(AnswerStep("reference", ref=s.ref, figure=figure_of(c, datasets[s.ref])))
-            else:
-                steps.append(self._drawn(s.codes, damage, sum(x.kind == "image" for x in steps)))
+        steps, damage = [], []
+        for user, (ids, traj) in zip(users, generated):
+            damage += traj.damage
+            for s in traj.steps:
+                if s.kind == "text":
+                    text, looped = cut_loop(s.text, user)
+                    if looped:
+                        damage.append(f"text step {sum(x.kind == 'text' for x in steps) + 1} looped: cut at the loop")
+                    if text:
+                        steps.append(AnswerStep("text", text=text))
+                elif s.kind == "reference":
+                    c = by_number.get(s.ref)
+                    if c is None:  # the grammar offers only the prompt's candidates; a model without it may not
+                        damage.append(f"reference {s.ref} names no candidate (there are {len(candidates)})")
+                        continue
+                    if any(x.kind == "reference" and x.ref == s.ref for x in steps):
+                        continue  # shown by an earlier window (the grammar keeps one window to each figure once)
+                    steps.append(AnswerStep("reference", ref=s.ref, figure=figure_of(c, datasets[s.ref])))
+                else:
+                    steps.append(self._drawn(s.codes, damage, sum(x.kind == "image" for x in steps)))
         t3 = time.perf_counter()
         segments, placements = as_interleaved(steps, candidates)
         sources, labels = self.pipeline.sources(draft, placements) if draft is not None else ([], [])
         interleaved = InterleavedAnswer(segments, placements, sources, labels)
         timings = {"retrieve_and_draft": t1 - t0, "generate": t2 - t1, "decode_and_match": t3 - t2, "total": t3 - t0}
-        return UnifiedAnswer(question, steps, damage, not damage and traj.well_formed, len(ids), timings,
-                             self.snap_threshold, interleaved, candidates,
-                             list(draft.provenance) if draft is not None else [], user)
+        return UnifiedAnswer(question, steps, damage, not damage and all(t.well_formed for _, t in generated),
+                             sum(len(ids) for ids, _ in generated), timings, self.snap_threshold, interleaved,
+                             candidates, list(draft.provenance) if draft is not None else [], users)
 
     @staticmethod
     def _dataset_of(draft, image_id: str) -> str:
