@@ -180,4 +180,27 @@ def test_a_looping_text_step_is_cut_and_named(tiny_unified_dir, tiny_index):
     finally:
         retriever.close()
     assert [s.text for s in answer.steps] == ["Select the crop tool.", "Open it."]
-    assert answer.damage == ["text step 2 looped: cut at the loop"] and not answer.well_formed
+    assert "text step 2 looped: cut at the loop" in answer.damage and not answer.well_formed
+
+
+def test_a_loop_stops_the_generation_before_the_budget(tiny_unified_dir, tiny_index):
+    model = UnifiedModel.load(tiny_unified_dir)
+    v = model.vocab
+    unit = model.text_ids(" 0")
+    plan = [v.think, *model.text_ids("Open it. Larger than 1"), *unit * 200]
+    retriever = Retriever.open(tiny_index / "index")
+    try:
+        answerer = UnifiedAnswerer(model, retriever, UnifiedConfig(max_new_tokens=300, windows=1))
+        original = model.lm.generate
+
+        def generate(**kw):
+            kw["logits_processor"].insert(0, Script(plan, kw["input_ids"].shape[1]))
+            return original(**kw)
+
+        model.lm.generate = generate
+        answer = answerer.ask("How do I crop an image?")
+    finally:
+        retriever.close()
+    assert answer.tokens_generated < 100  # stopped about 48 tokens into the loop, not at the 300-token budget
+    assert [s.text for s in answer.steps] == ["Open it."]
+    assert any("looped" in d for d in answer.damage) and not answer.well_formed

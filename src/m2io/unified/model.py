@@ -204,7 +204,9 @@ class UnifiedModel:
         passage, which then cost one forward pass per run instead of one per token (3.2x on a copied
         passage here); greedy text comes out the same as without it (sampled image codes draw the
         random numbers in another order)."""
-        from transformers import LogitsProcessorList
+        from transformers import LogitsProcessorList, StoppingCriteriaList
+
+        from m2io.unified.loop_stop import LoopStop
 
         if seed is not None:
             torch.manual_seed(seed)
@@ -226,6 +228,8 @@ class UnifiedModel:
             if len(users) != 1:
                 raise ValueError("prompt-lookup decoding takes one user message at a time")
             extra = {"prompt_lookup_num_tokens": lookup}
+        if grammar:  # a text loop ends the row (the answerer cuts the step); image codes may repeat
+            extra["stopping_criteria"] = StoppingCriteriaList([LoopStop(width, prompts, set(self.vocab.image_ids))])
         self.lm.eval()
         out = self.lm.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens,
                                do_sample=temperature > 0, temperature=temperature or None,
