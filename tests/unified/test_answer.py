@@ -38,8 +38,10 @@ class Script:
         return scores
 
 
-def _answer(model, retriever, plan, lookup=None):
-    answerer = UnifiedAnswerer(model, retriever, UnifiedConfig(max_new_tokens=90, snap_threshold=-1.0, lookup=lookup))
+def _answer(model, retriever, plan, lookup=None, config=None):
+    """The answer to a crop question with every generation steered through ``plan``."""
+    config = config or UnifiedConfig(max_new_tokens=90, snap_threshold=-1.0, lookup=lookup)
+    answerer = UnifiedAnswerer(model, retriever, config)
     original = model.lm.generate
 
     def generate(**kw):
@@ -168,15 +170,7 @@ def test_a_looping_text_step_is_cut_and_named(tiny_unified_dir, tiny_index):
     plan = [v.think, *good, v.end_think, v.think, *bad, v.end_think, v.end_ids[0]]
     retriever = Retriever.open(tiny_index / "index")
     try:
-        answerer = UnifiedAnswerer(model, retriever, UnifiedConfig(max_new_tokens=90, windows=1))
-        original = model.lm.generate
-
-        def generate(**kw):
-            kw["logits_processor"].insert(0, Script(plan, kw["input_ids"].shape[1]))
-            return original(**kw)
-
-        model.lm.generate = generate
-        answer = answerer.ask("How do I crop an image?")
+        answer = _answer(model, retriever, plan, config=UnifiedConfig(max_new_tokens=90, windows=1))
     finally:
         retriever.close()
     assert [s.text for s in answer.steps] == ["Select the crop tool.", "Open it."]
@@ -190,15 +184,7 @@ def test_a_loop_stops_the_generation_before_the_budget(tiny_unified_dir, tiny_in
     plan = [v.think, *model.text_ids("Open it. Larger than 1"), *unit * 200]
     retriever = Retriever.open(tiny_index / "index")
     try:
-        answerer = UnifiedAnswerer(model, retriever, UnifiedConfig(max_new_tokens=300, windows=1))
-        original = model.lm.generate
-
-        def generate(**kw):
-            kw["logits_processor"].insert(0, Script(plan, kw["input_ids"].shape[1]))
-            return original(**kw)
-
-        model.lm.generate = generate
-        answer = answerer.ask("How do I crop an image?")
+        answer = _answer(model, retriever, plan, config=UnifiedConfig(max_new_tokens=300, windows=1))
     finally:
         retriever.close()
     assert answer.tokens_generated < 100  # stopped about 48 tokens into the loop, not at the 300-token budget
