@@ -38,10 +38,8 @@ class Script:
         return scores
 
 
-def _answer(model, retriever, plan, lookup=None, config=None):
-    """The answer to a crop question with every generation steered through ``plan``."""
-    config = config or UnifiedConfig(max_new_tokens=90, snap_threshold=-1.0, lookup=lookup)
-    answerer = UnifiedAnswerer(model, retriever, config)
+def _steer(model, plan):
+    """Steer every later generation of ``model`` through ``plan``."""
     original = model.lm.generate
 
     def generate(**kw):
@@ -49,6 +47,13 @@ def _answer(model, retriever, plan, lookup=None, config=None):
         return original(**kw)
 
     model.lm.generate = generate
+
+
+def _answer(model, retriever, plan, lookup=None, config=None):
+    """The answer to a crop question with every generation steered through ``plan``."""
+    config = config or UnifiedConfig(max_new_tokens=90, snap_threshold=-1.0, lookup=lookup)
+    answerer = UnifiedAnswerer(model, retriever, config)
+    _steer(model, plan)
     return answerer.ask("How do I crop an image?")
 
 
@@ -112,8 +117,6 @@ def _passage_words(prompt: str) -> int:
 
 
 def test_passage_words_sets_the_prompt_and_the_budget(tiny_unified_dir, tiny_index):
-
-
     model = UnifiedModel.load(tiny_unified_dir)
     retriever = Retriever.open(tiny_index / "index")
     try:
@@ -143,13 +146,7 @@ def test_windows_answer_the_passage_in_turn_and_show_a_figure_once(tiny_unified_
         one = UnifiedAnswerer(model, retriever, UnifiedConfig(max_new_tokens=40, passage_words=4, windows=1))
         two = UnifiedAnswerer(model, retriever, UnifiedConfig(max_new_tokens=40, passage_words=4, windows=2),
                               pipeline=one.pipeline)
-        original = model.lm.generate
-
-        def generate(**kw):
-            kw["logits_processor"].insert(0, Script(plan, kw["input_ids"].shape[1]))
-            return original(**kw)
-
-        model.lm.generate = generate
+        _steer(model, plan)
         a, b = one.ask("How do I crop an image?"), two.ask("How do I crop an image?")
     finally:
         retriever.close()

@@ -27,7 +27,7 @@ from m2io.cli.options import _components, _model_options
 @click.option("--unified-model", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="interleaved: a unified model folder [models/unified, the one that ships].")
 @click.option("--max-new-tokens", type=click.IntRange(1), default=None,
-              help="interleaved: generation budget [3 tokens a passage word, at least 320].")
+              help="interleaved: generation budget [320 tokens per 110 passage words, at least 320].")
 @click.option("--passage-words", type=click.IntRange(1), default=None,
               help="interleaved: words of the pipeline's answer in the unified prompt [the model's default].")
 @click.option("--windows", type=click.IntRange(1), default=None,
@@ -59,12 +59,12 @@ def eval_cmd(folder: Path, task: str, index_dir: Path, queries: str, split: str,
         if task == "interleaved":
             from m2io.cli.interleaved import eval_interleaved
             from m2io.evaluate.interleaved import InterleavedConfig
-            from m2io.unified.answer import UnifiedConfig
+            from m2io.cli.interleaved import unified_config
 
             cfg = InterleavedConfig(baselines=tuple(b for b in baselines.split(",") if b))
-            answer_cfg = UnifiedConfig(max_new_tokens=max_new_tokens, passage_words=passage_words,
-                                       image_temperature=gen_image_temperature, snap_threshold=snap_threshold,
-                                       seed=seed, **({"windows": windows} if windows else {}))
+            answer_cfg = unified_config(max_new_tokens=max_new_tokens, passage_words=passage_words, windows=windows,
+                                        image_temperature=gen_image_temperature, snap_threshold=snap_threshold,
+                                        seed=seed)
             eval_interleaved(folder, retriever, unified_model, json_out, not no_bertscore, cfg, answer_cfg,
                              questions, limit, seed)
             return

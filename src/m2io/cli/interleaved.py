@@ -59,13 +59,21 @@ def eval_interleaved(folder: Path, retriever, unified_model: Path | None, json_o
     return summary
 
 
+def unified_config(**options):
+    """The answerer's :class:`~m2io.unified.answer.UnifiedConfig` from CLI options, an option left unset (None)
+    keeping the config's default."""
+    from m2io.unified.answer import UnifiedConfig
+
+    return UnifiedConfig(**{k: v for k, v in options.items() if v is not None})
+
+
 def ask_unified(question: str, image: Path | None, index_dir: Path, fmt: str, out: Path | None,
                 unified_model: Path | None, snap_threshold: float, pg_dsn: str, passage_words: int | None = None,
                 windows: int | None = None) -> None:
     """``m2io ask --generator unified``."""
     from m2io.atomic import atomic_write_text
     from m2io.retrieve import Retriever
-    from m2io.unified.answer import UnifiedAnswerer, UnifiedConfig
+    from m2io.unified.answer import UnifiedAnswerer
     from m2io.unified.model import UnifiedModel
     from m2io.unified.render import render_unified
     from m2io.unified.shipped import resolve_unified
@@ -77,8 +85,7 @@ def ask_unified(question: str, image: Path | None, index_dir: Path, fmt: str, ou
     model = UnifiedModel.load(Path(folder))
     retriever = Retriever.open(index_dir, pg_dsn=pg_dsn)
     try:
-        config = UnifiedConfig(snap_threshold=snap_threshold, passage_words=passage_words,
-                               **({"windows": windows} if windows else {}))
+        config = unified_config(snap_threshold=snap_threshold, passage_words=passage_words, windows=windows)
         answer = UnifiedAnswerer(model, retriever, config).ask(question, image)
     finally:
         retriever.close()

@@ -1,0 +1,12 @@
+"""The unified answerer's config from CLI options: an unset option keeps the config's default."""
+from m2io.cli.interleaved import unified_config
+from m2io.unified.answer import UnifiedConfig
+
+
+def test_unset_options_keep_the_defaults():
+    config = unified_config(max_new_tokens=None, passage_words=None, windows=None, snap_threshold=0.5, seed=3)
+    default = UnifiedConfig()
+    assert (config.windows, config.passage_words, config.max_new_tokens) == (default.windows, None, None)
+    assert (config.snap_threshold, config.seed) == (0.5, 3)
+    assert unified_config(windows=2, passage_words=80).windows == 2
+    assert unified_config(windows=2, passage_words=80).passage_words == 80
