@@ -10,3 +10,13 @@ def test_unset_options_keep_the_defaults():
     assert (config.snap_threshold, config.seed) == (0.5, 3)
     assert unified_config(windows=2, passage_words=80).windows == 2
     assert unified_config(windows=2, passage_words=80).passage_words == 80
+
+
+def test_windows_help_names_the_default():
+    from click.testing import CliRunner
+
+    from m2io.cli import cli
+
+    for command in (["eval", "--help"], ["ask", "--help"]):
+        text = " ".join(CliRunner().invoke(cli, command).output.split())
+        assert f"answered one after another [{UnifiedConfig.windows}]" in text

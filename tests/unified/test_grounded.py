@@ -1,4 +1,5 @@
 """The grounded prompt and target from a real pipeline draft, and the LoRA folder that ships."""
+import pytest
 import torch
 
 from m2io.components import ComponentConfig, Components
@@ -58,6 +59,13 @@ def test_a_figure_two_candidates_carry_is_marked_once():
     assert [s.ref for s in cut if s.kind == "reference"] == [2, 3]
 
 
+def test_a_window_without_text_gives_its_figure_to_the_one_before():
+    cands = [Candidate(1, Image("a", None, "x"), origin=Origin("s", position=1))]
+    prov = [Origin("s", position=i) for i in range(3)]
+    ws = passage_windows(["One two.", " ", "Three four five."], cands, prov, GroundedConfig(passage_words=2), 3)
+    assert [[s.text or s.ref for s in w] for w in ws] == [["One two.", 1], ["Three four"]]  # never lost
+
+
 def test_examples_from_a_real_draft(tiny_index, tmp_path):
     cache = tmp_path / "drafts.jsonl"
     examples = grounded_examples(tiny_index / "tiny", tiny_index / "index", "all", cache, progress=False)
@@ -75,6 +83,28 @@ def test_examples_from_a_real_draft(tiny_index, tmp_path):
                               GroundedConfig(passage_words=5), progress=False)  # other settings: drafted again
     assert len(cache.read_text().splitlines()) == 2 * len(ds.qa) + 1
     assert all(len([s for s in e.steps if s.kind == "text"][0].text.split()) <= 5 for e in other)
+
+
+def test_later_windows_give_the_answerers_prompts(tiny_index, tiny_retriever, tmp_path):
+    cache, cfg = tmp_path / "drafts.jsonl", GroundedConfig(passage_words=6)
+    args = (tiny_index / "tiny", tiny_index / "index", "all", cache, cfg)
+    first = grounded_examples(*args, progress=False)
+    windowed = grounded_examples(*args, progress=False, windows=3)  # other windows cached: drafted again
+    assert len(cache.read_text().splitlines()) == 2 * len(first)
+    later = windowed[len(first):]  # the first windows first, one per question
+    assert later and all(e.steps and e.steps[0].kind == "text" for e in later)
+    components = Components(ComponentConfig(), tiny_retriever.models.text)
+    pipeline = Pipeline(tiny_retriever, components.answerer(tiny_retriever), SourceInserter())
+    q = read_dataset(tiny_index / "tiny").qa[0]
+    draft = pipeline.draft(q.question)
+    windows = passage_windows(draft.segments, draft.candidates, draft.provenance, cfg, 3)
+    prompts = [grounded_user(q.question, w, draft.candidates, cfg) for w in windows]
+    assert len(prompts) > 1 and prompts[0] == windowed[0].user and set(prompts[1:]) <= {e.user for e in later}
+    assert any(w.user != f.user for w, f in zip(windowed, first))  # one window marks later figures after its end
+    assert [e.user for e in grounded_examples(*args, progress=False, windows=3)] == [e.user for e in windowed]
+    assert len(cache.read_text().splitlines()) == 2 * len(first)  # read back, not drafted again
+    with pytest.raises(ValueError, match="windows must be at least 1"):
+        grounded_examples(*args, progress=False, windows=0)
 
 
 def test_same_draft_as_the_pipeline(tiny_retriever):

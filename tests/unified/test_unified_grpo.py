@@ -72,6 +72,19 @@ def test_references_rewarded_as_the_inserter(parts, tiny_index, tmp_path):
     assert right.terms["structure"] >= none.terms["structure"]
 
 
+def test_later_window_prompts_and_their_references(tiny_index, tmp_path):
+    from m2io.unified.grounded import GroundedConfig
+
+    args = ([tiny_index / "tiny"], [tiny_index / "index"], "all", [tmp_path])
+    one, _, _ = grounded_references(*args, GroundedConfig(passage_words=6))
+    refs, users, targets = grounded_references(*args, GroundedConfig(passage_words=6), windows=3)
+    assert len(refs) > len(one) and set(one) < set(refs)  # the first windows keep their keys
+    for key in set(refs) - set(one):  # a later window: its own text and figures are the reference
+        assert refs[key].text == " ".join(s.text for s in targets[key] if s.kind == "text")
+        assert [k for k, _ in refs[key].gold_slots] == [s.ref for s in targets[key] if s.kind == "reference"]
+        assert users[key].startswith("Question: ")
+
+
 def test_process_weight_zero_gives_trl_loss_and_grammar_holds(parts, tmp_path, monkeypatch):
     from datasets import Dataset
     from trl import GRPOConfig

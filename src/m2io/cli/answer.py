@@ -31,7 +31,7 @@ from m2io.cli.options import _components, _model_options
 @click.option("--passage-words", type=click.IntRange(1), default=None,
               help="interleaved: words of the pipeline's answer in the unified prompt [the model's default].")
 @click.option("--windows", type=click.IntRange(1), default=None,
-              help="interleaved: passage windows, one prompt each, answered one after another [UnifiedConfig's].")
+              help="interleaved: passage windows, one prompt each, answered one after another [6].")
 @click.option("--gen-image-temperature", type=float, default=1.0, show_default=True,
               help="interleaved: drawn images' sampling temperature (text is greedy).")
 @click.option("--snap-threshold", default=0.8, show_default=True,
@@ -149,7 +149,7 @@ def _eval_retrieval(retriever, folder: Path, index_dir: Path, queries: str, limi
 @click.option("--passage-words", type=click.IntRange(1), default=None,
               help="unified: words of the pipeline's answer in the prompt (at most these are copied) [the model's].")
 @click.option("--windows", type=click.IntRange(1), default=None,
-              help="unified: passage windows, one prompt each, answered one after another [UnifiedConfig's].")
+              help="unified: passage windows, one prompt each, answered one after another [6].")
 @_model_options
 def ask_cmd(question: str, image: Path | None, index_dir: Path, fmt: str, out: Path | None, generator: str,
             unified_model: Path | None, snap_threshold: float, passage_words: int | None, windows: int | None,

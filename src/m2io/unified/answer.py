@@ -207,8 +207,7 @@ class UnifiedAnswerer:
         t0 = time.perf_counter()
         candidates = draft.candidates[:len(self.model.vocab.ref_ids)]
         windows = passage_windows(draft.segments, candidates, draft.provenance, self.grounded, self.config.windows)
-        users = [grounded_user(draft.question, w, candidates, self.grounded) for i, w in enumerate(windows)
-                 if i == 0 or any(s.kind == "text" for s in w)]
+        users = [grounded_user(draft.question, w, candidates, self.grounded) for w in windows]
         seconds = draft_seconds if draft_seconds is not None else sum(draft.timings.values())
         return self._answer(draft.question, users, draft, candidates, seconds + time.perf_counter() - t0)
 

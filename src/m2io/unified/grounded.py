@@ -76,7 +76,8 @@ def passage_windows(segments: list[str], candidates, provenance, cfg: GroundedCo
                     windows: int = 1) -> list[list[Step]]:
     """The answer's segments as up to ``windows`` passages of ``passage_words`` each, in reading order (the next
     one starts at the first segment the last one left out), every figure marked once, in the window where it
-    stands; the figures past the last window follow its last text step (``cfg.past_figures``). Each window is a
+    stands (one that would open a window without text follows the window before); the figures past the last
+    window follow its last text step (``cfg.past_figures``). Each window is a
     passage of the length the model learned, so a longer answer is a few prompts it knows, not one it never saw.
 
     >>> from m2io.types import Candidate, Image, Origin
@@ -114,7 +115,10 @@ def passage_windows(segments: list[str], candidates, provenance, cfg: GroundedCo
                 steps.append(Step("text", text=text))
             left -= len(text.split())
             kept = i + 1
-        out.append(steps)
+        if out and not any(s.kind == "text" for s in steps):  # no text to answer (blank segments): its figures
+            out[-1] += steps                                  # join the window before, never a prompt of their own
+        else:
+            out.append(steps)
     if kept == len(segments) or cfg.past_figures:
         for p in sorted(placed, key=lambda p: p.slot):
             if p.slot >= kept:

@@ -6,9 +6,12 @@ Handbook or a test manual), the default pipeline (hybrid retrieval, the section 
 ``focused`` answerer, candidates = the answer's section's figures then retrieved distractors)
 drafts an answer; :mod:`m2io.unified.grounded` turns the draft into the prompt, and the target is
 the passage's text steps with references to the gold figures only (a figure of the wrong section,
-or a distractor, is never referenced). Drafts cost a retrieval each, so they are cached as JSON
-Lines beside the run (each row with the prompt settings it was built with; a row of other settings is
-drafted again) and an interrupted build resumes.
+or a distractor, is never referenced). With ``windows`` above 1, each question also gives one example per
+later passage window (:func:`~m2io.unified.grounded.passage_windows`, the prompts the answerer writes for a long
+section: a window that opens mid-section, its figures marked where they stand), so the model learns the prompts
+it meets past the first 110 words. Drafts cost a retrieval each, so they are cached as JSON Lines beside the run
+(each row with the prompt settings and windows it was built with; a row of others is drafted again) and an
+interrupted build resumes.
 
     examples = grounded_examples(Path("data/gimp"), Path("index/gimp"), "train", Path("runs/w/grounded-gimp.jsonl"))
 """
@@ -19,7 +22,7 @@ import warnings
 from dataclasses import asdict
 from pathlib import Path
 
-from m2io.unified.grounded import FIRST_FORM, GroundedConfig, grounded_user, passage_steps, target_steps
+from m2io.unified.grounded import FIRST_FORM, GroundedConfig, grounded_user, passage_windows, target_steps
 from m2io.unified.mix import Example
 from m2io.unified.trajectory import Step
 
@@ -38,8 +41,13 @@ def _steps_of(rows: list[dict]) -> list[Step]:
 
 
 def grounded_examples(corpus: Path, index: Path, split: str, cache: Path,
-                      cfg: GroundedConfig = GroundedConfig(), progress: bool = True) -> list[Example]:
-    """One example per question of ``split`` with a gold section (cached in ``cache``, resumed from it)."""
+                      cfg: GroundedConfig = GroundedConfig(), progress: bool = True, windows: int = 1) -> list[Example]:
+    """One example per question of ``split`` with a gold section and per passage window of its draft, up to
+    ``windows`` (cached in ``cache``, resumed from it): the first windows of every question, then the later ones.
+    Each is the prompt the answerer writes with as many windows: a figure past the first window is marked in its
+    own window, not after the first one's last line as with one window."""
+    if windows < 1:
+        raise ValueError(f"windows must be at least 1, not {windows}")
     from tqdm import tqdm
 
     from m2io.components import ComponentConfig, Components
@@ -62,7 +70,8 @@ def grounded_examples(corpus: Path, index: Path, split: str, cache: Path,
             except (json.JSONDecodeError, KeyError, TypeError) as e:  # a line cut by an interrupted run: draft again
                 warnings.warn(f"{cache}:{number}: not a cached draft ({e}); it is drafted again")
                 continue
-            if row.get("config", LEGACY) == settings:  # drafts of other prompt settings are drafted again
+            # drafts of other prompt settings, or of other windows, are drafted again
+            if row.get("config", LEGACY) == settings and row.get("windows_built", 1) == windows:
                 done[key] = row
     todo = []
     for name in dataset_names(Path(corpus)):
@@ -82,13 +91,20 @@ def grounded_examples(corpus: Path, index: Path, split: str, cache: Path,
                 for key, q in tqdm(todo, desc=f"grounded drafts {Path(corpus).name}", unit="q", disable=not progress):
                     draft = pipeline.draft(q.question)
                     candidates = draft.candidates[:MAX_REFERENCES]
-                    steps = passage_steps(draft.segments, candidates, draft.provenance, cfg)
-                    row = {"key": key, "user": grounded_user(q.question, steps, candidates, cfg),
-                           "steps": _steps_json(target_steps(steps, candidates, q.image_ids)),
+                    first, *later = passage_windows(draft.segments, candidates, draft.provenance, cfg, windows)
+                    row = {"key": key, "user": grounded_user(q.question, first, candidates, cfg),
+                           "steps": _steps_json(target_steps(first, candidates, q.image_ids)),
                            "candidates": len(candidates), "config": settings}
+                    if windows > 1:
+                        row["windows_built"] = windows
+                        row["later"] = [{"user": grounded_user(q.question, w, candidates, cfg),
+                                         "steps": _steps_json(target_steps(w, candidates, q.image_ids))}
+                                        for w in later]
                     f.write(json.dumps(row) + "\n")
                     done[key] = row
         finally:
             retriever.close()
-    return [Example("grounded", row["user"], _steps_of(row["steps"]), references=row["candidates"])
-            for row in done.values() if row["steps"]]
+    out = [Example("grounded", row["user"], _steps_of(row["steps"]), references=row["candidates"])
+           for row in done.values() if row["steps"]]
+    return out + [Example("grounded", w["user"], _steps_of(w["steps"]), references=row["candidates"])
+                  for row in done.values() for w in row.get("later", []) if w["steps"]]

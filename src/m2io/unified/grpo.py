@@ -97,6 +97,10 @@ class UnifiedGRPOConfig:
     (figure questions only, where showing none scores as a wrong figure) cannot reward; ``misses`` teaches showing
     right figures the warm-up leaves out, its real loss (bench/RESULTS.md)."""
     miss_odds: float = 0.5
+    windows: int = 1
+    """Grounded prompts of each question's passage windows up to this many (:func:`~m2io.unified.grounded_data.
+    grounded_examples`): the answerer's later windows open mid-section, a prompt the first-window warm-up never
+    showed, where the model shows its marked figures less readily (bench/RESULTS.md)."""
     eval_every: int = 10
     eval_max_new_tokens: int = 256
     eval_at_start: bool = True
@@ -108,13 +112,14 @@ class UnifiedGRPOConfig:
     seed: int = 0
 
 
-def grounded_references(corpora: list[Path], indexes: list[Path], split: str, cache: list[Path], cfg=None
-                        ) -> tuple[dict[str, Reference], dict[str, str], dict[str, list]]:
+def grounded_references(corpora: list[Path], indexes: list[Path], split: str, cache: list[Path], cfg=None,
+                        windows: int = 1) -> tuple[dict[str, Reference], dict[str, str], dict[str, list]]:
     """``corpus/key`` -> its reference, -> its grounded user message (built with ``cfg``, a
     :class:`~m2io.unified.grounded.GroundedConfig`, the model's own; None: the default settings), and -> its
     target steps; drafts cached
     in the last of ``cache`` (folders), which starts as a copy of the first other one that holds them (the
-    warm-up's own drafts are read, never written to)."""
+    warm-up's own drafts are read, never written to); ``windows``: the passage windows of each question (the
+    first windows' keys come first, numbered as with one)."""
     import shutil
 
     from m2io.unified.grounded import GroundedConfig
@@ -128,7 +133,8 @@ def grounded_references(corpora: list[Path], indexes: list[Path], split: str, ca
         if not path.is_file() and source is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, path)
-        for k, e in enumerate(grounded_examples(Path(root), Path(index), split, path, cfg or GroundedConfig())):
+        for k, e in enumerate(grounded_examples(Path(root), Path(index), split, path, cfg or GroundedConfig(),
+                                                 windows=windows)):
             texts = 0
             slots = []
             for s in e.steps:
@@ -238,7 +244,8 @@ def run_unified_grpo(config: UnifiedGRPOConfig, out: Path, dev=None, command: st
         if len(config.indexes) != len(config.corpora):
             raise ValueError(f"{len(config.indexes)} indexes for {len(config.corpora)} corpora: give one per corpus")
         references, users, targets = grounded_references(config.corpora, config.indexes, config.split,
-                                                         [Path(config.model), out], unified.grounded_config())
+                                                         [Path(config.model), out], unified.grounded_config(),
+                                                         config.windows)
     else:
         references = training_references(config.corpora, config.split)
         users = {k: r.question for k, r in references.items()}
