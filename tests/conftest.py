@@ -270,8 +270,10 @@ def tiny_unified_dir(tmp_path_factory, tiny_lm_dir) -> Path:
 
 @pytest.fixture(scope="session")
 def unified_server(tiny_index, tiny_unified_dir) -> str:
-    """A real `m2io serve --unified-model` over the tiny index, with the tiny unified model (no token)."""
+    """A real `m2io serve --unified-model` over the tiny index, with the tiny unified model (no token), in windows of
+    6 passage words (a tiny section is a few windows)."""
     proc, base = start_server(["serve", "--index", str(tiny_index / "index"), "--default-inserter", "rule",
-                               "--unified-model", str(tiny_unified_dir)], "/health")
+                               "--unified-model", str(tiny_unified_dir), "--passage-words", "6", "--windows", "3"],
+                              "/health")
     yield base
     stop_server(proc)

@@ -82,4 +82,5 @@ def test_page_shows_a_unified_answer(browser, unified_server):
     # under the step grammar even the noise model writes whole steps: shown as text and images, no damage
     assert page.locator("#answer p").count() + page.locator("#answer img").count() >= 1
     assert "damaged" not in page.locator("#answer").inner_text()
+    assert "writing the rest" not in page.locator("#answer").inner_text()  # the streamed windows' last render
     assert page.locator("#answer ol li").count() >= 1  # the sources of the draft it was written from

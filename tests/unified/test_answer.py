@@ -148,8 +148,14 @@ def test_windows_answer_the_passage_in_turn_and_show_a_figure_once(tiny_unified_
                               pipeline=one.pipeline)
         _steer(model, plan)
         a, b = one.ask("How do I crop an image?"), two.ask("How do I crop an image?")
+        streamed = list(two.stream("How do I crop an image?"))
     finally:
         retriever.close()
+    first, whole = streamed  # the answer after window 1, then the whole: what ask returns
+    assert first.partial and not first.well_formed and first.interleaved is None and len(first.prompts) == 1
+    assert [s.kind for s in first.steps] == ["text", "reference"] and first.tokens_generated == a.tokens_generated
+    assert not whole.partial and [s.kind for s in whole.steps] == [s.kind for s in b.steps]
+    assert whole.interleaved.segments == b.interleaved.segments and whole.tokens_generated == b.tokens_generated
     assert len(a.prompts) == 1 and len(b.prompts) == 2 and b.prompts[0] == a.prompts[0]
     assert _passage_words(b.prompts[1]) > 0 and b.prompts[1] != b.prompts[0]  # the next words of the passage
     assert b.well_formed and b.tokens_generated == 2 * a.tokens_generated

@@ -38,6 +38,10 @@ from m2io.insert.shipped import AUTO
 @click.option("--no-unified", is_flag=True, help="Serve no unified answers (not even with the shipped model).")
 @click.option("--snap-threshold", default=0.8, show_default=True,
               help="unified: visual cosine at which the matching corpus figure is shown.")
+@click.option("--passage-words", type=click.IntRange(1), default=None,
+              help="unified: words of each passage window in the prompt [the model's].")
+@click.option("--windows", type=click.IntRange(1), default=None,
+              help="unified: passage windows, one prompt each, streamed one after another [6].")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Server processes behind the port, each with its own models and one inference thread.")
 @click.option("--threads", default=0, type=click.IntRange(0, 256),
@@ -50,7 +54,8 @@ def serve_cmd(index_dir: Path, host: str, port: int, token: str | None, max_body
               max_image_pixels: int,
               default_inserter: str, answerer: str, reranker: str | None, lm: Path | None, lm_url: str | None,
               lm_model: str, r1_policy: str, r1_adapter: str | None, pg_dsn: str, unified_model: Path | None,
-              no_unified: bool, snap_threshold: float, workers: int, threads: int, max_queue: int, refresh_seconds: float) -> None:
+              no_unified: bool, snap_threshold: float, passage_words: int | None, windows: int | None, workers: int,
+              threads: int, max_queue: int, refresh_seconds: float) -> None:
     """Serve the HTTP API (/api/ask, /api/images, /health, /metrics, docs at /docs) and the web page at /.
 
     Any number of these processes (on one machine or several) may serve one pgvector index: see the
@@ -77,7 +82,8 @@ def serve_cmd(index_dir: Path, host: str, port: int, token: str | None, max_body
     threads = threads or max(1, (os.cpu_count() or 1) // workers)
     opts = ServeOptions(index=str(index_dir.resolve()), pg_dsn=pg_dsn, components=opts_components, serve=serve,
                         unified_model="" if no_unified else str(unified_model.resolve()) if unified_model else None,
-                        snap_threshold=snap_threshold, threads=threads)
+                        snap_threshold=snap_threshold, threads=threads,
+                        unified={k: v for k, v in (("passage_words", passage_words), ("windows", windows)) if v})
     os.environ[ENV] = opts.to_json()
     click.echo(f"m2io serving {index_dir} at http://{host}:{port}/ with {workers} worker(s) of {threads} thread(s)"
                f"{' (token required)' if token else ''}; GET /health says when the models are loaded", err=True)

@@ -5,8 +5,8 @@
   interleaved answer as JSON, or with ``stream`` (or ``Accept: text/event-stream``) as server-sent
   events: ``text`` (segments, sources), then ``placements``, then ``done`` (the whole answer).
   ``generator: unified`` answers with the unified model (text steps, retrieved figures it refers
-  to, drawn images with their nearest corpus figure) as one JSON object; a server without one
-  answers 422.
+  to, drawn images with their nearest corpus figure) as one JSON object, or streamed: ``window`` (the
+  answer so far, after each passage window but the last), then ``done``; a server without one answers 422.
 - Bad requests are 4xx with a ``detail`` naming the field; an image over ``max_image_pixels`` (by
   its header, before decoding) is a 413; any other failure a 500 with a JSON body and a request id
   that the server log names (``X-Request-ID`` on every response).
@@ -46,7 +46,7 @@ from m2io.server.ask_request import FIELDS, AskJSON, AskRequest, AskRequestError
 from m2io.server.limits import BodyLimit, RequestId, request_id
 from m2io.server.metrics import STAGE_SECONDS, Timed, exposition, worker_exit
 from m2io.server.upload import UploadLimits, UploadRejected, check_image
-from m2io.server.service import AskService, draft_json
+from m2io.server.service import NO_UNIFIED, AskService, draft_json
 
 log = logging.getLogger("m2io.server")
 
@@ -199,6 +199,8 @@ def create_app(service: AskService | Callable[[], AskService], config: ServeConf
                 raise HTTPException(e.status, str(e)) from e
         if not req.question.strip() and req.image is None:
             raise HTTPException(422, "give a question, an image, or both")
+        if req.generator == "unified" and not service.has_unified:
+            raise HTTPException(422, NO_UNIFIED)
         turn = gate.turn(request.is_disconnected)
         try:
             await turn.__aenter__()
@@ -213,13 +215,16 @@ def create_app(service: AskService | Callable[[], AskService], config: ServeConf
                 with tempfile.NamedTemporaryFile(suffix=f".{fmt}", delete=False) as upload:
                     upload.write(req.image)
                 image_path = Path(upload.name)
-            if req.generator == "unified":  # one JSON answer (no stream): the images come with the text
+            stream = req.stream or "text/event-stream" in request.headers.get("accept", "")
+            if req.generator == "unified" and not stream:  # one JSON answer: the images come with the text
                 try:
                     return JSONResponse(await run_in_threadpool(service.ask_unified, req.question, image_path))
                 except M2IOError as e:
                     raise HTTPException(422, str(e)) from e
-            if req.stream or "text/event-stream" in request.headers.get("accept", ""):
-                events = _events(service, req.question, image_path, req.inserter, req.k, request_id(request))
+            if stream:
+                events = (_unified_events(service, req.question, image_path, request_id(request))
+                          if req.generator == "unified" else
+                          _events(service, req.question, image_path, req.inserter, req.k, request_id(request)))
                 streaming = True  # from here the response releases the turn and the upload, however it ends
                 return ReleasingStream(iterate_in_threadpool(events), _releaser(events, turn, image_path),
                                        media_type="text/event-stream", headers={"Cache-Control": "no-store"})
@@ -314,6 +319,20 @@ def _ask(service: AskService, question: str, image_path: Path | None, inserter: 
 
 def _sse(event: str, data: dict) -> str:
     return f"event: {event}\ndata: {json.dumps(data)}\n\n"
+
+
+def _unified_events(service: AskService, question: str, image_path: Path | None, rid: str):
+    """The unified answer so far after each passage window (``window``), then the whole (``done``); errors as an
+    event."""
+    try:
+        for answer in service.stream_unified(question, image_path):
+            yield _sse("window" if answer["partial"] else "done", answer)
+    except M2IOError as e:
+        yield _sse("error", {"detail": str(e), "request_id": rid})
+    except Exception as e:  # the stream has started: the client gets an error event, the log the traceback
+        log.error("request %s (unified stream) failed: %s: %s", rid, e.__class__.__name__, e, exc_info=e)
+        yield _sse("error", {"detail": f"internal error ({e.__class__.__name__}); the server log names request "
+                                       f"{rid}", "request_id": rid})
 
 
 def _events(service: AskService, question: str, image_path: Path | None, inserter: str, k: int, rid: str):

@@ -25,6 +25,8 @@ class ServeOptions:
     """A unified model folder (loaded once ready); None: the shipped one, loaded at the first unified question;
     "": none."""
     snap_threshold: float = 0.8
+    unified: dict = field(default_factory=dict)
+    """:class:`m2io.unified.answer.UnifiedConfig` fields set on the command line (``windows``, ``passage_words``)."""
     threads: int = 0
     """torch threads for this worker's models (0: torch's default, every core)."""
 

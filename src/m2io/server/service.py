@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import logging
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from m2io.components import INSERTERS, ComponentConfig, Components
@@ -23,6 +24,7 @@ from m2io.index.sources import source_label
 from m2io.render import to_json
 from m2io.server.metrics import INDEX_VERSION, CacheCounts
 
+NO_UNIFIED = "this server has no unified model (start it with m2io serve --unified-model DIR)"
 log = logging.getLogger("m2io.server")
 
 
@@ -146,22 +148,33 @@ class AskService:
         self._answerer = self._answerer or self.components.answerer(self.retriever)
         return Pipeline(self.retriever, self._answerer, self._inserter(inserter), PipelineConfig(k=k))
 
+    @property
+    def has_unified(self) -> bool:
+        return self.unified is not None or self._unified_loader is not None
+
     def ask_unified(self, question: str, image_path: Path | None) -> dict:
         """The unified model's answer as JSON: generated images inline, corpus figures by URL."""
+        *_, answer = self.stream_unified(question, image_path)
+        return answer
+
+    def stream_unified(self, question: str, image_path: Path | None) -> Iterator[dict]:
+        """:meth:`ask_unified` window by window: the answer so far after each passage window (``partial``), then
+        the whole answer."""
         from m2io.unified.render import to_json as unified_json
 
-        if self.unified is None and self._unified_loader is None:
-            raise M2IOError("this server has no unified model (start it with m2io serve --unified-model DIR)")
+        if not self.has_unified:
+            raise M2IOError(NO_UNIFIED)
         unified = self._unified()
         with self.answering():
-            data = unified_json(unified.ask(question, image_path))
-        for step in data["steps"]:
-            figure = step.get("figure")
-            if figure:
-                key = self._key_of.get((figure["dataset"], figure["image_id"]))
-                figure.pop("file", None)
-                figure["url"] = f"/api/images/{key}" if key else None
-        return data
+            for answer in unified.stream(question, image_path):
+                data = unified_json(answer)
+                for step in data["steps"]:
+                    figure = step.get("figure")
+                    if figure:
+                        key = self._key_of.get((figure["dataset"], figure["image_id"]))
+                        figure.pop("file", None)
+                        figure["url"] = f"/api/images/{key}" if key else None
+                yield data
 
     def key_of(self, result: AskResult | Draft, image_id: str) -> str | None:
         datasets = [r.dataset for r in result.results if any(im.image_id == image_id for im in r.images)]

@@ -32,7 +32,7 @@ def build_service(opts: ServeOptions) -> AskService:
 
             # the service's own pipeline (its answerer, ranker and options) drafts for the unified model too
             return UnifiedAnswerer(UnifiedModel.load(Path(folder)), retriever,
-                                   UnifiedConfig(snap_threshold=opts.snap_threshold),
+                                   UnifiedConfig(snap_threshold=opts.snap_threshold, **opts.unified),
                                    pipeline=service.pipeline("source", 10))
     service = AskService(retriever, ComponentConfig(**opts.components), unified=unified,
                          preload_unified=bool(opts.unified_model))

@@ -19,6 +19,7 @@ import math
 import re
 import time
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -66,6 +67,9 @@ class UnifiedAnswer:
     """The passage's provenance (per pipeline segment) the prompt was built from."""
     prompts: list[str] = field(default_factory=list)
     """The user message of each passage window, in order (one unless ``UnifiedConfig.windows`` is more)."""
+    partial: bool = False
+    """The answer so far, after some of its windows (:meth:`UnifiedAnswerer.stream`): not yet well formed, no
+    ``interleaved``."""
 
     @property
     def prompt(self) -> str:
@@ -188,6 +192,13 @@ class UnifiedAnswerer:
     def ask(self, question: str, image: str | Path | None = None) -> UnifiedAnswer:
         """Draft with the pipeline and answer from the draft; without a retriever, closed-book (the question alone,
         the query image's codes before it), as the first unified models were trained."""
+        *_, answer = self.stream(question, image)
+        return answer
+
+    def stream(self, question: str, image: str | Path | None = None) -> Iterator[UnifiedAnswer]:
+        """:meth:`ask`, window by window: the answer so far after each passage window but the last
+        (``partial``), then the whole answer (the same as :meth:`ask`'s). A long section takes six generations;
+        a reader can start on the first window's text and figures while the others are written."""
         t0 = time.perf_counter()
         if self.retriever is None:
             user = question
@@ -195,13 +206,19 @@ class UnifiedAnswerer:
                 from m2io.encoders.image import load_image
 
                 user = self.model.image_text(self.model.image_codes([load_image(image)])[0]) + "\n" + question
-            return self._answer(question, [user], None, [], time.perf_counter() - t0)
+            yield from self._answers(question, [user], None, [], time.perf_counter() - t0)
+            return
         draft = self.pipeline.draft(question, image)
-        return self.answer_draft(draft, time.perf_counter() - t0)
+        yield from self.stream_draft(draft, time.perf_counter() - t0)
 
     def answer_draft(self, draft, draft_seconds: float | None = None) -> UnifiedAnswer:
         """The unified model's answer from a pipeline draft (its retrieval, passage and candidates): one prompt per
         passage window (``UnifiedConfig.windows``), the windows' answers one after another."""
+        *_, answer = self.stream_draft(draft, draft_seconds)
+        return answer
+
+    def stream_draft(self, draft, draft_seconds: float | None = None) -> Iterator[UnifiedAnswer]:
+        """:meth:`answer_draft`, window by window (as :meth:`stream`)."""
         from m2io.unified.grounded import grounded_user, passage_windows
 
         t0 = time.perf_counter()
@@ -209,27 +226,30 @@ class UnifiedAnswerer:
         windows = passage_windows(draft.segments, candidates, draft.provenance, self.grounded, self.config.windows)
         users = [grounded_user(draft.question, w, candidates, self.grounded) for w in windows]
         seconds = draft_seconds if draft_seconds is not None else sum(draft.timings.values())
-        return self._answer(draft.question, users, draft, candidates, seconds + time.perf_counter() - t0)
+        yield from self._answers(draft.question, users, draft, candidates, seconds + time.perf_counter() - t0)
 
-    def _answer(self, question: str, users: list[str], draft, candidates: list,
-                prompt_seconds: float) -> UnifiedAnswer:
+    def _answers(self, question: str, users: list[str], draft, candidates: list,
+                 prompt_seconds: float) -> Iterator[UnifiedAnswer]:
+        """One generation per prompt of ``users``; the answer so far after each but the last, then the whole."""
         from m2io.types import InterleavedAnswer
 
         cfg = self.config
         t1 = time.perf_counter()
         t0 = t1 - prompt_seconds
-        generated = []
-        for user in users:
-            # the seed is offset by the prompt, so an answer repeats itself but two questions draw different images
-            seed = None if cfg.seed is None else (cfg.seed + zlib.crc32(user.encode())) % 2**31
-            generated += self.model.generate([user], max_new_tokens=self.max_new_tokens, temperature=cfg.temperature,
-                                             seed=seed, image_temperature=cfg.image_temperature,
-                                             references=len(candidates), lookup=cfg.lookup)
-        t2 = time.perf_counter()
         datasets = {c.k: self._dataset_of(draft, c.image.id) for c in candidates} if draft is not None else {}
         by_number = {c.k: c for c in candidates}
-        steps, damage = [], []
-        for user, (ids, traj) in zip(users, generated):
+        steps, damage, generated = [], [], []
+        seconds = {"generate": 0.0, "decode_and_match": 0.0}
+        for n, user in enumerate(users, 1):
+            # the seed is offset by the prompt, so an answer repeats itself but two questions draw different images
+            seed = None if cfg.seed is None else (cfg.seed + zlib.crc32(user.encode())) % 2**31
+            t = time.perf_counter()
+            (ids, traj), = self.model.generate([user], max_new_tokens=self.max_new_tokens, temperature=cfg.temperature,
+                                               seed=seed, image_temperature=cfg.image_temperature,
+                                               references=len(candidates), lookup=cfg.lookup)
+            generated.append((ids, traj))
+            seconds["generate"] += time.perf_counter() - t
+            t = time.perf_counter()
             damage += traj.damage
             for s in traj.steps:
                 if s.kind == "text":
@@ -248,14 +268,19 @@ class UnifiedAnswerer:
                     steps.append(AnswerStep("reference", ref=s.ref, figure=figure_of(c, datasets[s.ref])))
                 else:
                     steps.append(self._drawn(s.codes, damage, sum(x.kind == "image" for x in steps)))
-        t3 = time.perf_counter()
+            seconds["decode_and_match"] += time.perf_counter() - t
+            if n < len(users):
+                timings = {"retrieve_and_draft": t1 - t0, **seconds, "total": time.perf_counter() - t0}
+                yield UnifiedAnswer(question, list(steps), list(damage), False, sum(len(i) for i, _ in generated),
+                                    timings, self.snap_threshold, None, candidates,
+                                    list(draft.provenance) if draft is not None else [], users[:n], partial=True)
         segments, placements = as_interleaved(steps, candidates)
         sources, labels = self.pipeline.sources(draft, placements) if draft is not None else ([], [])
         interleaved = InterleavedAnswer(segments, placements, sources, labels)
-        timings = {"retrieve_and_draft": t1 - t0, "generate": t2 - t1, "decode_and_match": t3 - t2, "total": t3 - t0}
-        return UnifiedAnswer(question, steps, damage, not damage and all(t.well_formed for _, t in generated),
-                             sum(len(ids) for ids, _ in generated), timings, self.snap_threshold, interleaved,
-                             candidates, list(draft.provenance) if draft is not None else [], users)
+        timings = {"retrieve_and_draft": t1 - t0, **seconds, "total": time.perf_counter() - t0}
+        yield UnifiedAnswer(question, steps, damage, not damage and all(t.well_formed for _, t in generated),
+                            sum(len(ids) for ids, _ in generated), timings, self.snap_threshold, interleaved,
+                            candidates, list(draft.provenance) if draft is not None else [], users)
 
     @staticmethod
     def _dataset_of(draft, image_id: str) -> str:

@@ -131,7 +131,8 @@ async function* events(response) {
 }
 
 // A unified answer: text steps, retrieved figures it refers to, and drawn images; where a corpus
-// figure matched a drawn image, it is shown with the drawn image beside it.
+// figure matched a drawn image, it is shown with the drawn image beside it. A partial answer (the
+// passage windows written so far) ends with a note that the rest is being written.
 function renderUnified(answer) {
   const article = $("answer");
   article.replaceChildren();
@@ -184,6 +185,14 @@ function renderUnified(answer) {
     figure.append(caption);
     article.append(figure);
   }
+  if (answer.partial) {
+    const note = document.createElement("p");
+    note.className = "pending";
+    note.textContent = "writing the rest of the answer…";
+    article.append(note);
+    $("status").textContent = `writing… ${answer.tokens_generated} tokens so far, ${Math.round(answer.timings_ms.total)} ms`;
+    return;
+  }
   if (answer.damage.length) {
     const note = document.createElement("p");
     note.className = "pending";
@@ -200,12 +209,18 @@ function renderUnified(answer) {
   $("status").textContent = `unified model: ${answer.tokens_generated} tokens, ${Math.round(answer.timings_ms.total)} ms`;
 }
 
+// Streamed: the answer so far after each passage window ("window"), then the whole ("done").
 async function askUnified(form) {
   form.append("generator", "unified");
   const response = await fetch("/api/ask", { method: "POST", body: form, headers: authHeaders() });
-  const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(response.status + ": " + (typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail)));
-  renderUnified(body);
+  if (!response.ok) {
+    const body = await response.json().catch(() => ({}));
+    throw new Error(response.status + ": " + (typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail)));
+  }
+  for await (const { event: kind, data } of events(response)) {
+    if (kind === "window" || kind === "done") renderUnified(data);
+    else if (kind === "error") throw new Error(data.detail);
+  }
 }
 
 async function ask(event) {
