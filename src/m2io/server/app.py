@@ -321,35 +321,38 @@ def _sse(event: str, data: dict) -> str:
     return f"event: {event}\ndata: {json.dumps(data)}\n\n"
 
 
+def _guarded(events, rid: str):
+    """``events`` (SSE strings), a failure as a last ``error`` event: the stream has started, so the client gets an
+    error event and the log the traceback."""
+    try:
+        yield from events
+    except M2IOError as e:
+        yield _sse("error", {"detail": str(e), "request_id": rid})
+    except Exception as e:
+        log.error("request %s (stream) failed: %s: %s", rid, e.__class__.__name__, e, exc_info=e)
+        yield _sse("error", {"detail": f"internal error ({e.__class__.__name__}); the server log names request "
+                                       f"{rid}", "request_id": rid})
+
+
 def _unified_events(service: AskService, question: str, image_path: Path | None, rid: str):
     """The unified answer so far after each passage window (``window``), then the whole (``done``); errors as an
     event."""
-    try:
-        for answer in service.stream_unified(question, image_path):
-            yield _sse("window" if answer["partial"] else "done", answer)
-    except M2IOError as e:
-        yield _sse("error", {"detail": str(e), "request_id": rid})
-    except Exception as e:  # the stream has started: the client gets an error event, the log the traceback
-        log.error("request %s (unified stream) failed: %s: %s", rid, e.__class__.__name__, e, exc_info=e)
-        yield _sse("error", {"detail": f"internal error ({e.__class__.__name__}); the server log names request "
-                                       f"{rid}", "request_id": rid})
+    yield from _guarded((_sse("window" if answer["partial"] else "done", answer)
+                         for answer in service.stream_unified(question, image_path)), rid)
 
 
 def _events(service: AskService, question: str, image_path: Path | None, inserter: str, k: int, rid: str):
     """text first (as soon as it is written), then placements, then the whole answer; errors as an event."""
-    try:
-        with service.answering():
-            pipeline = service.pipeline(inserter, k)
-            draft = pipeline.draft(question, image_path)
-            yield _sse("text", draft_json(service, draft))
-            result = pipeline.place(draft)
-            answer = service.answer_json(result, inserter)
-        _observe(result.timings)
-        yield _sse("placements", {"placements": answer["placements"], "timings_ms": answer["timings_ms"]})
-        yield _sse("done", answer)
-    except M2IOError as e:
-        yield _sse("error", {"detail": str(e), "request_id": rid})
-    except Exception as e:  # the stream has started: the client gets an error event, the log the traceback
-        log.error("request %s (stream) failed: %s: %s", rid, e.__class__.__name__, e, exc_info=e)
-        yield _sse("error", {"detail": f"internal error ({e.__class__.__name__}); the server log names request "
-                                       f"{rid}", "request_id": rid})
+    yield from _guarded(_pipeline_events(service, question, image_path, inserter, k), rid)
+
+
+def _pipeline_events(service: AskService, question: str, image_path: Path | None, inserter: str, k: int):
+    with service.answering():
+        pipeline = service.pipeline(inserter, k)
+        draft = pipeline.draft(question, image_path)
+        yield _sse("text", draft_json(service, draft))
+        result = pipeline.place(draft)
+        answer = service.answer_json(result, inserter)
+    _observe(result.timings)
+    yield _sse("placements", {"placements": answer["placements"], "timings_ms": answer["timings_ms"]})
+    yield _sse("done", answer)
