@@ -7,6 +7,8 @@ answers side by side (warm-up against GRPO).
         --question "How do I add a symbol to a schematic?" --out bench/results/unified/page.png
     .venv/bin/python bench/unified_page.py --index index/kicad --unified-model runs/unified-warmup \
         --unified-model runs/unified-grpo --label warm-up --label GRPO --question "..." --out page.png
+    .venv/bin/python bench/unified_page.py --index index/wireshark --unified-model models/unified --first-window \
+        --question "..." --out page.png     # and page-first-window.png: the page once the first window streamed
 """
 from __future__ import annotations
 
@@ -28,8 +30,10 @@ def _port() -> int:
         return s.getsockname()[1]
 
 
-def shoot(index: str, model: str, questions: list[str], outs: list[Path], snap_threshold: str) -> None:
-    """Serve ``model`` over ``index`` and screenshot the page's answer to each question into its ``outs`` path."""
+def shoot(index: str, model: str, questions: list[str], outs: list[Path], snap_threshold: str,
+          first_window: bool = False) -> None:
+    """Serve ``model`` over ``index`` and screenshot the page's answer to each question into its ``outs`` path;
+    with ``first_window``, also the page as the first streamed window shows (``*-first-window.png``)."""
     port = _port()
     proc = subprocess.Popen([sys.executable, "-m", "m2io.cli", "serve", "--index", index, "--unified-model",
                              model, "--snap-threshold", snap_threshold, "--port", str(port)])
@@ -51,6 +55,15 @@ def shoot(index: str, model: str, questions: list[str], outs: list[Path], snap_t
                 page.select_option("#generator", "unified")
                 page.fill("#question", question)
                 page.click("#submit")
+                if first_window:
+                    try:
+                        page.wait_for_function("document.querySelector('#status').textContent.startsWith('writing')",
+                                               timeout=300_000)
+                        partial = out.with_name(out.stem + "-first-window.png")
+                        page.screenshot(path=str(partial), full_page=True)
+                        print(f"{partial}: {page.locator('#status').inner_text()}")
+                    except Exception:  # noqa: BLE001 - an answer of one window streams no partial page
+                        print(f"{out}: no partial answer (one window)")
                 page.wait_for_function("document.querySelector('#status').textContent.startsWith('unified model')"
                                        " || document.querySelector('#status').textContent.startsWith('error')",
                                        timeout=300_000)
@@ -94,6 +107,8 @@ def main() -> None:
     ap.add_argument("--out", required=True, type=Path,
                     help="PNG path; with several questions -1, -2 ... are added, with several models -m1, -m2 ...")
     ap.add_argument("--snap-threshold", default="0.8")
+    ap.add_argument("--first-window", action="store_true",
+                    help="also screenshot the page as the first streamed window shows (*-first-window.png)")
     args = ap.parse_args()
     models, questions = args.unified_model, args.question
     labels = args.label or [Path(m).name for m in models]
@@ -105,7 +120,8 @@ def main() -> None:
         return args.out.with_name(stem + ".png")
 
     for m, model in enumerate(models):
-        shoot(args.index, model, questions, [path(m, q) for q in range(len(questions))], args.snap_threshold)
+        shoot(args.index, model, questions, [path(m, q) for q in range(len(questions))], args.snap_threshold,
+              args.first_window)
     if len(models) > 1:
         for q in range(len(questions)):
             stem = args.out.stem + (f"-{q + 1}" if len(questions) > 1 else "")
