@@ -47,6 +47,22 @@ def test_runs_and_resumes(setup):
     assert model.grounded_config() == cfg.grounded  # the prompt form it learned, which its answerer builds
 
 
+def test_later_windows_join_the_grounded_pool(setup):
+    from dataclasses import replace
+
+    from m2io.unified.grounded import GroundedConfig
+    from m2io.unified.warmup import build_pools
+
+    cfg, tmp = setup
+    cfg.grounded = GroundedConfig(passage_words=6)
+    model = UnifiedModel.from_base(cfg.base, ImageTokenizer.load(cfg.tokenizer), references=16)
+    one = build_pools(model, cfg, tmp / "one", tmp / "cache")
+    three = build_pools(model, replace(cfg, windows=3), tmp / "three", tmp / "cache")
+    for split in ("train", "dev"):
+        assert len(three[split]["grounded"]) > len(one[split]["grounded"])  # a window of 6 words: sections have more
+        assert len(three[split]["text_to_image"]) == len(one[split]["text_to_image"])
+
+
 def test_indexes_must_match_corpora(setup):
     cfg, tmp = setup
     cfg.indexes = []

@@ -74,11 +74,14 @@ def tokenizer_cmd(corpora: tuple[Path, ...], heldout: tuple[Path, ...], out: Pat
 @click.option("--precision", type=click.Choice(["auto", "bf16", "fp32"]), default="auto", show_default=True,
               help="auto: bf16 autocast where the CPU has it (LoRA 1.6x faster); use fp32 with --full.")
 @click.option("--words-per-step", default=24, show_default=True, help="Words kept of each text step of a section.")
+@click.option("--windows", default=1, show_default=True, type=click.IntRange(1),
+              help="Grounded examples of each question's passage windows up to this many (1: the first only).")
 @click.option("--seed", default=0, show_default=True)
 def warmup_cmd(corpora: tuple[Path, ...], tokenizer_dir: Path, out: Path, base: Path | None, clipart: bool,
                indexes: tuple[Path, ...], grounded: float, interleaved: float, understanding: float,
                text_to_image: float, lora: bool, steps: int, max_minutes: float, batch_size: int,
-               micro_batch: int, lr: float, max_len: int, eval_every: int, precision: str, words_per_step: int, seed: int) -> None:
+               micro_batch: int, lr: float, max_len: int, eval_every: int, precision: str, words_per_step: int,
+               windows: int, seed: int) -> None:
     """Warm the unified model up on the hybrid mix (train splits); resumes from OUT's checkpoint."""
     if grounded and len(indexes) != len(corpora):
         raise click.UsageError(f"grounded answers need one --index per corpus ({len(corpora)} corpora, "
@@ -94,7 +97,7 @@ def warmup_cmd(corpora: tuple[Path, ...], tokenizer_dir: Path, out: Path, base: 
                                      words_per_step=words_per_step),
                        steps=steps, max_minutes=max_minutes, batch_size=batch_size,
                        micro_batch=micro_batch or None, lr=lr, max_len=max_len,
-                       eval_every=eval_every, precision=precision, seed=seed)
+                       eval_every=eval_every, precision=precision, seed=seed, windows=windows)
     record = warmup(cfg, out, default_cache_dir())
     click.echo(f"{record['steps']} steps in {record['train_seconds']} s; held-out loss: "
                + ", ".join(f"{k.split('_', 1)[1]} {v:.3f}" for k, v in record["final"].items()))

@@ -40,6 +40,9 @@ class WarmupConfig:
     indexes: list[Path] = field(default_factory=list)
     """The corpora's indexes, in the same order (grounded examples retrieve from them); empty: no grounded task."""
     grounded: GroundedConfig = field(default_factory=GroundedConfig)
+    windows: int = 1
+    """Grounded examples of each question's passage windows up to this many (the answerer's later windows, which
+    open mid-section: :func:`~m2io.unified.grounded_data.grounded_examples`); 1: the first window only."""
     lora: bool = True
     """LoRA plus the added tokens' rows (a small folder); False: every weight."""
     lora_r: int = 16
@@ -91,7 +94,8 @@ def build_pools(model: UnifiedModel, cfg: WarmupConfig, out: Path, cache: Path) 
         chosen = [p for p in pictures if p.split == side and p.caption.strip()]
         grounded = [] if not cfg.mix.grounded else [
             e for root, index in zip(cfg.corpora, cfg.indexes)
-            for e in grounded_examples(root, index, split, out / f"grounded-{split}-{Path(root).name}.jsonl", cfg.grounded)]
+            for e in grounded_examples(root, index, split, out / f"grounded-{split}-{Path(root).name}.jsonl",
+                                       cfg.grounded, windows=cfg.windows)]
         pools[split] = {
             "grounded": grounded,
             "interleaved": [] if not cfg.mix.interleaved else
