@@ -66,6 +66,18 @@ def test_a_window_without_text_gives_its_figure_to_the_one_before():
     assert [[s.text or s.ref for s in w] for w in ws] == [["One two.", 1], ["Three four"]]  # never lost
 
 
+def test_a_japanese_passage_is_windowed_by_characters():
+    sentence = "右側のセレクタから筆の種類を選んで、フリーハンドで描画します。"  # no spaces: one "word" by split()
+    segments = [sentence] * 12
+    prov = [Origin("s", position=i) for i in range(12)]
+    ws = passage_windows(segments, [], prov, GroundedConfig(passage_words=110), 6)
+    assert [len(w) for w in ws] == [3, 3, 3, 3]  # 31 characters a sentence: 3 a window, not all 12 in one
+    long = passage_windows([sentence * 10], [], prov[:1], GroundedConfig(passage_words=110), 1)[0][0].text
+    assert long.endswith("。") and len(long) <= 110  # a first segment too long is cut at a sentence end
+    english = ["Open the menu and choose an item."] * 3
+    assert [len(w) for w in passage_windows(english, [], prov[:3], GroundedConfig(passage_words=14), 6)] == [2, 1]
+
+
 def test_examples_from_a_real_draft(tiny_index, tmp_path):
     cache = tmp_path / "drafts.jsonl"
     examples = grounded_examples(tiny_index / "tiny", tiny_index / "index", "all", cache, progress=False)

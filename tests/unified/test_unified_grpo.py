@@ -183,6 +183,8 @@ def test_grpo_run_logs_benchmarks_and_resumes(tiny_unified_dir, tiny_index, tmp_
         odds = [json.loads(line) for line in (out / "figure-odds.jsonl").read_text().splitlines()]
         shown = [d for d in drafts if any(s["kind"] == "reference" for s in d["steps"])]
         assert len(odds) == len(shown) > 0 and all(0.0 < p < 1.0 for row in odds for p in row["odds"])
+        with pytest.raises(ValueError, match=r"left out: over 8 prompt tokens"):  # every grounded prompt is longer
+            run_unified_grpo(UnifiedGRPOConfig(**{**cfg.__dict__, "max_prompt_tokens": 8}), out, dev)
         with pytest.raises(ValueError, match="scale_rewards must be"):
             run_unified_grpo(UnifiedGRPOConfig(**{**cfg.__dict__, "scale_rewards": "per-group"}), tmp_path / "bad", dev)
         with pytest.raises(ValueError, match="micro_batch 3 must divide the 4"):

@@ -148,6 +148,8 @@ def warmup_cmd(corpora: tuple[Path, ...], tokenizer_dir: Path, out: Path, base: 
               help="Grounded prompts: all; those whose passage marks a figure the target leaves out; or those whose "
                    "target shows a figure the starting model shows with odds under --miss-odds.")
 @click.option("--miss-odds", default=0.5, show_default=True, type=click.FloatRange(0.0, 1.0))
+@click.option("--max-prompt-tokens", default=1024, show_default=True, type=click.IntRange(1),
+              help="Prompts longer than this are left out (memory and time of a step).")
 @click.option("--windows", default=1, show_default=True, type=click.IntRange(1),
               help="Grounded prompts of each question's passage windows up to this many (the answerer's later "
                    "windows open mid-section).")
@@ -162,7 +164,7 @@ def grpo_cmd(corpora: tuple[Path, ...], model_dir: Path, index_dir: Path, ground
              w_text: float, w_visual: float, w_structure: float, w_reference: float, precision: str,
              process_weight: float, aggregation: str,
              image_credit: str, step_norm: str, scale_rewards: str, top_entropy_quantile: float, prompts: str,
-             miss_odds: float, windows: int, eval_every: int, eval_at_start: bool, seed: int) -> None:
+             miss_odds: float, max_prompt_tokens: int, windows: int, eval_every: int, eval_at_start: bool, seed: int) -> None:
     """GRPO of the unified model with hybrid (text, visual, structure) and process rewards; resumes from OUT."""
     import sys
 
@@ -191,7 +193,7 @@ def grpo_cmd(corpora: tuple[Path, ...], model_dir: Path, index_dir: Path, ground
                             seed=seed, weights=HybridWeights(w_text, w_visual, w_structure, w_reference, process_weight),
                             aggregation=aggregation, image_credit=image_credit, step_norm=step_norm,
                             scale_rewards=scale_rewards, top_entropy_quantile=top_entropy_quantile, prompts=prompts,
-                            miss_odds=miss_odds, windows=windows)
+                            miss_odds=miss_odds, windows=windows, max_prompt_tokens=max_prompt_tokens)
     if prompts != "all" and not grounded_indexes:
         raise click.UsageError(f"--prompts {prompts} needs grounded prompts (--grounded-index)")
     record = run_unified_grpo(cfg, out, dev, command=" ".join(["m2io", *sys.argv[1:]]))

@@ -97,6 +97,10 @@ class UnifiedGRPOConfig:
     (figure questions only, where showing none scores as a wrong figure) cannot reward; ``misses`` teaches showing
     right figures the warm-up leaves out, its real loss (bench/RESULTS.md)."""
     miss_odds: float = 0.5
+    max_prompt_tokens: int = 1024
+    """Prompts longer than this are left out (their count is in the record): a group's four completions are scored
+    in passes over prompt + completion, and one 6,000-token prompt took a step from 1 minute to over 15 and its
+    memory past 20 GiB."""
     windows: int = 1
     """Grounded prompts of each question's passage windows up to this many (:func:`~m2io.unified.grounded_data.
     grounded_examples`): the answerer's later windows open mid-section, a prompt the first-window warm-up never
@@ -249,17 +253,23 @@ def run_unified_grpo(config: UnifiedGRPOConfig, out: Path, dev=None, command: st
     else:
         references = training_references(config.corpora, config.split)
         users = {k: r.question for k, r in references.items()}
+    long = {k for k in references if len(unified.prompt_ids(users[k])) > config.max_prompt_tokens}
+    references = {k: r for k, r in references.items() if k not in long}
+    if long:
+        print(f"left out {len(long)} prompts over {config.max_prompt_tokens} tokens")
     if config.prompts == "decisions":
         references = {k: references[k] for k in decision_items(references, users)}
     elif config.prompts == "misses":
         from m2io.unified.odds import missed_items
 
         # before training, the fresh LoRA is a no-op: these are the starting model's odds (cached, for resuming)
-        kept = missed_items(unified, targets, users, config.miss_odds, out / "figure-odds.jsonl")
+        kept = missed_items(unified, {k: targets[k] for k in references}, users, config.miss_odds,
+                            out / "figure-odds.jsonl")
         references = {k: references[k] for k in kept}
     if not references:
         raise ValueError(f"no {config.split}-split question with a figure in {[str(c) for c in config.corpora]}"
-                         + ("" if config.prompts == "all" else f" left after the {config.prompts} filter"))
+                         + ("" if config.prompts == "all" else f" left after the {config.prompts} filter")
+                         + (f" ({len(long)} left out: over {config.max_prompt_tokens} prompt tokens)" if long else ""))
     manifest = IndexManifest.load(Path(config.index))
     scorer = TrajectoryScorer(unified, IndexModels(manifest.text_model or None, manifest.image_model,
                                                    Path(config.index) / ADAPTER_FILE), references)
@@ -291,6 +301,7 @@ def run_unified_grpo(config: UnifiedGRPOConfig, out: Path, dev=None, command: st
                                  image_credit=config.image_credit, step_norm=config.step_norm)
     record = train_resumable(trainer, unified.tokenizer, out,
                              {"kind": "unified-grpo", "base": str(config.model), "rows": len(rows),
+                              "prompts_too_long": len(long),
                               "config": asdict(config), "command": command})
     unified.save(out)  # the policy as a unified model folder (LM, tokenizer, image tokenizer, vocabulary)
     record["peak_rss_gib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)
