@@ -238,6 +238,7 @@ class UnifiedAnswerer:
         t0 = t1 - prompt_seconds
         datasets = {c.k: self._dataset_of(draft, c.image.id) for c in candidates} if draft is not None else {}
         by_number = {c.k: c for c in candidates}
+        provenance = list(draft.provenance) if draft is not None else []
         steps, damage, generated = [], [], []
         seconds = {"generate": 0.0, "decode_and_match": 0.0}
         for n, user in enumerate(users, 1):
@@ -272,15 +273,15 @@ class UnifiedAnswerer:
             if n < len(users):
                 timings = {"retrieve_and_draft": t1 - t0, **seconds, "total": time.perf_counter() - t0}
                 yield UnifiedAnswer(question, list(steps), list(damage), False, sum(len(i) for i, _ in generated),
-                                    timings, self.snap_threshold, None, candidates,
-                                    list(draft.provenance) if draft is not None else [], users[:n], partial=True)
+                                    timings, self.snap_threshold, None, candidates, provenance, users[:n],
+                                    partial=True)
         segments, placements = as_interleaved(steps, candidates)
         sources, labels = self.pipeline.sources(draft, placements) if draft is not None else ([], [])
         interleaved = InterleavedAnswer(segments, placements, sources, labels)
         timings = {"retrieve_and_draft": t1 - t0, **seconds, "total": time.perf_counter() - t0}
         yield UnifiedAnswer(question, steps, damage, not damage and all(t.well_formed for _, t in generated),
                             sum(len(ids) for ids, _ in generated), timings, self.snap_threshold, interleaved,
-                            candidates, list(draft.provenance) if draft is not None else [], users)
+                            candidates, provenance, users)
 
     @staticmethod
     def _dataset_of(draft, image_id: str) -> str:

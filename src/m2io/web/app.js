@@ -110,6 +110,13 @@ function renderDetails(answer) {
     `; ${answer.placements.length} of ${answer.candidates.length} images placed`;
 }
 
+// A refused request as an error naming its status and the server's detail.
+async function failOnError(response) {
+  if (response.ok) return;
+  const body = await response.json().catch(() => ({}));
+  throw new Error(response.status + ": " + (typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail)));
+}
+
 // Server-sent events from a POST: read the body stream and split it into events.
 async function* events(response) {
   const reader = response.body.getReader();
@@ -213,10 +220,7 @@ function renderUnified(answer) {
 async function askUnified(form) {
   form.append("generator", "unified");
   const response = await fetch("/api/ask", { method: "POST", body: form, headers: authHeaders() });
-  if (!response.ok) {
-    const body = await response.json().catch(() => ({}));
-    throw new Error(response.status + ": " + (typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail)));
-  }
+  await failOnError(response);
   for await (const { event: kind, data } of events(response)) {
     if (kind === "window" || kind === "done") renderUnified(data);
     else if (kind === "error") throw new Error(data.detail);
@@ -238,10 +242,7 @@ async function ask(event) {
   try {
     if ($("generator").value === "unified") { await askUnified(form); return; }
     const response = await fetch("/api/ask", { method: "POST", body: form, headers: authHeaders() });
-    if (!response.ok) {
-      const body = await response.json().catch(() => ({}));
-      throw new Error(response.status + ": " + (typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail)));
-    }
+    await failOnError(response);
     let draft = { segments: [], provenance: [], sources: [] };
     for await (const { event: kind, data } of events(response)) {
       if (kind === "text") { draft = data; renderAnswer(data.segments, [], true, data.provenance, data.sources); $("status").textContent = "placing images…"; }
