@@ -173,7 +173,7 @@ def test_a_looping_text_step_is_cut_and_named(tiny_unified_dir, tiny_index):
     plan = [v.think, *good, v.end_think, v.think, *bad, v.end_think, v.end_ids[0]]
     retriever = Retriever.open(tiny_index / "index")
     try:
-        answer = _answer(model, retriever, plan, config=UnifiedConfig(max_new_tokens=90, windows=1))
+        answer = _answer(model, retriever, plan, config=UnifiedConfig(max_new_tokens=90, windows=1, loop_break=False))
     finally:
         retriever.close()
     assert [s.text for s in answer.steps] == ["Select the crop tool.", "Open it."]
@@ -187,9 +187,26 @@ def test_a_loop_stops_the_generation_before_the_budget(tiny_unified_dir, tiny_in
     plan = [v.think, *model.text_ids("Open it. Larger than 1"), *unit * 200]
     retriever = Retriever.open(tiny_index / "index")
     try:
-        answer = _answer(model, retriever, plan, config=UnifiedConfig(max_new_tokens=300, windows=1))
+        answer = _answer(model, retriever, plan, config=UnifiedConfig(max_new_tokens=300, windows=1, loop_break=False))
     finally:
         retriever.close()
     assert answer.tokens_generated < 100  # stopped about 48 tokens into the loop, not at the 300-token budget
     assert [s.text for s in answer.steps] == ["Open it."]
     assert any("looped" in d for d in answer.damage) and not answer.well_formed
+
+
+def test_loop_break_keeps_a_pushed_loop_out_of_the_answer(tiny_unified_dir, tiny_index):
+    model = UnifiedModel.load(tiny_unified_dir)
+    v = model.vocab
+    unit = model.text_ids(" Filter options")
+    plan = [v.think, *model.text_ids("Open it."), *unit * 60]  # a script pushing the loop at every step
+    retriever = Retriever.open(tiny_index / "index")
+    try:
+        answer = _answer(model, retriever, plan, config=UnifiedConfig(max_new_tokens=150, windows=1))
+    finally:
+        retriever.close()
+    text = " ".join(s.text for s in answer.steps if s.kind == "text")
+    assert text.startswith("Open it. Filter options Filter options")  # a phrase may come twice, not three times
+    assert "Filter options Filter options Filter options" not in text
+    assert answer.loops_broken >= 10  # forbidden again each time the script comes back to it
+    assert not any("looped" in d for d in answer.damage)  # the loop stop never had a loop to stop

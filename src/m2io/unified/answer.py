@@ -67,6 +67,8 @@ class UnifiedAnswer:
     """The passage's provenance (per pipeline segment) the prompt was built from."""
     prompts: list[str] = field(default_factory=list)
     """The user message of each passage window, in order (one unless ``UnifiedConfig.windows`` is more)."""
+    loops_broken: int = 0
+    """Tokens forbidden because they would have begun a loop (``UnifiedConfig.loop_break``): 0 for most answers."""
     partial: bool = False
     """The answer so far, after some of its windows (:meth:`UnifiedAnswerer.stream`): not yet well formed, no
     ``interleaved``."""
@@ -76,16 +78,19 @@ class UnifiedAnswer:
         return "\n\n".join(self.prompts)
 
 
-_LOOP = re.compile(r"(.{1,8}?)\1{15,}", re.S)
+_LOOP = re.compile(r"(.{1,8}?)\1{15,}|(.{9,48}?)\2{3,}", re.S)
 
 
 def cut_loop(text: str, source: str = "") -> tuple[str, bool]:
     """A text step without a degenerate loop (greedy decoding that repeats a unit of at most 8 characters 16
-    times or more, e.g. "1000000000...", that ``source``, the prompt, does not hold): cut back to the last
-    sentence end before the loop ("" if none), and whether it looped. Dropping the step beats showing it.
+    times or more, e.g. "1000000000...", or a longer one of up to 48 four times or more, e.g. "Filter options
+    Filter options ...", that ``source``, the prompt, does not hold): cut back to the last sentence end before
+    the loop ("" if none), and whether it looped. Dropping the step beats showing it.
 
     >>> cut_loop("Open it. Larger than 1" + "0" * 40)
     ('Open it.', True)
+    >>> cut_loop("Select codec. Filter options" + " Filter options" * 6)
+    ('Select codec.', True)
     >>> cut_loop("Choose 2000 or 3000.")
     ('Choose 2000 or 3000.', False)
     >>> cut_loop("Dashes: " + "-" * 20, source="Dashes: " + "-" * 30)  # copied, not a loop
@@ -94,7 +99,7 @@ def cut_loop(text: str, source: str = "") -> tuple[str, bool]:
     loop = _LOOP.search(text)
     if loop is None or loop.group(0) in source:
         return text, False
-    head = text[:loop.start()]
+    head = text[:loop.start()] + " "  # a loop may begin right after the sentence's full stop
     end = max(head.rfind(". "), head.rfind("! "), head.rfind("? "), head.rfind(": "))
     return (head[:end + 1].strip() if end >= 0 else ""), True
 
@@ -147,6 +152,9 @@ class UnifiedConfig:
     copying (bench/RESULTS.md)."""
     snap_threshold: float = 0.8
     seed: int = 0
+    loop_break: bool = True
+    """Forbid the token that would begin a loop the prompt does not hold (:mod:`m2io.unified.loop_break`): the
+    answer goes on instead of repeating a phrase until the loop stop (bench/RESULTS.md)."""
     windows: int = 6
     """Passage windows of ``passage_words`` each, one prompt and one generation each, the answers one after the
     other: a longer answer from prompts of the length the model learned (a passage of 200 words in one prompt makes
@@ -247,7 +255,8 @@ class UnifiedAnswerer:
             t = time.perf_counter()
             (ids, traj), = self.model.generate([user], max_new_tokens=self.max_new_tokens, temperature=cfg.temperature,
                                                seed=seed, image_temperature=cfg.image_temperature,
-                                               references=len(candidates), lookup=cfg.lookup)
+                                               references=len(candidates), lookup=cfg.lookup,
+                                               loop_break=cfg.loop_break)
             generated.append((ids, traj))
             seconds["generate"] += time.perf_counter() - t
             t = time.perf_counter()
@@ -274,14 +283,14 @@ class UnifiedAnswerer:
                 timings = {"retrieve_and_draft": t1 - t0, **seconds, "total": time.perf_counter() - t0}
                 yield UnifiedAnswer(question, list(steps), list(damage), False, sum(len(i) for i, _ in generated),
                                     timings, self.snap_threshold, None, candidates, provenance, users[:n],
-                                    partial=True)
+                                    sum(t.loops_broken for _, t in generated), partial=True)
         segments, placements = as_interleaved(steps, candidates)
         sources, labels = self.pipeline.sources(draft, placements) if draft is not None else ([], [])
         interleaved = InterleavedAnswer(segments, placements, sources, labels)
         timings = {"retrieve_and_draft": t1 - t0, **seconds, "total": time.perf_counter() - t0}
         yield UnifiedAnswer(question, steps, damage, not damage and all(t.well_formed for _, t in generated),
                             sum(len(ids) for ids, _ in generated), timings, self.snap_threshold, interleaved,
-                            candidates, provenance, users)
+                            candidates, provenance, users, sum(t.loops_broken for _, t in generated))
 
     @staticmethod
     def _dataset_of(draft, image_id: str) -> str:

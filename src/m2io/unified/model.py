@@ -194,7 +194,8 @@ class UnifiedModel:
     @torch.no_grad()
     def generate(self, users: list[str], max_new_tokens: int = 256, temperature: float = 0.8, top_p: float = 0.95,
                  seed: int | None = 0, grammar: bool = True, image_temperature: float | None = None,
-                 references: int | None = None, lookup: int | None = None) -> list[tuple[list[int], Trajectory]]:
+                 references: int | None = None, lookup: int | None = None,
+                 loop_break: bool = False) -> list[tuple[list[int], Trajectory]]:
         """Generated ids and their trajectory for each user message (rows batched, left-padded).
 
         ``image_temperature`` set: text at ``temperature`` (0: greedy) and image tokens at this one,
@@ -203,9 +204,11 @@ class UnifiedModel:
         with n-grams of this many tokens, transformers' own: a grounded answer copies long runs of its
         passage, which then cost one forward pass per run instead of one per token (3.2x on a copied
         passage here); greedy text comes out the same as without it (sampled image codes draw the
-        random numbers in another order)."""
+        random numbers in another order). ``loop_break`` (with the grammar): a token that would begin a loop not
+        in the prompt is forbidden (:class:`~m2io.unified.loop_break.LoopBreak`), counted in ``loops_broken``."""
         from transformers import LogitsProcessorList, StoppingCriteriaList
 
+        from m2io.unified.loop_break import LoopBreak
         from m2io.unified.loop_stop import LoopStop
 
         if seed is not None:
@@ -217,6 +220,12 @@ class UnifiedModel:
         mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])
         processors = LogitsProcessorList()
         split = grammar and image_temperature is not None
+        breaker = None
+        if grammar and loop_break:  # before the grammar, whose greedy text step keeps its one best token
+            v = self.vocab
+            tags = {v.think, v.end_think, v.vis, v.end_vis, *v.ref_ids, *v.end_ids}
+            breaker = LoopBreak(width, prompts, set(v.image_ids) | tags)
+            processors.append(breaker)
         if grammar:
             temperatures = (temperature, image_temperature) if split else (None, None)
             processors.append(ModalityGrammar(self.vocab, self.lm.get_output_embeddings().weight.shape[0], width,
@@ -236,10 +245,13 @@ class UnifiedModel:
                                top_p=top_p if temperature > 0 else None, top_k=None,
                                logits_processor=processors, eos_token_id=self.vocab.end_ids, pad_token_id=pad, **extra)
         results = []
-        for row in out[:, width:].tolist():
+        for r, row in enumerate(out[:, width:].tolist()):
             if any(t in self.vocab.end_ids for t in row):
                 row = row[:min(row.index(t) for t in self.vocab.end_ids if t in row) + 1]
-            results.append((row, self.parse(row)))
+            traj = self.parse(row)
+            if breaker is not None:
+                traj.loops_broken = breaker.breaks(r, len(row))
+            results.append((row, traj))
         return results
 
 

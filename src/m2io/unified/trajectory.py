@@ -41,6 +41,8 @@ class Step:
 class Trajectory:
     steps: list[Step] = field(default_factory=list)
     damage: list[str] = field(default_factory=list)
+    loops_broken: int = 0
+    """Tokens :class:`~m2io.unified.loop_break.LoopBreak` forbade while writing it (0: it never began a loop)."""
 
     @property
     def well_formed(self) -> bool:
