@@ -195,6 +195,20 @@ def test_a_loop_stops_the_generation_before_the_budget(tiny_unified_dir, tiny_in
     assert any("looped" in d for d in answer.damage) and not answer.well_formed
 
 
+def test_a_loop_of_whole_steps_is_cut_and_named(tiny_unified_dir, tiny_index):
+    model = UnifiedModel.load(tiny_unified_dir)
+    v = model.vocab
+    step = [v.think, *model.text_ids("Filter options"), v.end_think]
+    plan = [v.think, *model.text_ids("Select the crop tool."), v.end_think, *step * 5, v.end_ids[0]]
+    retriever = Retriever.open(tiny_index / "index")
+    try:
+        answer = _answer(model, retriever, plan, config=UnifiedConfig(max_new_tokens=90, windows=1))
+    finally:
+        retriever.close()
+    assert [s.text for s in answer.steps] == ["Select the crop tool.", "Filter options"]
+    assert "text steps looped from step 3: cut at the loop" in answer.damage and not answer.well_formed
+
+
 def test_loop_break_keeps_a_pushed_loop_out_of_the_answer(tiny_unified_dir, tiny_index):
     model = UnifiedModel.load(tiny_unified_dir)
     v = model.vocab
@@ -202,7 +216,7 @@ def test_loop_break_keeps_a_pushed_loop_out_of_the_answer(tiny_unified_dir, tiny
     plan = [v.think, *model.text_ids("Open it."), *unit * 60]  # a script pushing the loop at every step
     retriever = Retriever.open(tiny_index / "index")
     try:
-        answer = _answer(model, retriever, plan, config=UnifiedConfig(max_new_tokens=150, windows=1))
+        answer = _answer(model, retriever, plan, config=UnifiedConfig(max_new_tokens=150, windows=1, loop_break=True))
     finally:
         retriever.close()
     text = " ".join(s.text for s in answer.steps if s.kind == "text")

@@ -10,7 +10,7 @@ def _scores(n=10):
 
 
 def test_forbids_the_token_that_would_repeat_a_phrase_a_third_time():
-    brk = LoopBreak(prompt_len=0, prompts=[[1, 2, 3]], skip=set())
+    brk = LoopBreak(prompt_len=0, prompts=[[1, 2, 3]], skip=set(), keep=set())
     assert brk.forbidden([7, 5, 6, 5, 6, 5], brk.prompts[0]) == {6}  # 5 6 5 6 5 | 6 -> three times "5 6"
     assert brk.forbidden([7, 5, 6, 5, 6], brk.prompts[0]) == set()  # twice is allowed
     assert brk.forbidden([4, 4, 4, 4, 4], brk.prompts[0]) == {4}  # one token six times
@@ -19,19 +19,29 @@ def test_forbids_the_token_that_would_repeat_a_phrase_a_third_time():
 
 
 def test_a_run_the_prompt_holds_is_copied_freely():
-    brk = LoopBreak(prompt_len=0, prompts=[[9, 5, 6, 5, 6, 5, 6, 9]], skip=set())
+    brk = LoopBreak(prompt_len=0, prompts=[[9, 5, 6, 5, 6, 5, 6, 9]], skip=set(), keep=set())
     assert brk.forbidden([5, 6, 5, 6, 5], brk.prompts[0]) == set()
     assert brk.forbidden([5, 6, 5, 6, 5, 6, 5], brk.prompts[0]) == {6}  # longer than the prompt's run
 
 
-def test_tags_and_image_codes_are_never_judged():
-    brk = LoopBreak(prompt_len=0, prompts=[[1]], skip={8})
+def test_image_codes_are_never_judged():
+    brk = LoopBreak(prompt_len=0, prompts=[[1]], skip={8}, keep=set())
     assert brk.forbidden([8, 8, 8, 8, 8], brk.prompts[0]) == set()
     assert brk.forbidden([5, 8, 5, 8, 5], brk.prompts[0]) == set()
 
 
+def test_a_loop_of_whole_steps_is_broken_at_the_next_steps_first_word():
+    think, end, filt, opts = 1, 2, 5, 6  # <think> Filter options </think>, again and again
+    brk = LoopBreak(prompt_len=0, prompts=[[9]], skip=set(), keep={think, end})
+    step = [think, filt, opts, end]
+    assert brk.forbidden(step + step[:3], brk.prompts[0]) == set()  # closing the second step: a tag, kept
+    assert brk.forbidden(step + step, brk.prompts[0]) == set()  # opening a third: a tag, kept
+    assert brk.forbidden(step + step + [think], brk.prompts[0]) == {filt}  # its first word: forbidden
+    assert brk.forbidden([think, filt, opts, end, think, 7, 3, end, think], brk.prompts[0]) == set()  # another step
+
+
 def test_never_forbids_the_only_allowed_token_and_counts_kept_breaks():
-    brk = LoopBreak(prompt_len=1, prompts=[[0]], skip=set())
+    brk = LoopBreak(prompt_len=1, prompts=[[0]], skip=set(), keep=set())
     only = torch.full((1, 10), -float("inf"))
     only[0, 6] = 0.0
     out = brk(torch.tensor([[0, 5, 6, 5, 6, 5]]), only.clone())

@@ -104,6 +104,29 @@ def cut_loop(text: str, source: str = "") -> tuple[str, bool]:
     return (head[:end + 1].strip() if end >= 0 else ""), True
 
 
+def step_loop(steps, repeats: int = 3) -> int | None:
+    """Where a loop of whole text steps begins (the index of its second round), or None: a text step, or a pair
+    of them, written ``repeats`` times running ("Filter options | Filter options | Filter options"); a greedy
+    model that falls into it writes it to the budget, one short step at a time, so no step loops by itself.
+
+    >>> from m2io.unified.trajectory import Step
+    >>> step_loop([Step("text", "Open it."), *[Step("text", "Filter options")] * 4])
+    2
+    >>> step_loop([Step("text", "A"), Step("text", "B"), Step("text", "A"), Step("text", "B"), Step("text", "A"),
+    ...            Step("text", "B")])
+    2
+    >>> step_loop([Step("text", "Note"), Step("text", "Open it."), Step("text", "Note")]) is None
+    True
+    """
+    texts = [s.text.strip().lower() if s.kind == "text" else f"<{s.kind}>" for s in steps]
+    for period in (1, 2):
+        for i in range(len(texts) - period * repeats + 1):
+            unit = texts[i:i + period]
+            if all(texts[i + k * period:i + (k + 1) * period] == unit for k in range(repeats)) and "<" not in unit[0]:
+                return i + period
+    return None
+
+
 def nearest_figure(retriever, visual, threshold: float) -> Figure | None:
     """The index's figure nearest ``visual`` (an image's unit visual vector from the index's image encoder)."""
     hits = retriever.store.search_images(visual, 1, "visual")
@@ -152,9 +175,10 @@ class UnifiedConfig:
     copying (bench/RESULTS.md)."""
     snap_threshold: float = 0.8
     seed: int = 0
-    loop_break: bool = True
-    """Forbid the token that would begin a loop the prompt does not hold (:mod:`m2io.unified.loop_break`): the
-    answer goes on instead of repeating a phrase until the loop stop (bench/RESULTS.md)."""
+    loop_break: bool = False
+    """Forbid the token that would begin a loop the prompt does not hold (:mod:`m2io.unified.loop_break`). Off:
+    on the shipped model it turns a loop into a near-loop ("Filter options | Filter mode | Filter options ...")
+    that runs to the budget and hides from the loop stop (bench/RESULTS.md); kept for that ablation."""
     windows: int = 6
     """Passage windows of ``passage_words`` each, one prompt and one generation each, the answers one after the
     other: a longer answer from prompts of the length the model learned (a passage of 200 words in one prompt makes
@@ -261,7 +285,10 @@ class UnifiedAnswerer:
             seconds["generate"] += time.perf_counter() - t
             t = time.perf_counter()
             damage += traj.damage
-            for s in traj.steps:
+            looped = step_loop(traj.steps)
+            if looped is not None:
+                damage.append(f"text steps looped from step {len(steps) + looped + 1}: cut at the loop")
+            for s in traj.steps[:looped]:
                 if s.kind == "text":
                     text, looped = cut_loop(s.text, user)
                     if looped:

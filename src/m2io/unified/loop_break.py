@@ -1,12 +1,14 @@
 """Keep greedy decoding out of a loop: forbid the one token that would make the text repeat itself.
 
-A small model that copies its passage sometimes falls into a loop of a short phrase instead ("Filter options
-Filter options ..." on 4 of 130 Wireshark answers): :class:`~m2io.unified.loop_stop.LoopStop` ends such a row
-48 tokens in, too late for the answer, which shows the loop and loses its end. :class:`LoopBreak` acts on the
-first repetition instead: the token that would make the generated tail one unit of ``p <= period`` tokens
-repeated over ``max(2p, min_run)`` tokens is forbidden, unless the prompt holds that very run (a copied
-passage may repeat itself) or the run has a tag or image code in it (the modality grammar's business). The
-model then writes its next choice. transformers' ``no_repeat_ngram_size`` forbids any repeated n-gram, copied
+A small model that copies its passage sometimes falls into a loop of a short phrase instead, often one text
+step written again and again ("<think>Filter options</think><think>Filter options</think>..." on 4 of 130
+Wireshark answers): :class:`~m2io.unified.loop_stop.LoopStop` ends such a row 48 tokens in, too late for the
+answer, which shows the loop and loses its end. :class:`LoopBreak` acts on the first repetition instead: the
+token that would make the generated tail one unit of ``p <= period`` tokens repeated over ``max(2p,
+min_run)`` tokens is forbidden, unless the prompt holds that very run (a copied passage may repeat itself)
+or the run has an image code in it. A tag (``keep``) is never forbidden, so the grammar can always close a
+step; a loop of whole steps is broken at the next step's first word. The model then writes its next
+choice. transformers' ``no_repeat_ngram_size`` forbids any repeated n-gram, copied
 ones included, and its repetition penalty any seen token, which would stop the copying the answer is made of;
 no library processor forbids only the loop not in the prompt, hence this class.
 
@@ -14,7 +16,7 @@ no library processor forbids only the loop not in the prompt, hence this class.
 may be scored more than once; the last scoring is the kept one).
 
 >>> import torch
->>> brk = LoopBreak(prompt_len=1, prompts=[[9]], skip=set())
+>>> brk = LoopBreak(prompt_len=1, prompts=[[9]], skip=set(), keep=set())
 >>> scores = brk(torch.tensor([[9, 5, 6, 5, 6, 5]]), torch.zeros(1, 8))
 >>> scores[0].tolist()[6], scores[0].tolist()[7], brk.breaks(0, generated=6)
 (-inf, 0.0, 1)
@@ -25,11 +27,12 @@ import torch
 
 
 class LoopBreak:
-    def __init__(self, prompt_len: int, prompts: list[list[int]], skip: set[int], period: int = 8,
-                 min_run: int = 6):
+    def __init__(self, prompt_len: int, prompts: list[list[int]], skip: set[int], keep: set[int],
+                 period: int = 16, min_run: int = 6):
         """``prompt_len``: the (padded) prompt width of the batch; ``prompts``: each row's prompt ids; ``skip``:
-        token ids no loop is judged across (tags, image codes)."""
-        self.prompt_len, self.skip, self.period, self.min_run = prompt_len, skip, period, min_run
+        token ids no loop is judged across (image codes); ``keep``: token ids never forbidden (tags, ends)."""
+        self.prompt_len, self.skip, self.keep = prompt_len, skip, keep
+        self.period, self.min_run = period, min_run
         self.prompts = ["," + ",".join(map(str, p)) + "," for p in prompts]
         self._banned: list[dict[int, bool]] = [{} for _ in prompts]
 
@@ -43,7 +46,7 @@ class LoopBreak:
                 continue
             if all(tail[i] == tail[i - p] for i in range(p, need)):
                 run = tail + [tail[-p]]
-                if "," + ",".join(map(str, run)) + "," not in prompt:
+                if tail[-p] not in self.keep and "," + ",".join(map(str, run)) + "," not in prompt:
                     out.add(tail[-p])
         return out
 

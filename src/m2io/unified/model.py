@@ -224,7 +224,7 @@ class UnifiedModel:
         if grammar and loop_break:  # before the grammar, whose greedy text step keeps its one best token
             v = self.vocab
             tags = {v.think, v.end_think, v.vis, v.end_vis, *v.ref_ids, *v.end_ids}
-            breaker = LoopBreak(width, prompts, set(v.image_ids) | tags)
+            breaker = LoopBreak(width, prompts, set(v.image_ids), tags)
             processors.append(breaker)
         if grammar:
             temperatures = (temperature, image_temperature) if split else (None, None)
