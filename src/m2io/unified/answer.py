@@ -118,11 +118,11 @@ def step_loop(steps, repeats: int = 3) -> int | None:
     >>> step_loop([Step("text", "Note"), Step("text", "Open it."), Step("text", "Note")]) is None
     True
     """
-    texts = [s.text.strip().lower() if s.kind == "text" else f"<{s.kind}>" for s in steps]
+    texts = [(s.kind, s.text.strip().lower() if s.kind == "text" else "") for s in steps]
     for period in (1, 2):
         for i in range(len(texts) - period * repeats + 1):
             unit = texts[i:i + period]
-            if all(texts[i + k * period:i + (k + 1) * period] == unit for k in range(repeats)) and "<" not in unit[0]:
+            if unit[0][0] == "text" and all(texts[i + k * period:i + (k + 1) * period] == unit for k in range(repeats)):
                 return i + period
     return None
 
@@ -285,10 +285,10 @@ class UnifiedAnswerer:
             seconds["generate"] += time.perf_counter() - t
             t = time.perf_counter()
             damage += traj.damage
-            looped = step_loop(traj.steps)
-            if looped is not None:
-                damage.append(f"text steps looped from step {len(steps) + looped + 1}: cut at the loop")
-            for s in traj.steps[:looped]:
+            loop_at = step_loop(traj.steps)
+            if loop_at is not None:
+                damage.append(f"text steps looped from step {len(steps) + loop_at + 1}: cut at the loop")
+            for s in traj.steps[:loop_at]:
                 if s.kind == "text":
                     text, looped = cut_loop(s.text, user)
                     if looped:
