@@ -57,6 +57,15 @@ def _answer(model, retriever, plan, lookup=None, config=None):
     return answerer.ask("How do I crop an image?")
 
 
+def _indexed_answer(model, tiny_index, plan, config):
+    """:func:`_answer` over the tiny index, opened and closed around it."""
+    retriever = Retriever.open(tiny_index / "index")
+    try:
+        return _answer(model, retriever, plan, config=config)
+    finally:
+        retriever.close()
+
+
 def test_grounded_answer_refers_and_draws(tiny_unified_dir, tiny_index):
     model = UnifiedModel.load(tiny_unified_dir)
     v = model.vocab
@@ -171,11 +180,7 @@ def test_a_looping_text_step_is_cut_and_named(tiny_unified_dir, tiny_index):
     v = model.vocab
     good, bad = model.text_ids("Select the crop tool."), model.text_ids("Open it. Larger than 1" + "0" * 40)
     plan = [v.think, *good, v.end_think, v.think, *bad, v.end_think, v.end_ids[0]]
-    retriever = Retriever.open(tiny_index / "index")
-    try:
-        answer = _answer(model, retriever, plan, config=UnifiedConfig(max_new_tokens=90, windows=1, loop_break=False))
-    finally:
-        retriever.close()
+    answer = _indexed_answer(model, tiny_index, plan, UnifiedConfig(max_new_tokens=90, windows=1, loop_break=False))
     assert [s.text for s in answer.steps] == ["Select the crop tool.", "Open it."]
     assert "text step 2 looped: cut at the loop" in answer.damage and not answer.well_formed
 
@@ -185,11 +190,7 @@ def test_a_loop_stops_the_generation_before_the_budget(tiny_unified_dir, tiny_in
     v = model.vocab
     unit = model.text_ids(" 0")
     plan = [v.think, *model.text_ids("Open it. Larger than 1"), *unit * 200]
-    retriever = Retriever.open(tiny_index / "index")
-    try:
-        answer = _answer(model, retriever, plan, config=UnifiedConfig(max_new_tokens=300, windows=1, loop_break=False))
-    finally:
-        retriever.close()
+    answer = _indexed_answer(model, tiny_index, plan, UnifiedConfig(max_new_tokens=300, windows=1, loop_break=False))
     assert answer.tokens_generated < 100  # stopped about 48 tokens into the loop, not at the 300-token budget
     assert [s.text for s in answer.steps] == ["Open it."]
     assert any("looped" in d for d in answer.damage) and not answer.well_formed
@@ -200,11 +201,7 @@ def test_a_loop_of_whole_steps_is_cut_and_named(tiny_unified_dir, tiny_index):
     v = model.vocab
     step = [v.think, *model.text_ids("Filter options"), v.end_think]
     plan = [v.think, *model.text_ids("Select the crop tool."), v.end_think, *step * 5, v.end_ids[0]]
-    retriever = Retriever.open(tiny_index / "index")
-    try:
-        answer = _answer(model, retriever, plan, config=UnifiedConfig(max_new_tokens=90, windows=1))
-    finally:
-        retriever.close()
+    answer = _indexed_answer(model, tiny_index, plan, UnifiedConfig(max_new_tokens=90, windows=1))
     assert [s.text for s in answer.steps] == ["Select the crop tool.", "Filter options"]
     assert "text steps looped from step 3: cut at the loop" in answer.damage and not answer.well_formed
 
@@ -214,11 +211,7 @@ def test_loop_break_keeps_a_pushed_loop_out_of_the_answer(tiny_unified_dir, tiny
     v = model.vocab
     unit = model.text_ids(" Filter options")
     plan = [v.think, *model.text_ids("Open it."), *unit * 60]  # a script pushing the loop at every step
-    retriever = Retriever.open(tiny_index / "index")
-    try:
-        answer = _answer(model, retriever, plan, config=UnifiedConfig(max_new_tokens=150, windows=1, loop_break=True))
-    finally:
-        retriever.close()
+    answer = _indexed_answer(model, tiny_index, plan, UnifiedConfig(max_new_tokens=150, windows=1, loop_break=True))
     text = " ".join(s.text for s in answer.steps if s.kind == "text")
     assert text.startswith("Open it. Filter options Filter options")  # a phrase may come twice, not three times
     assert "Filter options Filter options Filter options" not in text

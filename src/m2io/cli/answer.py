@@ -33,7 +33,7 @@ from m2io.cli.options import _components, _model_options
 @click.option("--windows", type=click.IntRange(1), default=None,
               help="interleaved: passage windows, one prompt each, answered one after another [6].")
 @click.option("--loop-break/--no-loop-break", default=None,
-              help="interleaved: forbid the token that would begin a loop the prompt does not hold [on].")
+              help="interleaved: forbid the token that would begin a loop the prompt does not hold [off: it turns loops into near-loops].")
 @click.option("--gen-image-temperature", type=float, default=1.0, show_default=True,
               help="interleaved: drawn images' sampling temperature (text is greedy).")
 @click.option("--snap-threshold", default=0.8, show_default=True,
