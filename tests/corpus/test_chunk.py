@@ -41,3 +41,14 @@ def test_document_without_text_or_images():
     assert chunk_document(Document("d", "", [])) == []
     only_image = chunk_document(Document("d", "<PIC>", ["x"]))
     assert [(c.text, c.image_ids) for c in only_image] == [("<PIC>", ["x"])]
+
+
+def test_a_japanese_line_is_counted_and_cut_by_characters():
+    line = "このツールは画像のレイヤーを揃えます。" * 30  # 570 characters, no space: one "word" by spaces
+    assert approx_tokens(line) == (570 * 4 + 2) // 3
+    chunks = chunk_document(Document("d", line, []), ChunkConfig(max_tokens=100))
+    assert len(chunks) == 10 and all(approx_tokens(c.text) <= 100 for c in chunks)  # 3 whole sentences each
+    assert "".join(c.text for c in chunks) == line  # nothing lost, nothing added (no space between sentences)
+    long = "画像" * 300 + "。"  # one 601-character sentence: cut between characters
+    parts = chunk_document(Document("d", long, []), ChunkConfig(max_tokens=100))
+    assert len(parts) == 9 and all(approx_tokens(c.text) <= 100 for c in parts) and "".join(c.text for c in parts) == long

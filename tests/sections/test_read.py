@@ -65,3 +65,15 @@ def test_reading_a_section_puts_the_indexs_vectors_of_its_sentences_in_the_encod
     fresh = r.models.text._embed([*s.segments, s.title, s.opening()])
     assert np.allclose(np.stack([cache[t] for t in [*s.segments, s.title, s.opening()]]), fresh, atol=1e-5)
     r.close()
+
+
+def test_a_japanese_section_counts_and_opens_by_characters():
+    """The focused answerer cuts a section over 600 words: by spaces a Japanese section is a handful of "words"
+    and was never cut (and its opening, what the ranker reads, was the whole section)."""
+    from m2io.sections.read import read_section
+    from m2io.store.base import ChunkRow
+
+    text = "このツールは画像のレイヤーを揃えます。" * 40  # 760 characters, no space
+    s = read_section("m/ja", [ChunkRow("m/ja::0", "m/ja", "m", text, [])], [])
+    assert s.words == 760 > 600
+    assert len(s.segments) == 40 and s.opening(80).replace(" ", "") == text[:80]

@@ -18,6 +18,7 @@ import numpy as np
 from m2io.answer.base import Answer
 from m2io.corpus.chunk import split_sentences
 from m2io.types import PIC
+from m2io.words import word_count
 
 __all__ = ["Answer", "ExtractiveAnswerer", "ExtractiveConfig"]
 
@@ -48,7 +49,7 @@ class ExtractiveAnswerer:
             lines = r.text.replace(PIC, "\n").split("\n")
             for line in (lines[1:] if rank == 0 and len(lines) > 1 and _is_heading(lines[0]) else lines):
                 for s in split_sentences(line):
-                    if len(s.split()) >= cfg.min_words:
+                    if word_count(s) >= cfg.min_words:
                         sentences.append((rank, len(sentences), r.chunk_id, s))
         if not sentences:
             return Answer("", seconds=time.perf_counter() - start)
@@ -63,7 +64,7 @@ class ExtractiveAnswerer:
             mmr[chosen] = -np.inf
             best = int(np.argmax(mmr))
             chosen.append(best)
-            words += len(sentences[best][3].split())
+            words += word_count(sentences[best][3])
         picked = sorted(chosen, key=lambda i: (sentences[i][0], sentences[i][1]))
         sources = list(dict.fromkeys(sentences[i][2] for i in picked))
         return Answer(" ".join(sentences[i][3] for i in picked), sources, seconds=time.perf_counter() - start)

@@ -24,6 +24,7 @@ import numpy as np
 
 from m2io.answer.base import Answer
 from m2io.types import Origin
+from m2io.words import word_count
 
 
 @dataclass(frozen=True)
@@ -106,15 +107,15 @@ class FocusedAnswerer(SectionAnswerer):
         if best.words > cfg.max_words and self.encoder is not None and n > 1:
             vecs = self.encoder.encode([question, *best.segments])
             relevance = (vecs[1:] @ vecs[0]).tolist()
-            a, b = window(relevance, [len(s.split()) for s in best.segments], best.line_of, cfg.max_words)
+            a, b = window(relevance, [word_count(s) for s in best.segments], best.line_of, cfg.max_words)
             spans = [(best.key, a, b)]
         elif (best.words < cfg.short_words and len(ranking) > 1 and ranking[1].key in sections
               and ranking[1].score >= ranking[0].score - cfg.second_margin):
             second = sections[ranking[1].key]
             end, total = 0, 0
-            while end < len(second.segments) and (end == 0 or total + len(second.segments[end].split()) <= cfg.second_words
+            while end < len(second.segments) and (end == 0 or total + word_count(second.segments[end]) <= cfg.second_words
                                                   or second.line_of[end] == second.line_of[end - 1]):
-                total += len(second.segments[end].split())
+                total += word_count(second.segments[end])
                 end += 1
             if end:
                 spans.append((second.key, 0, end))

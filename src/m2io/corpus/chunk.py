@@ -19,22 +19,28 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from m2io.types import PIC, Chunk, Document
+from m2io.words import is_wide, word_count, word_spans
 
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"'“(\[]?[A-Z0-9<])")
+# after . ! ? and a space, before a capital, digit or mark; after a CJK full stop (space or not), before
+# anything but a closing bracket or another stop
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"'“(\[]?[A-Z0-9<])|(?<=[。！？])\s*(?=[^\s」』）)】〕。！？])")
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences of one line of text (a period, ! or ? followed by a capital, digit or mark).
+    """Sentences of one line of text (a period, ! or ? followed by a capital, digit or mark; a CJK full stop).
 
     >>> split_sentences("Open it. Then click OK! <PIC> is next. e.g. this stays")
     ['Open it.', 'Then click OK!', '<PIC> is next. e.g. this stays']
+    >>> split_sentences("「開く。」を押します。次に保存！ Tux Paint")
+    ['「開く。」を押します。', '次に保存！', 'Tux Paint']
     """
     return [s.strip() for s in _SENTENCE.split(text) if s.strip()]
 
 
 def approx_tokens(text: str) -> int:
-    """Word-piece count estimate: 4 tokens per 3 words (close for English with MiniLM's vocabulary)."""
-    return (len(text.split()) * 4 + 2) // 3
+    """Word-piece count estimate: 4 tokens per 3 words (:func:`m2io.words.word_count`'s; close for English with
+    MiniLM's vocabulary, and each CJK character a word, so a Japanese line is not one "word")."""
+    return (word_count(text) * 4 + 2) // 3
 
 
 @dataclass(frozen=True)
@@ -70,21 +76,25 @@ def _units(content: str, cfg: ChunkConfig, count: Callable[[str], int]) -> list[
 
 
 def _cut(sentence: str, max_tokens: int, count: Callable[[str], int]) -> list[str]:
+    """``sentence`` in parts of at most ``max_tokens`` (a single word over it stands alone), cut between words
+    (:func:`m2io.words.word_spans`: a Japanese sentence is cut between characters, not kept whole)."""
     if count(sentence) <= max_tokens:
         return [sentence]
-    words, parts, cur = sentence.split(), [], []
-    for w in words:
-        if cur and count(" ".join(cur + [w])) > max_tokens:
-            parts.append(" ".join(cur))
-            cur = []
-        cur.append(w)
-    return parts + ([" ".join(cur)] if cur else [])
+    parts, start, end = [], None, 0
+    for a, b in word_spans(sentence):
+        if start is not None and count(sentence[start:b]) > max_tokens:
+            parts.append(" ".join(sentence[start:end].split()))
+            start = None
+        start = a if start is None else start
+        end = b
+    return parts + ([" ".join(sentence[start:end].split())] if start is not None else [])
 
 
 def _join(units: list[_Unit]) -> str:
     out = ""
     for i, u in enumerate(units):
-        out += ("" if i == 0 else "\n" if u.newline_before else " ") + u.text
+        wide = i > 0 and out and u.text and is_wide(out[-1]) and is_wide(u.text[0])  # CJK sentences: no space
+        out += ("" if i == 0 or wide else "\n" if u.newline_before else " ") + u.text
     return out
 
 

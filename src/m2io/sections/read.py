@@ -30,6 +30,7 @@ from m2io.corpus.questions import is_heading_line
 from m2io.insert.plan import gold_from_marks
 from m2io.store.base import ChunkRow, ImageRow
 from m2io.types import PIC, Origin
+from m2io.words import first_words, word_count
 
 
 OPENING_WORDS = 80
@@ -58,7 +59,7 @@ class Section:
 
     @property
     def words(self) -> int:
-        return sum(len(s.split()) for s in self.segments)
+        return sum(word_count(s) for s in self.segments)
 
     @property
     def title(self) -> str:
@@ -67,7 +68,7 @@ class Section:
 
     def opening(self, words: int = OPENING_WORDS) -> str:
         """The heading, then the section's first ``words`` words (what the section ranker compares with a question)."""
-        body = " ".join(" ".join(self.segments).split()[:words])
+        body = first_words(" ".join(self.segments), words)
         return f"{self.heading}: {body}" if self.heading else body
 
     @property

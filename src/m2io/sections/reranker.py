@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from m2io.errors import M2IOError
+from m2io.words import first_words
 
 CONFIG_FILE = "reranker.json"
 DELTA_FILE = "delta.safetensors"
@@ -55,7 +56,7 @@ def passage_text(section, words: int = RerankerConfig.passage_words) -> str:
     for n, segment in enumerate(section.segments, 1):
         parts.append(segment)
         parts += by_slot.get(n, [])
-    body = " ".join(" ".join(parts).split()[:words])
+    body = first_words(" ".join(parts), words)
     head = " > ".join(section.heading.split(" > ")[-2:]) if section.heading else ""
     return f"{head}: {body}" if head else body
 

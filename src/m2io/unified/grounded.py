@@ -33,11 +33,11 @@ Figures:
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from m2io.unified.trajectory import Step
 from m2io.unified.vocab import END_VIS, VIS, ref_token
+from m2io.words import first_words, word_count
 
 
 @dataclass(frozen=True)
@@ -56,48 +56,16 @@ FIRST_FORM = GroundedConfig(past_figures=False)
 """The prompt of models, cached drafts and checkpoints from before they recorded theirs."""
 
 
-def _wide(ch: str) -> bool:
-    return unicodedata.east_asian_width(ch) in ("W", "F")
-
-
-def passage_length(text: str) -> int:
-    """The words of ``text`` as the passage budget counts them: whitespace-separated words, and each wide (CJK)
-    character a word of its own. Counted by spaces alone, a Japanese paragraph is one "word", and a window of
-    110 of them was a 6,000-token prompt (Tux Paint's Japanese pages).
-
-    >>> passage_length("Open the menu."), passage_length("描画します。 Tux Paint")
-    (3, 8)
-    """
-    wide = sum(1 for ch in text if _wide(ch))
-    if not wide:
-        return len(text.split())
-    return len("".join(" " if _wide(ch) else ch for ch in text).split()) + wide
-
-
 def _cut(text: str, words: int) -> str:
-    """The first ``words`` words of ``text`` (:func:`passage_length`'s), ending at a sentence end when one is past
-    half of them.
+    """The first ``words`` words of ``text`` (:func:`m2io.words.word_count`'s), ending at a sentence end when one
+    is past half of them.
 
     >>> _cut("One two three. Four five six.", 4), _cut("あいうえお。かきく", 7)
     ('One two three.', 'あいうえお。')
     """
-    if passage_length(text) <= words:
+    if word_count(text) <= words:
         return text.strip()
-    if not any(_wide(ch) for ch in text):
-        cut = " ".join(text.split()[:words])
-    else:
-        n, in_word, stop = 0, False, len(text)
-        for i, ch in enumerate(text):
-            if ch.isspace() and not _wide(ch):
-                in_word = False
-                continue
-            if _wide(ch) or not in_word:
-                n += 1
-            in_word = not _wide(ch)
-            if n > words:
-                stop = i
-                break
-        cut = text[:stop].strip()
+    cut = first_words(text, words)
     end = max(cut.rfind(". "), cut.rfind(": "), cut.rfind("! "), cut.rfind("? "), *(cut.rfind(m) for m in "。！？"))
     return cut[:end + 1] if end > len(cut) // 2 else cut
 
@@ -144,13 +112,13 @@ def passage_windows(segments: list[str], candidates, provenance, cfg: GroundedCo
             for p in placed:
                 if p.slot == i:
                     mark(steps, p)
-            words = passage_length(segments[i])
+            words = word_count(segments[i])
             if i > first and words > left:  # whole sentences only: the window ends before one that does not fit
                 break
             text = segments[i].strip() if words <= left else _cut(segments[i], left)  # a first one too long is cut
             if text:
                 steps.append(Step("text", text=text))
-            left -= passage_length(text)
+            left -= word_count(text)
             kept = i + 1
         if out and not any(s.kind == "text" for s in steps):  # no text to answer (blank segments): its figures
             out[-1] += steps                                  # join the window before, never a prompt of their own
