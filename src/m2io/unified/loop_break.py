@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import torch
 
+from m2io.unified.loop_stop import as_prompt, held_in
+
 
 class LoopBreak:
     def __init__(self, prompt_len: int, prompts: list[list[int]], skip: set[int], keep: set[int],
@@ -33,7 +35,7 @@ class LoopBreak:
         token ids no loop is judged across (image codes); ``keep``: token ids never forbidden (tags, ends)."""
         self.prompt_len, self.skip, self.keep = prompt_len, skip, keep
         self.period, self.min_run = period, min_run
-        self.prompts = ["," + ",".join(map(str, p)) + "," for p in prompts]
+        self.prompts = [as_prompt(p) for p in prompts]
         self._banned: list[dict[int, bool]] = [{} for _ in prompts]
 
     def forbidden(self, generated: list[int], prompt: str) -> set[int]:
@@ -46,7 +48,7 @@ class LoopBreak:
                 continue
             if all(tail[i] == tail[i - p] for i in range(p, need)):
                 run = tail + [tail[-p]]
-                if tail[-p] not in self.keep and "," + ",".join(map(str, run)) + "," not in prompt:
+                if tail[-p] not in self.keep and not held_in(run, prompt):
                     out.add(tail[-p])
         return out
 

@@ -22,13 +22,27 @@ import torch
 from transformers import StoppingCriteria
 
 
+def held_in(run: list[int], prompt: str) -> bool:
+    """Whether ``run`` (token ids) stands in ``prompt`` (a row's prompt as :func:`as_prompt` writes it).
+
+    >>> held_in([5, 6], as_prompt([4, 5, 6])), held_in([5], as_prompt([55]))
+    (True, False)
+    """
+    return "," + ",".join(map(str, run)) + "," in prompt
+
+
+def as_prompt(ids: list[int]) -> str:
+    """A prompt's ids as one string that :func:`held_in` looks a run up in."""
+    return "," + ",".join(map(str, ids)) + ","
+
+
 class LoopStop(StoppingCriteria):
     def __init__(self, prompt_len: int, prompts: list[list[int]], skip: set[int], window: int = 48,
                  period: int = 8):
         """``prompt_len``: the (padded) prompt width of the batch; ``prompts``: each row's prompt ids; ``skip``:
         token ids whose repetition is no loop (image codes)."""
         self.prompt_len, self.skip, self.window, self.period = prompt_len, skip, window, period
-        self.prompts = ["," + ",".join(map(str, p)) + "," for p in prompts]
+        self.prompts = [as_prompt(p) for p in prompts]
 
     def loops(self, generated: list[int], prompt: str) -> bool:
         tail = generated[-self.window:]
@@ -36,7 +50,7 @@ class LoopStop(StoppingCriteria):
             return False
         if not any(tail[p:] == tail[:-p] for p in range(1, self.period + 1)):
             return False
-        return "," + ",".join(map(str, tail)) + "," not in prompt
+        return not held_in(tail, prompt)
 
     def __call__(self, input_ids: torch.LongTensor, scores, **kwargs) -> torch.BoolTensor:
         rows = input_ids[:, self.prompt_len:].tolist()
