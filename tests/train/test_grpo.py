@@ -61,3 +61,17 @@ def test_time_budget_counts_step_time_only_and_stops_with_a_save():
     time.sleep(0.25)
     budget.on_step_end(None, state, control)
     assert control.should_training_stop and control.should_save
+
+
+def test_step_budget_stops_at_its_step_with_a_save():
+    from transformers import TrainerControl, TrainerState
+
+    from m2io.train.grpo import StepBudget
+
+    budget, state, control = StepBudget(2), TrainerState(max_steps=60), TrainerControl()
+    state.global_step = 1
+    budget.on_step_end(None, state, control)
+    assert not control.should_training_stop
+    state.global_step = 2
+    budget.on_step_end(None, state, control)
+    assert control.should_training_stop and control.should_save

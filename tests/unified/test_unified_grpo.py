@@ -210,3 +210,8 @@ def test_grpo_run_logs_benchmarks_and_resumes(tiny_unified_dir, tiny_index, tmp_
     card = (shipped / "README.md").read_text()
     assert "unified-grpo" in card and "| 0 |" in card and "| 3 |" in card and (shipped / "curves.png").is_file()
     assert not (shipped / "model.safetensors").exists()
+    # an ablation's run matched on steps: room for 6, stopped after 4, the schedule still that of 6
+    record = run_unified_grpo(UnifiedGRPOConfig(**{**resumed.__dict__, "steps": 6, "max_minutes": None,
+                                                   "stop_after": 4}), out, None)
+    state = json.loads((out / "checkpoint-4" / "trainer_state.json").read_text())
+    assert record["steps"] == 4 and state["global_step"] == 4 and state["max_steps"] == 6

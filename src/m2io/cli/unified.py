@@ -118,6 +118,9 @@ def warmup_cmd(corpora: tuple[Path, ...], tokenizer_dir: Path, out: Path, base: 
 @click.option("--dev-index", type=_folder, default=None, help="The dev dataset's index (nearest figures).")
 @click.option("--steps", default=40, show_default=True)
 @click.option("--max-minutes", type=float, default=None, help="Stop once the training steps took this long.")
+@click.option("--stop-after", type=click.IntRange(1), default=None,
+              help="Stop after this many steps, the learning-rate schedule still that of --steps (an ablation run "
+                   "matched on steps to a time-capped one).")
 @click.option("--group", default=4, show_default=True, help="Completions per prompt.")
 @click.option("--prompts-per-step", default=2, show_default=True)
 @click.option("--micro-batch", type=int, default=None,
@@ -159,7 +162,8 @@ def warmup_cmd(corpora: tuple[Path, ...], tokenizer_dir: Path, out: Path, base: 
 @click.option("--seed", default=0, show_default=True)
 def grpo_cmd(corpora: tuple[Path, ...], model_dir: Path, index_dir: Path, grounded_indexes: tuple[Path, ...],
              out: Path, dev_folder: Path | None,
-             dev_index: Path | None, steps: int, max_minutes: float | None, group: int, prompts_per_step: int,
+             dev_index: Path | None, steps: int, max_minutes: float | None, stop_after: int | None, group: int,
+             prompts_per_step: int,
              micro_batch: int | None, max_completion: int, lr: float, beta: float, temperature: float,
              w_text: float, w_visual: float, w_structure: float, w_reference: float, precision: str,
              process_weight: float, aggregation: str,
@@ -186,7 +190,7 @@ def grpo_cmd(corpora: tuple[Path, ...], model_dir: Path, index_dir: Path, ground
                                f"{len(grounded_indexes)} indexes)")
     cfg = UnifiedGRPOConfig(model=model_dir, corpora=list(corpora), indexes=list(grounded_indexes),
                             index=index_dir, steps=steps, precision=precision,
-                            max_minutes=max_minutes, group=group, prompts_per_step=prompts_per_step,
+                            max_minutes=max_minutes, stop_after=stop_after, group=group, prompts_per_step=prompts_per_step,
                             micro_batch=micro_batch, max_completion=max_completion, learning_rate=lr,
                             temperature=temperature, beta=beta,
                             eval_every=eval_every, save_steps=eval_every, eval_at_start=eval_at_start,

@@ -98,6 +98,23 @@ class TimeBudget(TrainerCallback):
             control.should_save = True
 
 
+class StepBudget(TrainerCallback):
+    """Stops training after ``steps`` optimizer steps, the learning-rate schedule still that of ``max_steps``: an
+    ablation's run stops where a time-capped run of the same schedule did, whatever each step costs.
+
+    >>> StepBudget(19).steps
+    19
+    """
+
+    def __init__(self, steps: int):
+        self.steps = steps
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step >= self.steps:
+            control.should_training_stop = True
+            control.should_save = True
+
+
 class PeriodicEval(TrainerCallback):
     """``evaluate(model, step)`` at step 0 (the starting policy, for comparison), every ``every`` steps and at the end."""
 

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from m2io.train.curves import append_metrics, plot_curves
-from m2io.train.grpo import MetricsLog, PeriodicEval, TimeBudget
+from m2io.train.grpo import MetricsLog, PeriodicEval, StepBudget, TimeBudget
 from m2io.unified.grounded import marked_references
 from m2io.unified.rewards import HybridWeights
 from m2io.unified.scorer import Reference
@@ -50,6 +50,9 @@ class UnifiedGRPOConfig:
     steps: int = 40
     max_minutes: float | None = None
     """Stop once the training steps have taken this long (benchmarking between steps not counted)."""
+    stop_after: int | None = None
+    """Stop after this many steps, the learning-rate schedule still that of ``steps`` (an ablation matched on
+    steps to a time-capped run)."""
     group: int = 4
     """Completions per prompt (GRPO's group)."""
     prompts_per_step: int = 2
@@ -291,6 +294,8 @@ def run_unified_grpo(config: UnifiedGRPOConfig, out: Path, dev=None, command: st
     callbacks = [MetricsLog(metrics)]
     if config.max_minutes:
         callbacks.insert(0, TimeBudget(config.max_minutes))  # before the benchmark, so its time is not counted
+    if config.stop_after:
+        callbacks.insert(0, StepBudget(config.stop_after))
     if dev is not None:
         callbacks.append(BenchEval(metrics, unified, dev[0], dev[1], config.eval_every, config.eval_max_new_tokens,
                                    config.eval_at_start))
