@@ -28,7 +28,7 @@ def held_in(run: list[int], prompt: str) -> bool:
     >>> held_in([5, 6], as_prompt([4, 5, 6])), held_in([5], as_prompt([55]))
     (True, False)
     """
-    return "," + ",".join(map(str, run)) + "," in prompt
+    return as_prompt(run) in prompt
 
 
 def as_prompt(ids: list[int]) -> str:
