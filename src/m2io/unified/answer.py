@@ -179,6 +179,10 @@ class UnifiedConfig:
     """Forbid the token that would begin a loop the prompt does not hold (:mod:`m2io.unified.loop_break`). Off:
     on the shipped model it turns a loop into a near-loop ("Filter options | Filter mode | Filter options ...")
     that runs to the budget and hides from the loop stop (bench/RESULTS.md); kept for that ablation."""
+    passage_end: bool = False
+    """End each window's answer where its passage ends: once the passage's last line is written, no new text step
+    (:mod:`m2io.unified.passage_end`; a figure may still follow). Off by default until measured on every question:
+    on Wireshark's 8 loop-prone questions it left 4 of 6 damaged answers well formed (bench/RESULTS.md)."""
     windows: int = 6
     """Passage windows of ``passage_words`` each, one prompt and one generation each, the answers one after the
     other: a longer answer from prompts of the length the model learned (a passage of 200 words in one prompt makes
@@ -252,17 +256,20 @@ class UnifiedAnswerer:
     def stream_draft(self, draft, draft_seconds: float | None = None) -> Iterator[UnifiedAnswer]:
         """:meth:`answer_draft`, window by window (as :meth:`stream`)."""
         from m2io.unified.grounded import grounded_user, passage_windows
+        from m2io.unified.passage_end import passage_end
 
         t0 = time.perf_counter()
         candidates = draft.candidates[:len(self.model.vocab.ref_ids)]
         windows = passage_windows(draft.segments, candidates, draft.provenance, self.grounded, self.config.windows)
         users = [grounded_user(draft.question, w, candidates, self.grounded) for w in windows]
+        ends = [passage_end(w) for w in windows] if self.config.passage_end else None
         seconds = draft_seconds if draft_seconds is not None else sum(draft.timings.values())
-        yield from self._answers(draft.question, users, draft, candidates, seconds + time.perf_counter() - t0)
+        yield from self._answers(draft.question, users, draft, candidates, seconds + time.perf_counter() - t0, ends)
 
     def _answers(self, question: str, users: list[str], draft, candidates: list,
-                 prompt_seconds: float) -> Iterator[UnifiedAnswer]:
-        """One generation per prompt of ``users``; the answer so far after each but the last, then the whole."""
+                 prompt_seconds: float, ends: list | None = None) -> Iterator[UnifiedAnswer]:
+        """One generation per prompt of ``users``; the answer so far after each but the last, then the whole.
+        ``ends``: each prompt's passage end (:func:`~m2io.unified.passage_end.passage_end`; None: no end rule)."""
         from m2io.types import InterleavedAnswer
 
         cfg = self.config
@@ -280,7 +287,8 @@ class UnifiedAnswerer:
             (ids, traj), = self.model.generate([user], max_new_tokens=self.max_new_tokens, temperature=cfg.temperature,
                                                seed=seed, image_temperature=cfg.image_temperature,
                                                references=len(candidates), lookup=cfg.lookup,
-                                               loop_break=cfg.loop_break)
+                                               loop_break=cfg.loop_break,
+                                               passage_ends=None if ends is None else [ends[n - 1]])
             generated.append((ids, traj))
             seconds["generate"] += time.perf_counter() - t
             t = time.perf_counter()

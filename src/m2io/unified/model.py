@@ -195,7 +195,8 @@ class UnifiedModel:
     def generate(self, users: list[str], max_new_tokens: int = 256, temperature: float = 0.8, top_p: float = 0.95,
                  seed: int | None = 0, grammar: bool = True, image_temperature: float | None = None,
                  references: int | None = None, lookup: int | None = None,
-                 loop_break: bool = False) -> list[tuple[list[int], Trajectory]]:
+                 loop_break: bool = False,
+                 passage_ends: list[tuple[str, int] | None] | None = None) -> list[tuple[list[int], Trajectory]]:
         """Generated ids and their trajectory for each user message (rows batched, left-padded).
 
         ``image_temperature`` set: text at ``temperature`` (0: greedy) and image tokens at this one,
@@ -205,11 +206,15 @@ class UnifiedModel:
         passage, which then cost one forward pass per run instead of one per token (3.2x on a copied
         passage here); greedy text comes out the same as without it (sampled image codes draw the
         random numbers in another order). ``loop_break`` (with the grammar): a token that would begin a loop not
-        in the prompt is forbidden (:class:`~m2io.unified.loop_break.LoopBreak`), counted in ``loops_broken``."""
+        in the prompt is forbidden (:class:`~m2io.unified.loop_break.LoopBreak`), counted in ``loops_broken``.
+        ``passage_ends`` (with the grammar): per user message, its passage's last line and how often the passage
+        holds it (:func:`~m2io.unified.passage_end.passage_end`); once written, no new text step begins
+        (:class:`~m2io.unified.passage_end.PassageEnd`)."""
         from transformers import LogitsProcessorList, StoppingCriteriaList
 
         from m2io.unified.loop_break import LoopBreak
         from m2io.unified.loop_stop import LoopStop
+        from m2io.unified.passage_end import PassageEnd
 
         if seed is not None:
             torch.manual_seed(seed)
@@ -226,6 +231,11 @@ class UnifiedModel:
             tags = {v.think, v.end_think, v.vis, v.end_vis, *v.ref_ids, *v.end_ids}
             breaker = LoopBreak(width, prompts, set(v.image_ids), tags)
             processors.append(breaker)
+        if grammar and passage_ends is not None and any(passage_ends):
+            if len(passage_ends) != len(users):
+                raise ValueError(f"passage_ends has {len(passage_ends)} entries for {len(users)} user messages")
+            processors.append(PassageEnd(width, passage_ends, self.vocab.think, self.vocab.end_think,
+                                         lambda t: self.tokenizer.decode(t, skip_special_tokens=True)))
         if grammar:
             temperatures = (temperature, image_temperature) if split else (None, None)
             processors.append(ModalityGrammar(self.vocab, self.lm.get_output_embeddings().weight.shape[0], width,

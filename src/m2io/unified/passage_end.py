@@ -1,0 +1,78 @@
+"""End a grounded answer where its passage ends: no new text step once the passage's last line is written.
+
+A grounded answer copies its passage window line by line, one text step a line, the marked figures between
+(the warm-up's targets). The shipped model sometimes does not stop after the last line. On Wireshark 4 of its 6
+damaged answers (of 8 loop-prone questions) went wrong there:
+
+- it wrote the last line again ("View → Auto Scroll in Live Capture | Auto Scroll in Live Capture | ...");
+- it went on past a window cut ("Display Filter | Filter options | Filter options | ...");
+- it missed a figure marked after the last line and wrote a text step instead ("Larger than 1000...").
+
+:class:`PassageEnd` forbids ``<think>`` once a row has written the passage's last line as many times as the
+passage holds it. The model may still show a figure, draw one or end: its own odds choose among those.
+This is a rule of the answer's form, like the grammar's "each figure once": nothing the passage holds is
+forbidden, and a mid-passage loop is left to the loop stop. transformers' stopping criteria stop on strings
+but cannot forbid one token and let the model choose among the rest (a figure still to show, or the end),
+hence this small processor. It runs before the grammar, whose greedy text keeps its one best token.
+
+>>> import torch
+>>> end = PassageEnd(prompt_len=1, ends=[("Last.", 1)], think=0, end_think=1, decode=lambda ids: "Last.")
+>>> end(torch.tensor([[9, 0, 7, 1]]), torch.zeros(1, 4))[0].tolist()  # "Last." written: no new text step
+[-inf, 0.0, 0.0, 0.0]
+>>> end.reached([0, 7], ("Last.", 1))  # the step is still open
+False
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+
+def passage_end(steps) -> tuple[str, int] | None:
+    """A passage window's last text line and how many times the window holds it (None: no text).
+
+    >>> from m2io.unified.trajectory import Step
+    >>> passage_end([Step("text", "Note"), Step("text", "Open it."), Step("text", "Note"), Step("reference", ref=1)])
+    ('Note', 2)
+    """
+    texts = [_norm(s.text) for s in steps if s.kind == "text"]
+    return (texts[-1], texts.count(texts[-1])) if texts else None
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+class PassageEnd:
+    def __init__(self, prompt_len: int, ends: list[tuple[str, int] | None], think: int, end_think: int,
+                 decode: Callable[[list[int]], str]):
+        """``prompt_len``: the (padded) prompt width of the batch; ``ends``: each row's :func:`passage_end` (None:
+        no rule for that row); ``decode``: a text step's ids to its text."""
+        self.prompt_len, self.ends, self.think, self.end_think = prompt_len, ends, think, end_think
+        self.decode = decode
+        self._texts: dict[tuple[int, ...], str] = {}
+
+    def reached(self, generated: list[int], end: tuple[str, int]) -> bool:
+        """Whether ``generated`` holds ``end``'s line, as closed text steps, ``end``'s number of times."""
+        line, times = end
+        found, start = 0, None
+        for i, t in enumerate(generated):
+            if t == self.think:
+                start = i + 1
+            elif t == self.end_think and start is not None:
+                found += self._text(generated[start:i]) == line
+                start = None
+        return found >= times
+
+    def _text(self, ids: list[int]) -> str:
+        key = tuple(ids)
+        if key not in self._texts:
+            self._texts[key] = _norm(self.decode(ids))
+        return self._texts[key]
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        for row, end in enumerate(self.ends):
+            if end is not None and self.reached(input_ids[row, self.prompt_len:].tolist(), end):
+                scores[row, self.think] = -torch.inf
+        return scores

@@ -1,0 +1,27 @@
+import torch
+
+from m2io.unified.passage_end import PassageEnd, passage_end
+from m2io.unified.trajectory import Step
+
+WORDS = {7: "Note", 8: "Open it."}
+
+
+def decode(ids):
+    return " ".join(WORDS[i] for i in ids)
+
+
+def test_a_line_the_passage_holds_twice_ends_it_only_when_written_twice():
+    end = passage_end([Step("text", "Note"), Step("text", "Open it."), Step("text", " Note ")])
+    assert end == ("Note", 2)
+    rule = PassageEnd(prompt_len=0, ends=[end], think=0, end_think=1, decode=decode)
+    once, twice = [0, 7, 1, 0, 8, 1], [0, 7, 1, 0, 8, 1, 0, 7, 1]
+    assert not rule.reached(once, end) and rule.reached(twice, end)
+    scores = rule(torch.tensor([once, twice[:6]]), torch.zeros(2, 9))
+    assert scores[0, 0] == 0 and scores[1, 0] == 0
+    scores = PassageEnd(0, [end, None], 0, 1, decode)(torch.tensor([twice, twice]), torch.zeros(2, 9))
+    assert scores[0, 0] == -torch.inf and scores[1, 0] == 0  # a row without a passage has no rule
+    assert scores[0, 1:].eq(0).all()  # a figure or the end stays open
+
+
+def test_no_text_no_rule():
+    assert passage_end([Step("reference", ref=1)]) is None
