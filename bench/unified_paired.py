@@ -7,6 +7,11 @@ overlap of the two runs' own intervals understates (the items vary far more than
 
     .venv/bin/python bench/unified_paired.py bench/results/unified/kicad-warmup.json \\
         bench/results/unified/kicad-grpo.json
+
+A path ending ``@SYSTEM`` takes that system's records instead of the unified model's (``run.json@pipeline:rule``: the
+pipeline's ``rule`` on the same drafts); ``--kind user`` keeps one kind of question.
+
+    .venv/bin/python bench/unified_paired.py runs/pw/ws-w6.json@pipeline:rule runs/pw/ws-w6-rules.json --kind user
 """
 from __future__ import annotations
 
@@ -20,13 +25,13 @@ from m2io.evaluate.interleaved import HEADLINE
 METRICS = HEADLINE
 
 
-def per_item(path: Path) -> dict[str, dict]:
-    """``question`` -> the unified model's scores, from the eval JSON's ``.items.jsonl`` beside it (records of
-    the grounded benchmark carry a ``system``; the pipeline baselines' are left out)."""
+def per_item(path: Path, system: str = "unified", kind: str | None = None) -> dict[str, dict]:
+    """``question`` -> one system's scores (the unified model's by default), from the eval JSON's ``.items.jsonl``
+    beside it (records of the grounded benchmark carry a ``system``; ``kind``: only that kind of question)."""
     items = path.with_name(f"{path.stem}.items.jsonl")
     rows = [json.loads(line) for line in items.read_text().splitlines() if line.strip()]
     return {f"{r['dataset']}/{r.get('kind', '')}/{r.get('qa_id', r.get('id'))}": r["scores"] for r in rows
-            if r.get("system", "unified") == "unified"}
+            if r.get("system", "unified") == system and (kind is None or r.get("kind") == kind)}
 
 
 def paired(baseline: dict[str, dict], run: dict[str, dict], key: str) -> tuple[float, tuple[float, float], int] | None:
@@ -46,14 +51,25 @@ def cell(result) -> str:
     return f"{mean:+.3f} [{lo:+.3f}, {hi:+.3f}] n={n}{mark}"
 
 
-def main(paths: list[str]) -> None:
-    base_path, *runs = [Path(p) for p in paths]
-    base = per_item(base_path)
-    stems = [p.stem for p in runs]
-    names = [p.stem if stems.count(p.stem) == 1 else p.parent.name for p in runs]  # ablation rows: their folder
-    print(f"| metric (run - {base_path.stem}) | " + " | ".join(names) + " |")
+def _spec(arg: str) -> tuple[Path, str]:
+    path, _, system = arg.partition("@")
+    return Path(path), system or "unified"
+
+
+def main(args: list[str]) -> None:
+    kind = None
+    if "--kind" in args:
+        at = args.index("--kind")
+        kind, args = args[at + 1], args[:at] + args[at + 2:]
+    (base_path, base_system), *runs = [_spec(a) for a in args]
+    base = per_item(base_path, base_system, kind)
+    stems = [p.stem for p, _ in runs]
+    names = [(p.stem if stems.count(p.stem) == 1 else p.parent.name) + ("" if s == "unified" else f"@{s}")
+             for p, s in runs]  # ablation rows: their folder
+    base_name = base_path.stem + ("" if base_system == "unified" else f"@{base_system}")
+    print(f"| metric (run - {base_name}){'' if kind is None else f' {kind}'} | " + " | ".join(names) + " |")
     print("| --- |" + " --- |" * len(runs))
-    scored = [per_item(p) for p in runs]
+    scored = [per_item(p, s, kind) for p, s in runs]
     for key in METRICS:
         print(f"| {key} | " + " | ".join(cell(paired(base, s, key)) for s in scored) + " |")
 

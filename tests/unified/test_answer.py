@@ -217,3 +217,22 @@ def test_loop_break_keeps_a_pushed_loop_out_of_the_answer(tiny_unified_dir, tiny
     assert "Filter options Filter options Filter options" not in text
     assert answer.loops_broken >= 10  # forbidden again each time the script comes back to it
     assert not any("looped" in d for d in answer.damage)  # the loop stop never had a loop to stop
+
+
+def test_line_budget_keeps_a_used_up_line_from_beginning_again(tiny_unified_dir, tiny_index):
+    def answer(plan, config):  # a fresh model each time: _steer wraps the one it is given for good
+        return _indexed_answer(UnifiedModel.load(tiny_unified_dir), tiny_index, plan, config)
+
+    model = UnifiedModel.load(tiny_unified_dir)
+    v = model.vocab
+    seen = answer([v.end_ids[0]], UnifiedConfig(max_new_tokens=20, windows=1))
+    line = seen.prompt.split("Passage:\n")[1].split("\n")[0]  # the window's first passage line
+    assert line and seen.prompt.split("\n\nFigures:")[0].count(line) == 1
+    step = [v.think, *model.text_ids(line), v.end_think]
+    plan = [*step, *step, v.end_ids[0]]  # a script writing the line, then again
+    free = answer(plan, UnifiedConfig(max_new_tokens=120, windows=1, line_budget=False))
+    assert [s.text for s in free.steps if s.kind == "text"] == [line, line] and free.lines_forbidden == 0
+    kept = answer(plan, UnifiedConfig(max_new_tokens=120, windows=1))  # the default: on
+    texts = [s.text for s in kept.steps if s.kind == "text"]
+    assert texts[0] == line and texts.count(line) == 1  # the second step could not begin the line again
+    assert kept.lines_forbidden >= 1

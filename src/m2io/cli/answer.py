@@ -35,7 +35,9 @@ from m2io.cli.options import _components, _model_options
 @click.option("--loop-break/--no-loop-break", default=None,
               help="interleaved: forbid the token that would begin a loop the prompt does not hold [off: it turns loops into near-loops].")
 @click.option("--passage-end/--no-passage-end", default=None,
-              help="interleaved: no new text step once a window's last passage line is written [off: the model alone; on: measured on 8 loop-prone questions only].")
+              help="interleaved: no new text step once a window's last passage line is written [on].")
+@click.option("--line-budget/--no-line-budget", default=None,
+              help="interleaved: no text step begins a passage line already written as often as the passage holds it [on].")
 @click.option("--gen-image-temperature", type=float, default=1.0, show_default=True,
               help="interleaved: drawn images' sampling temperature (text is greedy).")
 @click.option("--snap-threshold", default=0.8, show_default=True,
@@ -49,7 +51,7 @@ from m2io.cli.options import _components, _model_options
 def eval_cmd(folder: Path, task: str, index_dir: Path, queries: str, split: str, limit: int | None, seed: int,
              no_bertscore: bool, judge_url: str | None, judge_model: str, json_out: Path | None,
              unified_model: Path | None, max_new_tokens: int | None, passage_words: int | None,
-             windows: int | None, loop_break: bool | None, passage_end: bool | None, gen_image_temperature: float, snap_threshold: float, baselines: str,
+             windows: int | None, loop_break: bool | None, passage_end: bool | None, line_budget: bool | None, gen_image_temperature: float, snap_threshold: float, baselines: str,
              questions: Path | None, inserter: str, answerer: str, reranker: str | None, max_words: int | None,
              candidates: str, lm: Path | None, lm_url: str | None, lm_model: str,
              rule_threshold: float | None, think_tokens: int | None, unconstrained: bool, r1_policy: str,
@@ -67,7 +69,7 @@ def eval_cmd(folder: Path, task: str, index_dir: Path, queries: str, split: str,
 
             cfg = InterleavedConfig(baselines=tuple(b for b in baselines.split(",") if b))
             answer_cfg = unified_config(max_new_tokens=max_new_tokens, passage_words=passage_words, windows=windows,
-                                        loop_break=loop_break, passage_end=passage_end, image_temperature=gen_image_temperature, snap_threshold=snap_threshold,
+                                        loop_break=loop_break, passage_end=passage_end, line_budget=line_budget, image_temperature=gen_image_temperature, snap_threshold=snap_threshold,
                                         seed=seed)
             eval_interleaved(folder, retriever, unified_model, json_out, not no_bertscore, cfg, answer_cfg,
                              questions, limit, seed)

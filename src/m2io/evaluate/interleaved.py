@@ -135,7 +135,7 @@ def evaluate_interleaved(answerer, dataset, items=None, kinds: dict | None = Non
                                   else {"kind": s.kind, "codes": s.codes} for s in answer.steps],
                         "placements": [[p.image_id, p.slot] for p in ia.placements], "damage": answer.damage,
                         "tokens_generated": answer.tokens_generated, "loops_broken": answer.loops_broken,
-                        "scores": scores,
+                        "lines_forbidden": answer.lines_forbidden, "scores": scores,
                         "latency_ms": answer.timings["total"] * 1000,
                         "stage_ms": {k: v * 1000 for k, v in answer.timings.items() if k != "total"}})
         pipe_text = " ".join(draft.segments)

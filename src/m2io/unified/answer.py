@@ -69,6 +69,8 @@ class UnifiedAnswer:
     """The user message of each passage window, in order (one unless ``UnifiedConfig.windows`` is more)."""
     loops_broken: int = 0
     """Tokens forbidden because they would have begun a loop (``UnifiedConfig.loop_break``): 0 for most answers."""
+    lines_forbidden: int = 0
+    """Text steps kept from beginning a used-up passage line (``UnifiedConfig.line_budget``): 0 for most answers."""
     partial: bool = False
     """The answer so far, after some of its windows (:meth:`UnifiedAnswerer.stream`): not yet well formed, no
     ``interleaved``."""
@@ -104,10 +106,12 @@ def cut_loop(text: str, source: str = "") -> tuple[str, bool]:
     return (head[:end + 1].strip() if end >= 0 else ""), True
 
 
-def step_loop(steps, repeats: int = 3) -> int | None:
-    """Where a loop of whole text steps begins (the index of its second round), or None: a text step, or a pair
-    of them, written ``repeats`` times running ("Filter options | Filter options | Filter options"); a greedy
-    model that falls into it writes it to the budget, one short step at a time, so no step loops by itself.
+def step_loop(steps, repeats: int = 3, longest: int = 8) -> int | None:
+    """Where a loop of whole text steps begins (the index of its second round), or None: a run of 1 to
+    ``longest`` steps written ``repeats`` times running ("Filter options | Filter options | Filter options");
+    a greedy model that falls into it writes it to the budget, one short step at a time, so no step loops by
+    itself. Runs of 4 and 5 steps came round 4 times and more on Wireshark ("Follow → HTTP Stream | Analyze |
+    Same functionality... | See the wiki page..."), so pairs alone are not enough.
 
     >>> from m2io.unified.trajectory import Step
     >>> step_loop([Step("text", "Open it."), *[Step("text", "Filter options")] * 4])
@@ -115,11 +119,13 @@ def step_loop(steps, repeats: int = 3) -> int | None:
     >>> step_loop([Step("text", "A"), Step("text", "B"), Step("text", "A"), Step("text", "B"), Step("text", "A"),
     ...            Step("text", "B")])
     2
+    >>> step_loop([Step("text", "Open it."), *[Step("text", t) for t in "ABCD"] * 3])
+    5
     >>> step_loop([Step("text", "Note"), Step("text", "Open it."), Step("text", "Note")]) is None
     True
     """
     texts = [(s.kind, s.text.strip().lower() if s.kind == "text" else "") for s in steps]
-    for period in (1, 2):
+    for period in range(1, longest + 1):
         for i in range(len(texts) - period * repeats + 1):
             unit = texts[i:i + period]
             if unit[0][0] == "text" and all(texts[i + k * period:i + (k + 1) * period] == unit for k in range(repeats)):
@@ -179,10 +185,13 @@ class UnifiedConfig:
     """Forbid the token that would begin a loop the prompt does not hold (:mod:`m2io.unified.loop_break`). Off:
     on the shipped model it turns a loop into a near-loop ("Filter options | Filter mode | Filter options ...")
     that runs to the budget and hides from the loop stop (bench/RESULTS.md); kept for that ablation."""
-    passage_end: bool = False
+    passage_end: bool = True
     """End each window's answer where its passage ends: once the passage's last line is written, no new text step
-    (:mod:`m2io.unified.passage_end`; a figure may still follow). Off by default until measured on every question:
-    on Wireshark's 8 loop-prone questions it left 4 of 6 damaged answers well formed (bench/RESULTS.md)."""
+    (:mod:`m2io.unified.passage_end`; a figure may still follow). With ``line_budget``, on every Wireshark question
+    (test, 130): well formed 0.938 -> 0.992, the text and figures no worse (bench/RESULTS.md)."""
+    line_budget: bool = True
+    """Write each passage line at most as often as the passage holds it: no text step begins a line already used up
+    (:mod:`m2io.unified.line_budget`), against the mid-passage loop ("Setup Frame | Setup Frame | ...")."""
     windows: int = 6
     """Passage windows of ``passage_words`` each, one prompt and one generation each, the answers one after the
     other: a longer answer from prompts of the length the model learned (a passage of 200 words in one prompt makes
@@ -256,6 +265,7 @@ class UnifiedAnswerer:
     def stream_draft(self, draft, draft_seconds: float | None = None) -> Iterator[UnifiedAnswer]:
         """:meth:`answer_draft`, window by window (as :meth:`stream`)."""
         from m2io.unified.grounded import grounded_user, passage_windows
+        from m2io.unified.line_budget import passage_lines
         from m2io.unified.passage_end import passage_end
 
         t0 = time.perf_counter()
@@ -263,13 +273,17 @@ class UnifiedAnswerer:
         windows = passage_windows(draft.segments, candidates, draft.provenance, self.grounded, self.config.windows)
         users = [grounded_user(draft.question, w, candidates, self.grounded) for w in windows]
         ends = [passage_end(w) for w in windows] if self.config.passage_end else None
+        budgets = [passage_lines(w) for w in windows] if self.config.line_budget else None
         seconds = draft_seconds if draft_seconds is not None else sum(draft.timings.values())
-        yield from self._answers(draft.question, users, draft, candidates, seconds + time.perf_counter() - t0, ends)
+        yield from self._answers(draft.question, users, draft, candidates, seconds + time.perf_counter() - t0, ends,
+                                 budgets)
 
     def _answers(self, question: str, users: list[str], draft, candidates: list,
-                 prompt_seconds: float, ends: list | None = None) -> Iterator[UnifiedAnswer]:
+                 prompt_seconds: float, ends: list | None = None,
+                 budgets: list | None = None) -> Iterator[UnifiedAnswer]:
         """One generation per prompt of ``users``; the answer so far after each but the last, then the whole.
-        ``ends``: each prompt's passage end (:func:`~m2io.unified.passage_end.passage_end`; None: no end rule)."""
+        ``ends``: each prompt's passage end (:func:`~m2io.unified.passage_end.passage_end`; None: no end rule);
+        ``budgets``: each prompt's passage lines (:func:`~m2io.unified.line_budget.passage_lines`; None: no budget)."""
         from m2io.types import InterleavedAnswer
 
         cfg = self.config
@@ -288,7 +302,8 @@ class UnifiedAnswerer:
                                                seed=seed, image_temperature=cfg.image_temperature,
                                                references=len(candidates), lookup=cfg.lookup,
                                                loop_break=cfg.loop_break,
-                                               passage_ends=None if ends is None else [ends[n - 1]])
+                                               passage_ends=None if ends is None else [ends[n - 1]],
+                                               line_budgets=None if budgets is None else [budgets[n - 1]])
             generated.append((ids, traj))
             seconds["generate"] += time.perf_counter() - t
             t = time.perf_counter()
@@ -318,14 +333,16 @@ class UnifiedAnswerer:
                 timings = {"retrieve_and_draft": t1 - t0, **seconds, "total": time.perf_counter() - t0}
                 yield UnifiedAnswer(question, list(steps), list(damage), False, sum(len(i) for i, _ in generated),
                                     timings, self.snap_threshold, None, candidates, provenance, users[:n],
-                                    sum(t.loops_broken for _, t in generated), partial=True)
+                                    sum(t.loops_broken for _, t in generated),
+                                    sum(t.lines_forbidden for _, t in generated), partial=True)
         segments, placements = as_interleaved(steps, candidates)
         sources, labels = self.pipeline.sources(draft, placements) if draft is not None else ([], [])
         interleaved = InterleavedAnswer(segments, placements, sources, labels)
         timings = {"retrieve_and_draft": t1 - t0, **seconds, "total": time.perf_counter() - t0}
         yield UnifiedAnswer(question, steps, damage, not damage and all(t.well_formed for _, t in generated),
                             sum(len(ids) for ids, _ in generated), timings, self.snap_threshold, interleaved,
-                            candidates, provenance, users, sum(t.loops_broken for _, t in generated))
+                            candidates, provenance, users, sum(t.loops_broken for _, t in generated),
+                            sum(t.lines_forbidden for _, t in generated))
 
     @staticmethod
     def _dataset_of(draft, image_id: str) -> str:

@@ -63,6 +63,7 @@ class UnifiedModel:
         """A LoRA folder whose model (merged) this one's adapter applies to (GRPO on a warm-up's LoRA)."""
         self.grounded: dict | None = None
         """The grounded prompt's settings it was trained on (:class:`~m2io.unified.grounded.GroundedConfig` fields)."""
+        self._token_strings: dict[str, list[int]] | None = None
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
 
@@ -196,7 +197,8 @@ class UnifiedModel:
                  seed: int | None = 0, grammar: bool = True, image_temperature: float | None = None,
                  references: int | None = None, lookup: int | None = None,
                  loop_break: bool = False,
-                 passage_ends: list[tuple[str, int] | None] | None = None) -> list[tuple[list[int], Trajectory]]:
+                 passage_ends: list[tuple[str, int] | None] | None = None,
+                 line_budgets: list[dict[str, int] | None] | None = None) -> list[tuple[list[int], Trajectory]]:
         """Generated ids and their trajectory for each user message (rows batched, left-padded).
 
         ``image_temperature`` set: text at ``temperature`` (0: greedy) and image tokens at this one,
@@ -209,9 +211,12 @@ class UnifiedModel:
         in the prompt is forbidden (:class:`~m2io.unified.loop_break.LoopBreak`), counted in ``loops_broken``.
         ``passage_ends`` (with the grammar): per user message, its passage's last line and how often the passage
         holds it (:func:`~m2io.unified.passage_end.passage_end`); once written, no new text step begins
-        (:class:`~m2io.unified.passage_end.PassageEnd`)."""
+        (:class:`~m2io.unified.passage_end.PassageEnd`). ``line_budgets`` (with the grammar): per user message, how often
+        its passage holds each line (:func:`~m2io.unified.line_budget.passage_lines`); no text step begins a line
+        already written that often (:class:`~m2io.unified.line_budget.LineBudget`), counted in ``lines_forbidden``."""
         from transformers import LogitsProcessorList, StoppingCriteriaList
 
+        from m2io.unified.line_budget import LineBudget
         from m2io.unified.loop_break import LoopBreak
         from m2io.unified.loop_stop import LoopStop
         from m2io.unified.passage_end import PassageEnd
@@ -236,6 +241,13 @@ class UnifiedModel:
                 raise ValueError(f"passage_ends has {len(passage_ends)} entries for {len(users)} user messages")
             processors.append(PassageEnd(width, passage_ends, self.vocab.think, self.vocab.end_think,
                                          lambda t: self.tokenizer.decode(t, skip_special_tokens=True)))
+        budget = None
+        if grammar and line_budgets is not None and any(line_budgets):
+            if len(line_budgets) != len(users):
+                raise ValueError(f"line_budgets has {len(line_budgets)} entries for {len(users)} user messages")
+            budget = LineBudget(width, line_budgets, self.vocab.think, self.vocab.end_think,
+                                lambda t: self.tokenizer.decode(t, skip_special_tokens=True), self.token_strings())
+            processors.append(budget)
         if grammar:
             temperatures = (temperature, image_temperature) if split else (None, None)
             processors.append(ModalityGrammar(self.vocab, self.lm.get_output_embeddings().weight.shape[0], width,
@@ -261,8 +273,20 @@ class UnifiedModel:
             traj = self.parse(row)
             if breaker is not None:
                 traj.loops_broken = breaker.breaks(r, len(row))
+            if budget is not None:
+                traj.lines_forbidden = budget.forbidden[r]
             results.append((row, traj))
         return results
+
+    def token_strings(self) -> dict[str, list[int]]:
+        """Each text token's text and its ids (:func:`~m2io.unified.line_budget.token_strings`), built on first use
+        (about 0.3 s for SmolLM2's 49k tokens) and kept."""
+        if self._token_strings is None:
+            from m2io.unified.line_budget import token_strings
+
+            texts = self.tokenizer.batch_decode([[i] for i in range(len(self.tokenizer))], skip_special_tokens=True)
+            self._token_strings = token_strings(lambda ids: texts[ids[0]], len(texts))
+        return self._token_strings
 
 
 def _meta(folder: Path) -> dict:

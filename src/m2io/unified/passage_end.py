@@ -28,6 +28,8 @@ from typing import Callable
 
 import torch
 
+from m2io.unified.written_lines import WrittenLines, norm
+
 
 def passage_end(steps) -> tuple[str, int] | None:
     """A passage window's last text line and how many times the window holds it (None: no text).
@@ -36,12 +38,8 @@ def passage_end(steps) -> tuple[str, int] | None:
     >>> passage_end([Step("text", "Note"), Step("text", "Open it."), Step("text", "Note"), Step("reference", ref=1)])
     ('Note', 2)
     """
-    texts = [_norm(s.text) for s in steps if s.kind == "text"]
+    texts = [norm(s.text) for s in steps if s.kind == "text"]
     return (texts[-1], texts.count(texts[-1])) if texts else None
-
-
-def _norm(text: str) -> str:
-    return " ".join(text.split())
 
 
 class PassageEnd:
@@ -50,26 +48,12 @@ class PassageEnd:
         """``prompt_len``: the (padded) prompt width of the batch; ``ends``: each row's :func:`passage_end` (None:
         no rule for that row); ``decode``: a text step's ids to its text."""
         self.prompt_len, self.ends, self.think, self.end_think = prompt_len, ends, think, end_think
-        self.decode = decode
-        self._texts: dict[tuple[int, ...], str] = {}
+        self.written = WrittenLines(think, end_think, decode)
 
     def reached(self, generated: list[int], end: tuple[str, int]) -> bool:
         """Whether ``generated`` holds ``end``'s line, as closed text steps, ``end``'s number of times."""
         line, times = end
-        found, start = 0, None
-        for i, t in enumerate(generated):
-            if t == self.think:
-                start = i + 1
-            elif t == self.end_think and start is not None:
-                found += self._text(generated[start:i]) == line
-                start = None
-        return found >= times
-
-    def _text(self, ids: list[int]) -> str:
-        key = tuple(ids)
-        if key not in self._texts:
-            self._texts[key] = _norm(self.decode(ids))
-        return self._texts[key]
+        return self.written(generated)[line] >= times
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         for row, end in enumerate(self.ends):

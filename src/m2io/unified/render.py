@@ -81,7 +81,8 @@ def to_json(answer: UnifiedAnswer) -> dict:
                                                         "similarity": f.similarity, "shown": f.shown}})
     return {"generator": "unified", "question": answer.question, "steps": steps, "damage": answer.damage,
             "well_formed": answer.well_formed, "partial": answer.partial, "tokens_generated": answer.tokens_generated,
-            "loops_broken": answer.loops_broken, "sources": _sources(answer),
+            "loops_broken": answer.loops_broken,
+            "lines_forbidden": answer.lines_forbidden, "sources": _sources(answer),
             "snap_threshold": answer.snap_threshold,
             "timings_ms": {k: round(v * 1000, 1) for k, v in answer.timings.items()}}
 

@@ -43,6 +43,9 @@ class Trajectory:
     damage: list[str] = field(default_factory=list)
     loops_broken: int = 0
     """Tokens :class:`~m2io.unified.loop_break.LoopBreak` forbade while writing it (0: it never began a loop)."""
+    lines_forbidden: int = 0
+    """Text steps :class:`~m2io.unified.line_budget.LineBudget` kept from beginning a used-up passage line (their best
+    first token began only lines written as often as the passage holds them)."""
 
     @property
     def well_formed(self) -> bool:
