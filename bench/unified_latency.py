@@ -1,7 +1,8 @@
 """Time grounded unified answers one at a time, as `m2io ask --generator unified` makes them, with
 prompt-lookup decoding on and off side by side (alternating per question, same questions); or, with
-``--passage-words``, prompts that hold that many words of the passage, or with ``--windows``, answers
-written from that many passage windows, side by side the same way.
+``--passage-words``, prompts that hold that many words of the passage, with ``--windows``, answers
+written from that many passage windows, or with ``--rules``, the passage rules (passage end, line budget) on
+and off, side by side the same way.
 
 Reports the model's load time (the LoRA folder applied to the bundled base and merged), then per
 setting the median and p90 of the whole answer (retrieve and draft, generate, decode), of the first
@@ -12,6 +13,8 @@ tokens, and whether both settings wrote the same tokens.
         --json bench/results/unified/latency.json
     .venv/bin/python bench/unified_latency.py --index index/wireshark --dataset data/wireshark --n 20 \
         --windows 1 2 --json bench/results/unified/grounded/latency-windows.json
+    .venv/bin/python bench/unified_latency.py --index index/wireshark --dataset data/wireshark --n 20 \
+        --rules --json bench/results/unified/grounded/latency-rules.json
 """
 from __future__ import annotations
 
@@ -32,6 +35,8 @@ def main() -> None:
                     help="compare prompts with these passage lengths (lookup on) instead of lookup on and off")
     ap.add_argument("--windows", type=int, nargs="+", default=None,
                     help="compare answers from this many passage windows (lookup on) instead of lookup on and off")
+    ap.add_argument("--rules", action="store_true",
+                    help="compare the passage rules on (the default) and off instead of lookup on and off")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
 
@@ -50,6 +55,9 @@ def main() -> None:
     retriever = Retriever.open(args.index)
     if args.windows:
         settings = {f"windows {w}": UnifiedConfig(windows=w) for w in args.windows}
+    elif args.rules:
+        settings = {"rules on": UnifiedConfig(),
+                    "rules off": UnifiedConfig(passage_end=False, line_budget=False)}
     elif args.passage_words:
         settings = {f"passage {w}": UnifiedConfig(passage_words=w) for w in args.passage_words}
     else:

@@ -25,3 +25,12 @@ def test_a_line_the_passage_holds_twice_ends_it_only_when_written_twice():
 
 def test_no_text_no_rule():
     assert passage_end([Step("reference", ref=1)]) is None
+
+
+def test_judged_only_where_a_step_may_begin():
+    end = ("Note", 1)
+    rule = PassageEnd(0, [end], think=0, end_think=1, decode=decode, end_vis=3)
+    after_figure = rule(torch.tensor([[0, 7, 1, 2, 9, 3]]), torch.zeros(1, 10))  # "Note", then a figure
+    assert after_figure[0, 0] == -torch.inf
+    mid_figure = rule(torch.tensor([[0, 7, 1, 2, 9]]), torch.zeros(1, 10))  # inside <vis>: the grammar's business
+    assert mid_figure.eq(0).all()

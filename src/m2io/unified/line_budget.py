@@ -76,10 +76,12 @@ class LineBudget:
         return self._firsts[line]
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        if input_ids.shape[1] <= self.prompt_len:
+            return scores
         for row, budget in enumerate(self.budgets):
-            generated = input_ids[row, self.prompt_len:].tolist()
-            if budget is None or not generated or generated[-1] != self.think:
+            if budget is None or int(input_ids[row, -1]) != self.think:
                 continue
+            generated = input_ids[row, self.prompt_len:].tolist()
             written = self.written(generated)
             used = {line for line, times in budget.items() if written[line] >= times}
             if not used:

@@ -240,7 +240,8 @@ class UnifiedModel:
             if len(passage_ends) != len(users):
                 raise ValueError(f"passage_ends has {len(passage_ends)} entries for {len(users)} user messages")
             processors.append(PassageEnd(width, passage_ends, self.vocab.think, self.vocab.end_think,
-                                         lambda t: self.tokenizer.decode(t, skip_special_tokens=True)))
+                                         lambda t: self.tokenizer.decode(t, skip_special_tokens=True),
+                                         end_vis=self.vocab.end_vis))
         budget = None
         if grammar and line_budgets is not None and any(line_budgets):
             if len(line_budgets) != len(users):

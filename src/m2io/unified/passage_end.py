@@ -44,10 +44,12 @@ def passage_end(steps) -> tuple[str, int] | None:
 
 class PassageEnd:
     def __init__(self, prompt_len: int, ends: list[tuple[str, int] | None], think: int, end_think: int,
-                 decode: Callable[[list[int]], str]):
+                 decode: Callable[[list[int]], str], end_vis: int | None = None):
         """``prompt_len``: the (padded) prompt width of the batch; ``ends``: each row's :func:`passage_end` (None:
-        no rule for that row); ``decode``: a text step's ids to its text."""
+        no rule for that row); ``decode``: a text step's ids to its text; ``end_vis``: the image step's closing
+        tag (a new step may follow it too)."""
         self.prompt_len, self.ends, self.think, self.end_think = prompt_len, ends, think, end_think
+        self.closing = {end_think} | ({end_vis} if end_vis is not None else set())
         self.written = WrittenLines(think, end_think, decode)
 
     def reached(self, generated: list[int], end: tuple[str, int]) -> bool:
@@ -56,7 +58,12 @@ class PassageEnd:
         return self.written(generated)[line] >= times
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        if input_ids.shape[1] <= self.prompt_len:
+            return scores
         for row, end in enumerate(self.ends):
-            if end is not None and self.reached(input_ids[row, self.prompt_len:].tolist(), end):
+            # a step begins only right after a closing tag (the grammar's rule): elsewhere nothing to forbid
+            if end is None or int(input_ids[row, -1]) not in self.closing:
+                continue
+            if self.reached(input_ids[row, self.prompt_len:].tolist(), end):
                 scores[row, self.think] = -torch.inf
         return scores
