@@ -2,11 +2,11 @@
 
 Reads an ``m2io eval --task interleaved`` run's items, asks the named questions again (defaults: the index, the
 shipped model, ``UnifiedConfig()``) and prints, per question, well-formed, damage, loop breaks, any phrase
-repeated three times in the text, and the referenced figures before and after. An argument ``name=value`` sets
-that ``UnifiedConfig`` field (``passage_end=1 line_budget=1``: both rules on).
+repeated three times in the text, and the referenced figures before and after. An argument ``name=0|1`` sets
+that boolean ``UnifiedConfig`` field (``passage_end=0 line_budget=0``: both rules off).
 
     .venv/bin/python bench/unified_loop_questions.py runs/pw/ws-w6-lb.items.jsonl index/wireshark out.json \
-        template/58 template/100 template/99 template/20 user/u2 user/u19 user/u21 user/u28 passage_end=1
+        template/58 template/100 template/99 template/20 user/u2 user/u19 user/u21 user/u28 line_budget=0
 """
 import json, re, sys, time
 from m2io.retrieve import Retriever
@@ -16,6 +16,8 @@ from m2io.unified.shipped import resolve_unified
 rows = [json.loads(l) for l in open(sys.argv[1])]
 want = {tuple(a.split("/", 1)) for a in sys.argv[4:] if "=" not in a}
 options = {k: bool(int(v)) for k, v in (a.split("=", 1) for a in sys.argv[4:] if "=" in a)}
+if bad := [k for k in options if not isinstance(getattr(UnifiedConfig(), k, None), bool)]:
+    sys.exit(f"not a boolean UnifiedConfig field: {', '.join(bad)}")
 items = [r for r in rows if r['system']=='unified' and (r['kind'],r['qa_id']) in want]
 model = UnifiedModel.load(resolve_unified(None))
 ret = Retriever.open(sys.argv[2])

@@ -52,7 +52,9 @@ def cell(result) -> str:
 
 
 def _spec(arg: str) -> tuple[Path, str]:
-    path, _, system = arg.partition("@")
+    path, at, system = arg.rpartition("@")
+    if not at:
+        return Path(arg), "unified"
     return Path(path), system or "unified"
 
 
@@ -60,9 +62,14 @@ def main(args: list[str]) -> None:
     kind = None
     if "--kind" in args:
         at = args.index("--kind")
+        if at + 1 >= len(args) or args[at + 1] not in ("template", "user"):
+            sys.exit("--kind takes template or user")
         kind, args = args[at + 1], args[:at] + args[at + 2:]
     (base_path, base_system), *runs = [_spec(a) for a in args]
     base = per_item(base_path, base_system, kind)
+    for (path, system), rows in [((base_path, base_system), base)] + [(r, per_item(*r, kind)) for r in runs]:
+        if not rows:
+            sys.exit(f"{path}: no {system} records{'' if kind is None else f' of kind {kind}'} in its .items.jsonl")
     stems = [p.stem for p, _ in runs]
     names = [(p.stem if stems.count(p.stem) == 1 else p.parent.name) + ("" if s == "unified" else f"@{s}")
              for p, s in runs]  # ablation rows: their folder

@@ -54,3 +54,8 @@ def test_only_at_a_step_start_and_only_rows_with_a_passage():
 def test_token_strings_skip_blank_tokens_and_group_equal_ones():
     strings = token_strings(lambda ids: {0: "", 1: " ", 2: "a", 3: "a"}[ids[0]], 4)
     assert strings == {"a": [2, 3]}
+
+
+def test_tokens_past_the_logits_width_are_left_out():
+    scores = rule()(torch.tensor([[0, 5, 7, 1, 0]]), torch.zeros(1, 8))[0]  # " Set" is id 9: not in these logits
+    assert scores[5] == -torch.inf and scores[6] == 0

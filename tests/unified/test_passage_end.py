@@ -34,3 +34,7 @@ def test_judged_only_where_a_step_may_begin():
     assert after_figure[0, 0] == -torch.inf
     mid_figure = rule(torch.tensor([[0, 7, 1, 2, 9]]), torch.zeros(1, 10))  # inside <vis>: the grammar's business
     assert mid_figure.eq(0).all()
+
+
+def test_a_blank_last_line_is_not_the_end():
+    assert passage_end([Step("text", "Note"), Step("text", "  ")]) == ("Note", 1)

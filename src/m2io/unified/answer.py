@@ -123,8 +123,11 @@ def step_loop(steps, repeats: int = 3, longest: int = 8) -> int | None:
     5
     >>> step_loop([Step("text", "Note"), Step("text", "Open it."), Step("text", "Note")]) is None
     True
+    >>> step_loop([s for k in (1, 2, 3) for s in (Step("text", "Click Next."), Step("reference", ref=k))]) is None
+    True
     """
-    texts = [(s.kind, s.text.strip().lower() if s.kind == "text" else "") for s in steps]
+    texts = [(s.kind, s.text.strip().lower() if s.kind == "text" else s.ref if s.kind == "reference"
+              else tuple(s.codes or ())) for s in steps]  # two figures are two steps, not one step twice
     for period in range(1, longest + 1):
         for i in range(len(texts) - period * repeats + 1):
             unit = texts[i:i + period]

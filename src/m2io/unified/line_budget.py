@@ -9,7 +9,8 @@ The loop stop then cuts the answer and names it damaged.
 :class:`LineBudget` counts the closed text steps a row has written. At the first token of a new text step it
 forbids each token that begins only lines written as often as the passage holds them ("Set", "Setup" after one
 "Setup Frame"), never one that also begins a line still to write, nor any token that begins no passage line (the
-model may still write its own words). The model's own odds choose among the rest. This is a rule of the answer's
+model may still write its own words). The model's own odds choose among the rest. A line whose first token is
+part of a character (a token that decodes to "\ufffd", as some begin "→") is never banned. This is a rule of the answer's
 form, like :mod:`~m2io.unified.passage_end` (which ends the window once its last line is written); a repeat n-gram
 ban (:mod:`~m2io.unified.loop_break`) forbids by tokens, not by lines, and turned loops into near-loops. It runs
 before the grammar, whose greedy text keeps its one best token. transformers has no processor for this:
@@ -63,7 +64,8 @@ class LineBudget:
         self.written, self.vocab = WrittenLines(think, end_think, decode), vocab
         self._firsts: dict[str, set[int]] = {}
         self.forbidden = [0] * len(budgets)
-        """Per row, how many step starts the rule changed: their best token began only used-up lines."""
+        """Per row, how many step starts the rule changed: their best token began only used-up lines. An upper
+        bound under prompt-lookup decoding, which also scores candidate positions it then rejects."""
 
     def firsts(self, line: str) -> set[int]:
         """The tokens a text step writing ``line`` could begin with (with or without a leading space)."""
@@ -87,7 +89,7 @@ class LineBudget:
             if not used:
                 continue
             open_ = set().union(*(self.firsts(line) for line in budget if line not in used))
-            ban = set().union(*(self.firsts(line) for line in used)) - open_
+            ban = {t for t in set().union(*(self.firsts(line) for line in used)) - open_ if t < scores.shape[1]}
             if ban:
                 self.forbidden[row] += int(scores[row].argmax()) in ban
                 scores[row, sorted(ban)] = -torch.inf
