@@ -268,25 +268,19 @@ class UnifiedAnswerer:
     def stream_draft(self, draft, draft_seconds: float | None = None) -> Iterator[UnifiedAnswer]:
         """:meth:`answer_draft`, window by window (as :meth:`stream`)."""
         from m2io.unified.grounded import grounded_user, passage_windows
-        from m2io.unified.line_budget import passage_lines
-        from m2io.unified.passage_end import passage_end
 
         t0 = time.perf_counter()
         candidates = draft.candidates[:len(self.model.vocab.ref_ids)]
         windows = passage_windows(draft.segments, candidates, draft.provenance, self.grounded, self.config.windows)
         users = [grounded_user(draft.question, w, candidates, self.grounded) for w in windows]
-        ends = [passage_end(w) for w in windows] if self.config.passage_end else None
-        budgets = [passage_lines(w) for w in windows] if self.config.line_budget else None
         seconds = draft_seconds if draft_seconds is not None else sum(draft.timings.values())
-        yield from self._answers(draft.question, users, draft, candidates, seconds + time.perf_counter() - t0, ends,
-                                 budgets)
+        yield from self._answers(draft.question, users, draft, candidates, seconds + time.perf_counter() - t0,
+                                 windows)
 
     def _answers(self, question: str, users: list[str], draft, candidates: list,
-                 prompt_seconds: float, ends: list | None = None,
-                 budgets: list | None = None) -> Iterator[UnifiedAnswer]:
+                 prompt_seconds: float, windows: list | None = None) -> Iterator[UnifiedAnswer]:
         """One generation per prompt of ``users``; the answer so far after each but the last, then the whole.
-        ``ends``: each prompt's passage end (:func:`~m2io.unified.passage_end.passage_end`; None: no end rule);
-        ``budgets``: each prompt's passage lines (:func:`~m2io.unified.line_budget.passage_lines`; None: no budget)."""
+        ``windows``: each prompt's passage window (its steps), for the passage rules (None: no passage)."""
         from m2io.types import InterleavedAnswer
 
         cfg = self.config
@@ -305,8 +299,8 @@ class UnifiedAnswerer:
                                                seed=seed, image_temperature=cfg.image_temperature,
                                                references=len(candidates), lookup=cfg.lookup,
                                                loop_break=cfg.loop_break,
-                                               passage_ends=None if ends is None else [ends[n - 1]],
-                                               line_budgets=None if budgets is None else [budgets[n - 1]])
+                                               passages=None if windows is None else [windows[n - 1]],
+                                               passage_end=cfg.passage_end, line_budget=cfg.line_budget)
             generated.append((ids, traj))
             seconds["generate"] += time.perf_counter() - t
             t = time.perf_counter()

@@ -31,7 +31,7 @@ from typing import Callable
 
 import torch
 
-from m2io.unified.written_lines import WrittenLines, norm
+from m2io.unified.written_lines import WrittenLines, text_lines
 
 
 def passage_lines(steps) -> dict[str, int] | None:
@@ -41,8 +41,7 @@ def passage_lines(steps) -> dict[str, int] | None:
     >>> passage_lines([Step("text", "Note"), Step("text", " Open  it."), Step("reference", ref=1), Step("text", "Note")])
     {'Note': 2, 'Open it.': 1}
     """
-    lines = Counter(norm(s.text) for s in steps if s.kind == "text" and s.text.strip())
-    return dict(lines) or None
+    return dict(Counter(text_lines(steps))) or None
 
 
 def token_strings(decode: Callable[[list[int]], str], size: int) -> dict[str, list[int]]:

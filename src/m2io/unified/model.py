@@ -197,8 +197,8 @@ class UnifiedModel:
                  seed: int | None = 0, grammar: bool = True, image_temperature: float | None = None,
                  references: int | None = None, lookup: int | None = None,
                  loop_break: bool = False,
-                 passage_ends: list[tuple[str, int] | None] | None = None,
-                 line_budgets: list[dict[str, int] | None] | None = None) -> list[tuple[list[int], Trajectory]]:
+                 passages: list[list[Step] | None] | None = None, passage_end: bool = False,
+                 line_budget: bool = False) -> list[tuple[list[int], Trajectory]]:
         """Generated ids and their trajectory for each user message (rows batched, left-padded).
 
         ``image_temperature`` set: text at ``temperature`` (0: greedy) and image tokens at this one,
@@ -209,17 +209,17 @@ class UnifiedModel:
         passage here); greedy text comes out the same as without it (sampled image codes draw the
         random numbers in another order). ``loop_break`` (with the grammar): a token that would begin a loop not
         in the prompt is forbidden (:class:`~m2io.unified.loop_break.LoopBreak`), counted in ``loops_broken``.
-        ``passage_ends`` (with the grammar): per user message, its passage's last line and how often the passage
-        holds it (:func:`~m2io.unified.passage_end.passage_end`); once written, no new text step begins
-        (:class:`~m2io.unified.passage_end.PassageEnd`). ``line_budgets`` (with the grammar): per user message, how often
-        its passage holds each line (:func:`~m2io.unified.line_budget.passage_lines`); no text step begins a line
-        already written that often (:class:`~m2io.unified.line_budget.LineBudget`), counted in ``lines_forbidden``."""
+        ``passages`` (with the grammar): per user message, the steps of the passage it holds, for two rules:
+        ``passage_end``, once its last line is written no new text step begins
+        (:class:`~m2io.unified.passage_end.PassageEnd`); ``line_budget``, no text step begins a line already
+        written as often as the passage holds it (:class:`~m2io.unified.line_budget.LineBudget`), counted in
+        ``lines_forbidden``."""
         from transformers import LogitsProcessorList, StoppingCriteriaList
 
-        from m2io.unified.line_budget import LineBudget
+        from m2io.unified.line_budget import LineBudget, passage_lines
         from m2io.unified.loop_break import LoopBreak
         from m2io.unified.loop_stop import LoopStop
-        from m2io.unified.passage_end import PassageEnd
+        from m2io.unified.passage_end import PassageEnd, passage_end as last_line
 
         if seed is not None:
             torch.manual_seed(seed)
@@ -236,19 +236,18 @@ class UnifiedModel:
             tags = {v.think, v.end_think, v.vis, v.end_vis, *v.ref_ids, *v.end_ids}
             breaker = LoopBreak(width, prompts, set(v.image_ids), tags)
             processors.append(breaker)
-        if grammar and passage_ends is not None and any(passage_ends):
-            if len(passage_ends) != len(users):
-                raise ValueError(f"passage_ends has {len(passage_ends)} entries for {len(users)} user messages")
-            processors.append(PassageEnd(width, passage_ends, self.vocab.think, self.vocab.end_think,
-                                         lambda t: self.tokenizer.decode(t, skip_special_tokens=True),
-                                         end_vis=self.vocab.end_vis))
         budget = None
-        if grammar and line_budgets is not None and any(line_budgets):
-            if len(line_budgets) != len(users):
-                raise ValueError(f"line_budgets has {len(line_budgets)} entries for {len(users)} user messages")
-            budget = LineBudget(width, line_budgets, self.vocab.think, self.vocab.end_think,
-                                lambda t: self.tokenizer.decode(t, skip_special_tokens=True), self.token_strings())
-            processors.append(budget)
+        if grammar and passages is not None and (passage_end or line_budget):
+            if len(passages) != len(users):
+                raise ValueError(f"passages has {len(passages)} entries for {len(users)} user messages")
+            v, decode = self.vocab, (lambda t: self.tokenizer.decode(t, skip_special_tokens=True))
+            ends = [last_line(p) if p else None for p in passages]
+            if passage_end and any(ends):
+                processors.append(PassageEnd(width, ends, v.think, v.end_think, decode, end_vis=v.end_vis))
+            budgets = [passage_lines(p) if p else None for p in passages]
+            if line_budget and any(budgets):
+                budget = LineBudget(width, budgets, v.think, v.end_think, decode, self.token_strings())
+                processors.append(budget)
         if grammar:
             temperatures = (temperature, image_temperature) if split else (None, None)
             processors.append(ModalityGrammar(self.vocab, self.lm.get_output_embeddings().weight.shape[0], width,

@@ -28,7 +28,7 @@ from typing import Callable
 
 import torch
 
-from m2io.unified.written_lines import WrittenLines, norm
+from m2io.unified.written_lines import WrittenLines, text_lines
 
 
 def passage_end(steps) -> tuple[str, int] | None:
@@ -38,7 +38,7 @@ def passage_end(steps) -> tuple[str, int] | None:
     >>> passage_end([Step("text", "Note"), Step("text", "Open it."), Step("text", "Note"), Step("reference", ref=1)])
     ('Note', 2)
     """
-    texts = [norm(s.text) for s in steps if s.kind == "text" and s.text.strip()]
+    texts = text_lines(steps)
     return (texts[-1], texts.count(texts[-1])) if texts else None
 
 

@@ -19,6 +19,11 @@ def norm(text: str) -> str:
     return " ".join(text.split())
 
 
+def text_lines(steps) -> list[str]:
+    """A passage window's text lines, in order, as the rules compare them (blank ones left out)."""
+    return [norm(s.text) for s in steps if s.kind == "text" and s.text.strip()]
+
+
 class WrittenLines:
     def __init__(self, think: int, end_think: int, decode: Callable[[list[int]], str]):
         self.think, self.end_think, self.decode = think, end_think, decode
