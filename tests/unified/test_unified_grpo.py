@@ -46,8 +46,10 @@ def test_hybrid_rewards_of_hand_made_trajectories(parts):
     assert first[:2] == (0, good.index(v.end_think) + 1)  # the text step's tokens, tags included
     assert s_good.steps[1][:2] == (first[1], first[1] + v.tokens_per_image + 2)
     assert scorer.score(list(good), item) is s_good  # computed once per completion, shared by every term
-    text, visual, structure, _ = reward_functions(scorer)
+    text, visual, structure, _, rouge = reward_functions(scorer)
     assert text(completion_ids=[good, off_topic], item=[item, item]) == [s_good.terms["text"], s_off.terms["text"]]
+    assert rouge(completion_ids=[good, off_topic], item=[item, item]) == [1.0, s_off.terms["rouge"]]
+    assert s_off.terms["rouge"] < 0.2
     assert structure(completion_ids=[cut], item=[item]) == [s_cut.terms["structure"]]
 
 
@@ -70,6 +72,21 @@ def test_references_rewarded_as_the_inserter(parts, tiny_index, tmp_path):
     step = lambda s: next(r for (_, _, r), kind in zip(s.steps, s.kinds) if kind == "reference")
     assert step(right) > 0 > step(wrong)  # Inserter-R1's step reward: a non-gold figure costs
     assert right.terms["structure"] >= none.terms["structure"]
+
+
+def test_rouge_term_counts_a_dropped_sentence_the_cosine_misses(parts):
+    from m2io.unified.scorer import Reference
+
+    model, scorer, _ = parts
+    sentences = ["Open the Preferences dialog from the Edit menu.", "Choose the Appearance page on the left.",
+                 "Set the font size of the packet list.", "Press OK to keep the change."]
+    grounded = TrajectoryScorer(model, scorer.models, {"w": Reference("How do I change the font?", " ".join(sentences))})
+    whole, dropped, swapped = (grounded.score(model.answer_ids([Step("text", text=t)]), "w")
+                               for t in (" ".join(sentences), " ".join(sentences[:1] + sentences[2:]),
+                                         " ".join(sentences).replace("font size", "colour")))
+    assert whole.terms["rouge"] == 1.0 > swapped.terms["rouge"] > dropped.terms["rouge"]
+    assert whole.terms["rouge"] - dropped.terms["rouge"] > 0.1
+    assert abs(whole.terms["text"] - dropped.terms["text"]) < 0.02  # the cosine barely sees the loss (0.009)
 
 
 def test_later_window_prompts_and_their_references(tiny_index, tmp_path):

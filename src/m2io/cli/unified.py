@@ -133,6 +133,8 @@ def warmup_cmd(corpora: tuple[Path, ...], tokenizer_dir: Path, out: Path, base: 
 @click.option("--w-visual", default=1.0, show_default=True)
 @click.option("--w-structure", default=1.0, show_default=True)
 @click.option("--w-reference", default=1.0, show_default=True, help="Weight of the referenced figures' plan score.")
+@click.option("--w-rouge", default=0.0, show_default=True,
+              help="Weight of ROUGE-L of the answer's text against the reference text (copy fidelity).")
 @click.option("--precision", type=click.Choice(["auto", "bf16", "fp32"]), default="fp32", show_default=True,
               help="fp32 for a full model (bf16 autocast made its steps 10x slower here); auto for a LoRA model.")
 @click.option("--process-weight", default=0.0, show_default=True, help="Weight of the per-step advantages.")
@@ -165,7 +167,7 @@ def grpo_cmd(corpora: tuple[Path, ...], model_dir: Path, index_dir: Path, ground
              dev_index: Path | None, steps: int, max_minutes: float | None, stop_after: int | None, group: int,
              prompts_per_step: int,
              micro_batch: int | None, max_completion: int, lr: float, beta: float, temperature: float,
-             w_text: float, w_visual: float, w_structure: float, w_reference: float, precision: str,
+             w_text: float, w_visual: float, w_structure: float, w_reference: float, w_rouge: float, precision: str,
              process_weight: float, aggregation: str,
              image_credit: str, step_norm: str, scale_rewards: str, top_entropy_quantile: float, prompts: str,
              miss_odds: float, max_prompt_tokens: int, windows: int, eval_every: int, eval_at_start: bool, seed: int) -> None:
@@ -194,7 +196,8 @@ def grpo_cmd(corpora: tuple[Path, ...], model_dir: Path, index_dir: Path, ground
                             micro_batch=micro_batch, max_completion=max_completion, learning_rate=lr,
                             temperature=temperature, beta=beta,
                             eval_every=eval_every, save_steps=eval_every, eval_at_start=eval_at_start,
-                            seed=seed, weights=HybridWeights(w_text, w_visual, w_structure, w_reference, process_weight),
+                            seed=seed, weights=HybridWeights(w_text, w_visual, w_structure, w_reference,
+                                                 process_weight, w_rouge),
                             aggregation=aggregation, image_credit=image_credit, step_norm=step_norm,
                             scale_rewards=scale_rewards, top_entropy_quantile=top_entropy_quantile, prompts=prompts,
                             miss_odds=miss_odds, windows=windows, max_prompt_tokens=max_prompt_tokens)

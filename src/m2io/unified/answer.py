@@ -25,6 +25,7 @@ from pathlib import Path
 
 from m2io.unified.model import UnifiedModel
 from m2io.unified.tokenizer import TokenizerError, png_bytes
+from m2io.unified.written_lines import norm, text_lines
 
 
 @dataclass
@@ -106,12 +107,13 @@ def cut_loop(text: str, source: str = "") -> tuple[str, bool]:
     return (head[:end + 1].strip() if end >= 0 else ""), True
 
 
-def step_loop(steps, repeats: int = 3, longest: int = 8) -> int | None:
+def step_loop(steps, repeats: int = 3, longest: int = 8, passage: list[str] = ()) -> int | None:
     """Where a loop of whole text steps begins (the index of its second round), or None: a run of 1 to
     ``longest`` steps written ``repeats`` times running ("Filter options | Filter options | Filter options");
     a greedy model that falls into it writes it to the budget, one short step at a time, so no step loops by
     itself. Runs of 4 and 5 steps came round 4 times and more on Wireshark ("Follow → HTTP Stream | Analyze |
-    Same functionality... | See the wiki page..."), so pairs alone are not enough.
+    Same functionality... | See the wiki page..."), so pairs alone are not enough. A run that ``passage`` (the
+    window's text lines) itself holds that many times running is copied, not looped (a table's "-" cells).
 
     >>> from m2io.unified.trajectory import Step
     >>> step_loop([Step("text", "Open it."), *[Step("text", "Filter options")] * 4])
@@ -125,15 +127,30 @@ def step_loop(steps, repeats: int = 3, longest: int = 8) -> int | None:
     True
     >>> step_loop([s for k in (1, 2, 3) for s in (Step("text", "Click Next."), Step("reference", ref=k))]) is None
     True
+    >>> step_loop([Step("text", "Port"), *[Step("text", "-")] * 3], passage=["Port", "-", "-", "-", "Host"]) is None
+    True
+    >>> step_loop([Step("text", "Port"), *[Step("text", "-")] * 4], passage=["Port", "-", "-", "-", "Host"])
+    2
     """
-    texts = [(s.kind, s.text.strip().lower() if s.kind == "text" else s.ref if s.kind == "reference"
+    texts = [(s.kind, norm(s.text).lower() if s.kind == "text" else s.ref if s.kind == "reference"
               else tuple(s.codes or ())) for s in steps]  # two figures are two steps, not one step twice
+    lines = [norm(line).lower() for line in passage]
     for period in range(1, longest + 1):
         for i in range(len(texts) - period * repeats + 1):
             unit = texts[i:i + period]
-            if unit[0][0] == "text" and all(texts[i + k * period:i + (k + 1) * period] == unit for k in range(repeats)):
+            if unit[0][0] != "text":
+                continue
+            times = 0
+            while texts[i + times * period:i + (times + 1) * period] == unit:
+                times += 1
+            if times >= repeats and not _holds(lines, [t for kind, t in unit if kind == "text"] * times):
                 return i + period
     return None
+
+
+def _holds(lines: list[str], run: list[str]) -> bool:
+    """Whether ``run`` stands in ``lines`` as consecutive lines."""
+    return any(lines[j:j + len(run)] == run for j in range(len(lines) - len(run) + 1))
 
 
 def nearest_figure(retriever, visual, threshold: float) -> Figure | None:
@@ -305,7 +322,7 @@ class UnifiedAnswerer:
             seconds["generate"] += time.perf_counter() - t
             t = time.perf_counter()
             damage += traj.damage
-            loop_at = step_loop(traj.steps)
+            loop_at = step_loop(traj.steps, passage=[] if windows is None else text_lines(windows[n - 1]))
             if loop_at is not None:
                 damage.append(f"text steps looped from step {len(steps) + loop_at + 1}: cut at the loop")
             for s in traj.steps[:loop_at]:

@@ -8,8 +8,8 @@ closed-book questions whose section has a figure. The policy is the warmed-up un
 folder is merged and a fresh LoRA trains on it (TRL's KL reference is that adapter disabled: the
 warm-up itself; :meth:`~m2io.unified.model.UnifiedModel.for_grpo` says why not the warm-up's own
 adapter), a full model is fine-tuned whole. Completions are sampled under the modality
-grammar; the rewards are :mod:`m2io.unified.rewards`'s ``text``, ``visual``, ``structure`` and
-``reference`` terms weighted by :class:`~m2io.unified.rewards.HybridWeights`, with process-level
+grammar; the rewards are :mod:`m2io.unified.rewards`'s ``text``, ``visual``, ``structure``, ``reference``
+and ``rouge`` terms weighted by :class:`~m2io.unified.rewards.HybridWeights`, with process-level
 advantages at ``weights.process``.
 Every ``eval_every`` steps (and at step 0) the interleaved benchmark runs on a dev dataset; TRL's log
 lines (every reward term, KL, lengths) and the benchmark go to ``metrics.jsonl`` and ``curves.png``.

@@ -13,6 +13,11 @@ so the reward is the benchmark's metric at training time:
   well formed by the benchmark's count, but it answers nothing: a first GRPO run without this
   condition learned to drop its text), half for the image count (drawn and referenced) against the
   reference's;
+- ``rouge``: ROUGE-L of the answer's text (its text steps, joined) against the reference text, the
+  benchmark's own text metric (:func:`m2io.metrics.rouge_l`, rouge-score). The cosine of ``text`` cannot see
+  a grounded answer's copy errors (a dropped sentence, a swapped word leave its cosine where it was) and
+  ROUGE-L against the target window's text counts each one; weight 0 by default (the shipped runs did
+  without it);
 - ``reference``: the referenced candidates as Inserter-R1's plan is scored (:func:`m2io.train.rewards.plan_rewards`:
   image F1, ordering and soft position against the gold figures' slots, weighted 1 : 0.5 : 1 and
   scaled to [0, 1]); an answer that references nothing where nothing is gold scores 1.
@@ -27,6 +32,8 @@ for the process-level advantages (:mod:`m2io.unified.process`).
 0.7071
 >>> structure_reward(True, 1, 1, 2), structure_reward(True, 0, 1, 1), structure_reward(False, 2, 0, 0)
 (0.75, 0.5, 0.5)
+>>> rouge_reward(["Click Save.", "Pick a folder."], "Click Save. Pick a folder."), rouge_reward([], "Click Save.")
+(1.0, 0.0)
 >>> visual_reward([], [])
 0.0
 >>> reference_reward([(1, 1)], {1: 1}, 2), reference_reward([(2, 1)], {1: 1}, 2), reference_reward([], {}, 2)
@@ -40,7 +47,7 @@ import numpy as np
 
 from m2io.metrics.interleaved import cosine, image_count_score
 
-TERMS = ("text", "visual", "structure", "reference")
+TERMS = ("text", "visual", "structure", "reference", "rouge")
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,8 @@ class HybridWeights:
     reference: float = 1.0
     process: float = 0.0
     """Weight of the process-level (per step) advantages; 0 is outcome GRPO."""
+    rouge: float = 0.0
+    """Weight of the ``rouge`` term (ROUGE-L of the text against the reference's)."""
 
     def outcome(self) -> list[float]:
         """The outcome terms' weights in :data:`TERMS` order (TRL's ``reward_weights``)."""
@@ -72,6 +81,16 @@ def text_reward(step_vecs, question_vec, reference_vec) -> float:
     if not len(step_vecs):
         return 0.0
     return round(float(np.mean([text_step_reward(v, question_vec, reference_vec) for v in step_vecs])), 4)
+
+
+def rouge_reward(texts: list[str], reference: str) -> float:
+    """ROUGE-L of the text steps, joined, against ``reference``; 0 without text or reference."""
+    from m2io.metrics import rouge_l
+
+    text = " ".join(t for t in texts if t.strip())
+    if not text or not reference.strip():
+        return 0.0
+    return round(rouge_l(reference, text), 4)
 
 
 def visual_reward(alignments: list[float | None], fidelities: list[float | None]) -> float:

@@ -16,8 +16,8 @@ from functools import lru_cache
 import numpy as np
 
 from m2io.metrics.interleaved import best_match, context_alignment, neighbour_text
-from m2io.unified.rewards import (TERMS, image_step_reward, reference_reward, structure_reward, text_reward,
-                                  text_step_reward, visual_reward)
+from m2io.unified.rewards import (TERMS, image_step_reward, reference_reward, rouge_reward, structure_reward,
+                                  text_reward, text_step_reward, visual_reward)
 
 
 @dataclass(frozen=True)
@@ -98,15 +98,15 @@ class TrajectoryScorer:
         n_reference = len(gold) if ref.gold_slots or ref.n_segments else len(ref.figures)
         terms = {"text": text_reward(text_vecs, q_vec, ref_vec), "visual": visual_reward(alignments, fidelities),
                  "structure": structure_reward(traj.well_formed, len(texts), len(images) + len(refs), n_reference),
-                 "reference": reference_reward(placed, gold, ref.n_segments)}
+                 "reference": reference_reward(placed, gold, ref.n_segments),
+                 "rouge": rouge_reward([steps[k].text for k in texts], ref.text)}
         spanned = [k for k, s in enumerate(steps) if s.span is not None]
         spans = [(*steps[k].span, round(reward_of[k], 4)) for k in spanned]
         return Scored(terms, spans, [steps[k].kind for k in spanned], traj.well_formed, len(images))
 
 
 def reward_functions(scorer: TrajectoryScorer) -> list:
-    """One TRL reward function per hybrid term (``text``, ``visual``, ``structure``, ``reference``), reading the
-    ``item`` column."""
+    """One TRL reward function per hybrid term (:data:`~m2io.unified.rewards.TERMS`), reading the ``item`` column."""
     def make(term: str):
         def reward(completion_ids, item, **_):
             return [scorer.score(ids, it).terms[term] for ids, it in zip(completion_ids, item)]
