@@ -153,20 +153,23 @@ unified-bench: r1-corpora
 # Unified GRPO (issues 17, 28): the grounded prompts of every training manual where the warm-up, teacher-forced,
 # shows a gold figure with odds under 0.5 (--prompts misses: elsewhere a group's completions all score alike), the
 # reference term (Inserter-R1's plan score of the referenced figures) beside text, visual and structure, process
-# rewards per step; the warm-up is merged and a fresh LoRA trains on it (the KL reference is the warm-up). The
-# shipped model's recipe (bench/RESULTS.md), its warm-up as runs/unified-warmup.
+# rewards per step, and ROUGE-L of the text against the target's (--w-rouge); the warm-up is merged and a fresh
+# LoRA trains on it (the KL reference is the warm-up). The shipped model's recipe (bench/RESULTS.md): 19 steps of a
+# 60-step schedule, its warm-up as runs/unified-warmup.
 UNIFIED_STEPS   ?= 60
-UNIFIED_MINUTES ?= 30
+UNIFIED_STOP    ?= 19
+UNIFIED_MINUTES ?= 60
 UNIFIED_PROCESS ?= 0.5
+UNIFIED_ROUGE   ?= 1.0
 UNIFIED_SEED    ?= 0
 
 unified-grpo: r1-corpora
 	$(BIN)/m2io unified grpo $(UNIFIED_TRAIN) $(subst --index,--grounded-index,$(UNIFIED_INDEXES)) \
 	  --model $(RUNS)/unified-warmup --index $(INDEX)/gimp --out $(RUNS)/unified-grpo-p$(UNIFIED_PROCESS)-s$(UNIFIED_SEED) \
-	  --steps $(UNIFIED_STEPS) --max-minutes $(UNIFIED_MINUTES) --prompts-per-step 2 --group 4 --micro-batch 4 --lr 2e-4 \
-	  --max-completion 256 --temperature 1.0 --precision auto --process-weight $(UNIFIED_PROCESS) \
-	  --step-norm per_kind --scale-rewards batch --top-entropy 0.2 --seed $(UNIFIED_SEED) --eval-every 1000 \
-	  --no-eval-at-start --prompts misses
+	  --steps $(UNIFIED_STEPS) --stop-after $(UNIFIED_STOP) --max-minutes $(UNIFIED_MINUTES) --prompts-per-step 2 \
+	  --group 4 --micro-batch 4 --lr 2e-4 --max-completion 256 --temperature 1.0 --precision auto \
+	  --process-weight $(UNIFIED_PROCESS) --w-rouge $(UNIFIED_ROUGE) --step-norm per_kind --scale-rewards batch \
+	  --top-entropy 0.2 --seed $(UNIFIED_SEED) --eval-every 1000 --no-eval-at-start --prompts misses
 
 # The model that ships: a run's adapter, tokenizer, image tokenizer and vocabulary (no checkpoints); a GRPO run
 # carries the warm-up it grew from in models/unified/parent.

@@ -2,7 +2,8 @@
 prompt-lookup decoding on and off side by side (alternating per question, same questions); or, with
 ``--passage-words``, prompts that hold that many words of the passage, with ``--windows``, answers
 written from that many passage windows, or with ``--rules``, the passage rules (passage end, line budget) on
-and off, side by side the same way.
+and off, or with ``--against FOLDER``, the model against another unified model folder (a new model against the
+shipped one), side by side the same way.
 
 Reports the model's load time (the LoRA folder applied to the bundled base and merged), then per
 setting the median and p90 of the whole answer (retrieve and draft, generate, decode), of the first
@@ -15,6 +16,8 @@ tokens, and whether both settings wrote the same tokens.
         --windows 1 2 --json bench/results/unified/grounded/latency-windows.json
     .venv/bin/python bench/unified_latency.py --index index/wireshark --dataset data/wireshark --n 20 \
         --rules --json bench/results/unified/grounded/latency-rules.json
+    .venv/bin/python bench/unified_latency.py --index index/wireshark --dataset data/wireshark --n 20 \
+        --unified-model runs/unified-grpo --against models/unified --json latency-models.json
 """
 from __future__ import annotations
 
@@ -37,6 +40,8 @@ def main() -> None:
                     help="compare answers from this many passage windows (lookup on) instead of lookup on and off")
     ap.add_argument("--rules", action="store_true",
                     help="compare the passage rules on (the default) and off instead of lookup on and off")
+    ap.add_argument("--against", type=Path, default=None,
+                    help="compare the model with this other unified model folder (default settings both)")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
 
@@ -53,7 +58,11 @@ def main() -> None:
     model = UnifiedModel.load(Path(folder))
     load_s = time.perf_counter() - t
     retriever = Retriever.open(args.index)
-    if args.windows:
+    models = {}
+    if args.against:
+        settings = {f"model {folder}": UnifiedConfig(), f"model {args.against}": UnifiedConfig()}
+        models = {f"model {args.against}": UnifiedModel.load(args.against)}
+    elif args.windows:
         settings = {f"windows {w}": UnifiedConfig(windows=w) for w in args.windows}
     elif args.rules:
         settings = {"rules on": UnifiedConfig(),
@@ -63,7 +72,8 @@ def main() -> None:
     else:
         settings = {"lookup 10": UnifiedConfig(lookup=10), "no lookup": UnifiedConfig(lookup=None)}
     first = UnifiedAnswerer(model, retriever, next(iter(settings.values())))
-    answerers = {k: UnifiedAnswerer(model, retriever, c, pipeline=first.pipeline) for k, c in settings.items()}
+    answerers = {k: UnifiedAnswerer(models.get(k, model), retriever, c, pipeline=first.pipeline)
+                 for k, c in settings.items()}
     questions = [q.question for q in read_dataset(args.dataset).qa if q.image_ids][:args.n]
     first.ask(questions[-1])  # the first call pays for lazy loads (section ranker); not timed
     rows = []
@@ -106,7 +116,7 @@ def main() -> None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"command": "bench/unified_latency.py " + " ".join(
             f"--{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, list) else v}"
-            for k, v in vars(args).items() if v is not None and k != "json"),
+            for k, v in vars(args).items() if v is not None and v is not False and k != "json"),
             "summary": summary, "rows": rows}, indent=1) + "\n")
     retriever.close()
 
