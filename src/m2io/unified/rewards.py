@@ -16,8 +16,8 @@ so the reward is the benchmark's metric at training time:
 - ``rouge``: ROUGE-L of the answer's text (its text steps, joined) against the reference text, the
   benchmark's own text metric (:func:`m2io.metrics.rouge_l`, rouge-score). The cosine of ``text`` cannot see
   a grounded answer's copy errors (a dropped sentence, a swapped word leave its cosine where it was) and
-  ROUGE-L against the target window's text counts each one; weight 0 by default (the shipped runs did
-  without it);
+  ROUGE-L against the target window's text counts each one; weight 0 by default, 1 in the shipped
+  model's recipe (``make unified-grpo``, bench/RESULTS.md);
 - ``reference``: the referenced candidates as Inserter-R1's plan is scored (:func:`m2io.train.rewards.plan_rewards`:
   image F1, ordering and soft position against the gold figures' slots, weighted 1 : 0.5 : 1 and
   scaled to [0, 1]); an answer that references nothing where nothing is gold scores 1.
