@@ -2,6 +2,7 @@ import torch
 
 from m2io.unified.line_budget import LineBudget, passage_lines, token_strings
 from m2io.unified.trajectory import Step
+from m2io.unified.written_lines import WrittenLines
 
 # 0 <think>, 1 </think>; the rest text tokens
 WORDS = {5: "Set", 6: "SET", 7: "up Frame", 8: "UP is shown.", 9: " Set", 10: "Note", 11: "S"}
@@ -14,7 +15,7 @@ def decode(ids):
 
 
 def rule(budgets=(BUDGET,)):
-    return LineBudget(0, list(budgets), think=0, end_think=1, decode=decode, vocab=VOCAB)
+    return LineBudget(0, list(budgets), WrittenLines(0, 1, decode), vocab=VOCAB)
 
 
 def test_passage_lines_counts_each_line():

@@ -19,7 +19,8 @@ before the grammar, whose greedy text keeps its one best token. transformers has
 >>> import torch
 >>> words = {5: "Set", 6: "SET", 7: "up Frame", 8: "UP is shown."}
 >>> decode = lambda ids: "".join(words[i] for i in ids)
->>> budget = LineBudget(0, [{"Setup Frame": 1, "SETUP is shown.": 1}], think=0, end_think=1, decode=decode,
+>>> from m2io.unified.written_lines import WrittenLines
+>>> budget = LineBudget(0, [{"Setup Frame": 1, "SETUP is shown.": 1}], WrittenLines(0, 1, decode),
 ...                     vocab={"Set": [5], "SET": [6], "Setup": [9]})
 >>> budget(torch.tensor([[0, 5, 7, 1, 0]]), torch.zeros(1, 10))[0].tolist()  # "Setup Frame" used up
 [0.0, 0.0, 0.0, 0.0, 0.0, -inf, 0.0, 0.0, 0.0, -inf]
@@ -55,12 +56,12 @@ def token_strings(decode: Callable[[list[int]], str], size: int) -> dict[str, li
 
 
 class LineBudget:
-    def __init__(self, prompt_len: int, budgets: list[dict[str, int] | None], think: int, end_think: int,
-                 decode: Callable[[list[int]], str], vocab: dict[str, list[int]]):
+    def __init__(self, prompt_len: int, budgets: list[dict[str, int] | None], written: WrittenLines,
+                 vocab: dict[str, list[int]]):
         """``prompt_len``: the (padded) prompt width of the batch; ``budgets``: each row's :func:`passage_lines`
-        (None: no rule for that row); ``decode``: a text step's ids to its text; ``vocab``: :func:`token_strings`."""
-        self.prompt_len, self.budgets, self.think, self.end_think = prompt_len, budgets, think, end_think
-        self.written, self.vocab = WrittenLines(think, end_think, decode), vocab
+        (None: no rule for that row); ``written``: the rows' closed text steps (shared with the other passage
+        rule); ``vocab``: :func:`token_strings`."""
+        self.prompt_len, self.budgets, self.written, self.vocab = prompt_len, budgets, written, vocab
         self._firsts: dict[str, set[int]] = {}
         self.forbidden = [0] * len(budgets)
         """Per row, how many step starts the rule changed: their best token began only used-up lines. An upper
@@ -80,7 +81,7 @@ class LineBudget:
         if input_ids.shape[1] <= self.prompt_len:
             return scores
         for row, budget in enumerate(self.budgets):
-            if budget is None or int(input_ids[row, -1]) != self.think:
+            if budget is None or int(input_ids[row, -1]) != self.written.think:
                 continue
             generated = input_ids[row, self.prompt_len:].tolist()
             written = self.written(generated)

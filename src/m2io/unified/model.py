@@ -220,6 +220,7 @@ class UnifiedModel:
         from m2io.unified.loop_break import LoopBreak
         from m2io.unified.loop_stop import LoopStop
         from m2io.unified.passage_end import PassageEnd, passage_end as last_line
+        from m2io.unified.written_lines import WrittenLines
 
         if seed is not None:
             torch.manual_seed(seed)
@@ -240,13 +241,14 @@ class UnifiedModel:
         if grammar and passages is not None and (passage_end or line_budget):
             if len(passages) != len(users):
                 raise ValueError(f"passages has {len(passages)} entries for {len(users)} user messages")
-            v, decode = self.vocab, (lambda t: self.tokenizer.decode(t, skip_special_tokens=True))
+            v = self.vocab
+            written = WrittenLines(v.think, v.end_think, lambda t: self.tokenizer.decode(t, skip_special_tokens=True))
             ends = [last_line(p) if p else None for p in passages]
             if passage_end and any(ends):
-                processors.append(PassageEnd(width, ends, v.think, v.end_think, decode, end_vis=v.end_vis))
+                processors.append(PassageEnd(width, ends, written, end_vis=v.end_vis))
             budgets = [passage_lines(p) if p else None for p in passages]
             if line_budget and any(budgets):
-                budget = LineBudget(width, budgets, v.think, v.end_think, decode, self.token_strings())
+                budget = LineBudget(width, budgets, written, self.token_strings())
                 processors.append(budget)
         if grammar:
             temperatures = (temperature, image_temperature) if split else (None, None)

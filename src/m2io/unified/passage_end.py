@@ -16,15 +16,14 @@ but cannot forbid one token and let the model choose among the rest (a figure st
 hence this small processor. It runs before the grammar, whose greedy text keeps its one best token.
 
 >>> import torch
->>> end = PassageEnd(prompt_len=1, ends=[("Last.", 1)], think=0, end_think=1, decode=lambda ids: "Last.")
+>>> from m2io.unified.written_lines import WrittenLines
+>>> end = PassageEnd(prompt_len=1, ends=[("Last.", 1)], written=WrittenLines(0, 1, lambda ids: "Last."))
 >>> end(torch.tensor([[9, 0, 7, 1]]), torch.zeros(1, 4))[0].tolist()  # "Last." written: no new text step
 [-inf, 0.0, 0.0, 0.0]
 >>> end.reached([0, 7], ("Last.", 1))  # the step is still open
 False
 """
 from __future__ import annotations
-
-from typing import Callable
 
 import torch
 
@@ -43,14 +42,13 @@ def passage_end(steps) -> tuple[str, int] | None:
 
 
 class PassageEnd:
-    def __init__(self, prompt_len: int, ends: list[tuple[str, int] | None], think: int, end_think: int,
-                 decode: Callable[[list[int]], str], end_vis: int | None = None):
+    def __init__(self, prompt_len: int, ends: list[tuple[str, int] | None], written: WrittenLines,
+                 end_vis: int | None = None):
         """``prompt_len``: the (padded) prompt width of the batch; ``ends``: each row's :func:`passage_end` (None:
-        no rule for that row); ``decode``: a text step's ids to its text; ``end_vis``: the image step's closing
-        tag (a new step may follow it too)."""
-        self.prompt_len, self.ends, self.think, self.end_think = prompt_len, ends, think, end_think
-        self.closing = {end_think} | ({end_vis} if end_vis is not None else set())
-        self.written = WrittenLines(think, end_think, decode)
+        no rule for that row); ``written``: the rows' closed text steps (shared with the other passage rule, so a
+        step is decoded once); ``end_vis``: the image step's closing tag (a new step may follow it too)."""
+        self.prompt_len, self.ends, self.written = prompt_len, ends, written
+        self.closing = {written.end_think} | ({end_vis} if end_vis is not None else set())
 
     def reached(self, generated: list[int], end: tuple[str, int]) -> bool:
         """Whether ``generated`` holds ``end``'s line, as closed text steps, ``end``'s number of times."""
@@ -65,5 +63,5 @@ class PassageEnd:
             if end is None or int(input_ids[row, -1]) not in self.closing:
                 continue
             if self.reached(input_ids[row, self.prompt_len:].tolist(), end):
-                scores[row, self.think] = -torch.inf
+                scores[row, self.written.think] = -torch.inf
         return scores
