@@ -208,12 +208,18 @@ def test_grpo_run_logs_benchmarks_and_resumes(tiny_unified_dir, tiny_index, tmp_
             run_unified_grpo(UnifiedGRPOConfig(**{**cfg.__dict__, "micro_batch": 3}), tmp_path / "bad", dev)
         # resumed with room for 5 steps, but a time budget that the first step already spends; from here the
         # terms normalised one by one (GDPO, TRL's own code path), steps per kind, images their own credit,
-        # advantages scaled by the step's std and the loss on the top fifth of tokens by entropy
+        # advantages scaled by the step's std and the loss on the top fifth of tokens by entropy, on the prompts
+        # whose figures or text the starting model misses (the tiny model writes other text on every one)
         resumed = UnifiedGRPOConfig(**{**cfg.__dict__, "steps": 5, "max_minutes": 1e-6, "step_norm": "per_kind",
                                        "aggregation": "normalize_then_sum", "image_credit": "own",
-                                       "scale_rewards": "batch", "top_entropy_quantile": 0.2})
+                                       "scale_rewards": "batch", "top_entropy_quantile": 0.2,
+                                       "prompts": "any-misses", "miss_odds": 0.0})
         record = run_unified_grpo(resumed, out, dev)
         assert record["steps"] == 3
+        missed = [json.loads(line) for line in (out / "text-misses.jsonl").read_text().splitlines()]
+        texts = [d for d in drafts if any(s["kind"] == "text" for s in d["steps"])]
+        assert len(missed) == len(texts) > 0 and all(row["misses"] > 0 for row in missed)
+        assert record["rows"] == len(texts)
         args = torch.load(out / "checkpoint-3" / "training_args.bin", weights_only=False)  # what TRL trained with
         assert (args.scale_rewards, args.top_entropy_quantile) == ("batch", 0.2)
     finally:

@@ -149,9 +149,11 @@ def warmup_cmd(corpora: tuple[Path, ...], tokenizer_dir: Path, out: Path, base: 
               help="Divide advantages by the group's reward std, the whole step's, or not at all.")
 @click.option("--top-entropy", "top_entropy_quantile", type=click.FloatRange(0.0, 1.0), default=1.0,
               show_default=True, help="The loss keeps only this top fraction of tokens by entropy (1: all).")
-@click.option("--prompts", type=click.Choice(["all", "decisions", "misses"]), default="all", show_default=True,
-              help="Grounded prompts: all; those whose passage marks a figure the target leaves out; or those whose "
-                   "target shows a figure the starting model shows with odds under --miss-odds.")
+@click.option("--prompts", type=click.Choice(["all", "decisions", "misses", "text-misses", "any-misses"]), default="all",
+              show_default=True,
+              help="Grounded prompts: all; those whose passage marks a figure the target leaves out; those whose "
+                   "target shows a figure the starting model shows with odds under --miss-odds (misses); those whose "
+                   "target text it would leave decoding greedily (text-misses); or both kinds (any-misses).")
 @click.option("--miss-odds", default=0.5, show_default=True, type=click.FloatRange(0.0, 1.0))
 @click.option("--max-prompt-tokens", default=1024, show_default=True, type=click.IntRange(1),
               help="Prompts longer than this are left out (memory and time of a step).")

@@ -33,7 +33,7 @@ from m2io.unified.rewards import HybridWeights
 from m2io.unified.scorer import Reference
 
 
-PROMPTS = ("all", "decisions", "misses")
+PROMPTS = ("all", "decisions", "misses", "text-misses", "any-misses")
 
 
 @dataclass
@@ -98,7 +98,9 @@ class UnifiedGRPOConfig:
     score alike there and teach nothing; DAPO's dynamic sampling filters such groups out as they come, these filter
     them out before. ``decisions`` teaches leaving a wrong passage's figures out, which the interleaved benchmark
     (figure questions only, where showing none scores as a wrong figure) cannot reward; ``misses`` teaches showing
-    right figures the warm-up leaves out, its real loss (bench/RESULTS.md)."""
+    right figures the warm-up leaves out, its real loss (bench/RESULTS.md). ``text-misses``: those whose target
+    text the starting model would leave decoding greedily (a skipped line, an early end, a changed word), where
+    the ``rouge`` term can teach; ``any-misses``: the prompts of both."""
     miss_odds: float = 0.5
     max_prompt_tokens: int = 1024
     """Prompts longer than this are left out (their count is in the record): a group's four completions are scored
@@ -262,13 +264,17 @@ def run_unified_grpo(config: UnifiedGRPOConfig, out: Path, dev=None, command: st
         print(f"left out {len(long)} prompts over {config.max_prompt_tokens} tokens")
     if config.prompts == "decisions":
         references = {k: references[k] for k in decision_items(references, users)}
-    elif config.prompts == "misses":
-        from m2io.unified.odds import missed_items
+    elif config.prompts in ("misses", "text-misses", "any-misses"):
+        from m2io.unified.odds import missed_items, missed_text_items
 
         # before training, the fresh LoRA is a no-op: these are the starting model's odds (cached, for resuming)
-        kept = missed_items(unified, {k: targets[k] for k in references}, users, config.miss_odds,
-                            out / "figure-odds.jsonl")
-        references = {k: references[k] for k in kept}
+        pool = {k: targets[k] for k in references}
+        kept = set()
+        if config.prompts != "text-misses":
+            kept |= set(missed_items(unified, pool, users, config.miss_odds, out / "figure-odds.jsonl"))
+        if config.prompts != "misses":
+            kept |= set(missed_text_items(unified, pool, users, out / "text-misses.jsonl"))
+        references = {k: references[k] for k in sorted(kept)}
     if not references:
         raise ValueError(f"no {config.split}-split question with a figure in {[str(c) for c in config.corpora]}"
                          + ("" if config.prompts == "all" else f" left after the {config.prompts} filter")
