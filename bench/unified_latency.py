@@ -2,8 +2,10 @@
 prompt-lookup decoding on and off side by side (alternating per question, same questions); or, with
 ``--passage-words``, prompts that hold that many words of the passage, with ``--windows``, answers
 written from that many passage windows, or with ``--rules``, the passage rules (passage end, line budget) on
-and off, or with ``--against FOLDER``, the model against another unified model folder (a new model against the
-shipped one), side by side the same way.
+and off, with ``--lookup``, prompt-lookup candidates of these lengths, or with ``--against FOLDER``, the model
+against another unified model folder (a new model against the shipped one), side by side the same way.
+``--user-questions FILE`` times the questions of a user-phrased set (``questions/NAME.jsonl``) instead of the
+dataset's own.
 
 Reports the model's load time (the LoRA folder applied to the bundled base and merged), then per
 setting the median and p90 of the whole answer (retrieve and draft, generate, decode), of the first
@@ -18,6 +20,8 @@ tokens, and whether both settings wrote the same tokens.
         --rules --json bench/results/unified/grounded/latency-rules.json
     .venv/bin/python bench/unified_latency.py --index index/wireshark --dataset data/wireshark --n 20 \
         --unified-model runs/unified-grpo --against models/unified --json latency-models.json
+    .venv/bin/python bench/unified_latency.py --index index/wireshark --dataset data/wireshark --n 30 \
+        --user-questions questions/wireshark.jsonl --lookup 10 20 30 --json latency-lookup.json
 """
 from __future__ import annotations
 
@@ -40,6 +44,10 @@ def main() -> None:
                     help="compare answers from this many passage windows (lookup on) instead of lookup on and off")
     ap.add_argument("--rules", action="store_true",
                     help="compare the passage rules on (the default) and off instead of lookup on and off")
+    ap.add_argument("--lookup", type=int, nargs="+", default=None,
+                    help="compare prompt-lookup candidates of these lengths instead of lookup on and off")
+    ap.add_argument("--user-questions", type=Path, default=None,
+                    help="time these user-phrased questions (JSONL with a question field) instead of the dataset's")
     ap.add_argument("--against", type=Path, default=None,
                     help="compare the model with this other unified model folder (default settings both)")
     ap.add_argument("--json", type=Path, default=None)
@@ -64,6 +72,8 @@ def main() -> None:
         models = {f"model {args.against}": UnifiedModel.load(args.against)}
     elif args.windows:
         settings = {f"windows {w}": UnifiedConfig(windows=w) for w in args.windows}
+    elif args.lookup:
+        settings = {f"lookup {n}": UnifiedConfig(lookup=n) for n in args.lookup}
     elif args.rules:
         settings = {"rules on": UnifiedConfig(),
                     "rules off": UnifiedConfig(passage_end=False, line_budget=False)}
@@ -74,7 +84,11 @@ def main() -> None:
     first = UnifiedAnswerer(model, retriever, next(iter(settings.values())))
     answerers = {k: UnifiedAnswerer(models.get(k, model), retriever, c, pipeline=first.pipeline)
                  for k, c in settings.items()}
-    questions = [q.question for q in read_dataset(args.dataset).qa if q.image_ids][:args.n]
+    if args.user_questions:
+        questions = [json.loads(line)["question"] for line in args.user_questions.read_text().splitlines()
+                     if line.strip()][:args.n]
+    else:
+        questions = [q.question for q in read_dataset(args.dataset).qa if q.image_ids][:args.n]
     first.ask(questions[-1])  # the first call pays for lazy loads (section ranker); not timed
     rows = []
     for i, q in enumerate(questions):

@@ -204,7 +204,7 @@ class UnifiedModel:
         ``image_temperature`` set: text at ``temperature`` (0: greedy) and image tokens at this one,
         each under the grammar (top-p off). ``references``: how many candidates the prompts offer (the
         grammar allows no reference beyond). ``lookup`` (one user message only): prompt-lookup decoding
-        with n-grams of this many tokens, transformers' own: a grounded answer copies long runs of its
+        with this many candidate tokens a pass, transformers' own: a grounded answer copies long runs of its
         passage, which then cost one forward pass per run instead of one per token (3.2x on a copied
         passage here); greedy text comes out the same as without it (sampled image codes draw the
         random numbers in another order). ``loop_break`` (with the grammar): a token that would begin a loop not
