@@ -56,6 +56,7 @@ def main() -> None:
     import numpy as np
 
     from m2io.corpus.mramg import read_dataset
+    from m2io.corpus.questions import read_questions
     from m2io.retrieve import Retriever
     from m2io.unified.answer import UnifiedAnswerer, UnifiedConfig
     from m2io.unified.model import UnifiedModel
@@ -85,8 +86,7 @@ def main() -> None:
     answerers = {k: UnifiedAnswerer(models.get(k, model), retriever, c, pipeline=first.pipeline)
                  for k, c in settings.items()}
     if args.user_questions:
-        questions = [json.loads(line)["question"] for line in args.user_questions.read_text().splitlines()
-                     if line.strip()][:args.n]
+        questions = [q.question for q in read_questions(args.user_questions)][:args.n]
     else:
         questions = [q.question for q in read_dataset(args.dataset).qa if q.image_ids][:args.n]
     first.ask(questions[-1])  # the first call pays for lazy loads (section ranker); not timed
