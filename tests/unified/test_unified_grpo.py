@@ -9,7 +9,7 @@ import torch
 from m2io.index.manifest import IndexManifest
 from m2io.index.models import ADAPTER_FILE, IndexModels
 from m2io.train.curves import read_metrics
-from m2io.unified.grpo import UnifiedGRPOConfig, grounded_references, run_unified_grpo, training_references
+from m2io.unified.grpo import PROMPTS_LOG, UnifiedGRPOConfig, grounded_references, run_unified_grpo, training_references
 from m2io.unified.model import SYSTEM, UnifiedModel
 from m2io.unified.rewards import HybridWeights
 from m2io.unified.scorer import TrajectoryScorer, reward_functions
@@ -187,6 +187,9 @@ def test_grpo_run_logs_benchmarks_and_resumes(tiny_unified_dir, tiny_index, tmp_
         assert (out / "adapter_model.safetensors").is_file() and not (out / "model.safetensors").exists()
         drafts = [json.loads(line) for line in (out / "grounded-all-tiny.jsonl").read_text().splitlines()]
         assert drafts and all(d["config"]["past_figures"] is False for d in drafts)  # the model's own prompt form
+        sampled = [json.loads(line) for line in (out / PROMPTS_LOG).read_text().splitlines()]
+        assert [r["step"] for r in sampled] == [1, 2] and all(len(r["items"]) == 2 for r in sampled)
+        assert {i for r in sampled for i in r["items"]} <= {f"tiny/{k}" for k in range(len(drafts))}
         assert (out / "curves.png").stat().st_size > 10_000 and record["peak_rss_gib"] > 0
         assert UnifiedModel.load(out).vocab == UnifiedModel.load(tiny_unified_dir).vocab
         state = json.loads((out / "checkpoint-2" / "trainer_state.json").read_text())

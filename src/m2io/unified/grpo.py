@@ -33,6 +33,8 @@ from m2io.unified.rewards import HybridWeights
 from m2io.unified.scorer import Reference
 
 
+PROMPTS_LOG = "prompts.jsonl"
+"""Each generation's prompt items, in the run folder (which prompts a run trained on)."""
 PROMPTS = ("all", "decisions", "misses", "text-misses", "any-misses")
 
 
@@ -309,7 +311,8 @@ def run_unified_grpo(config: UnifiedGRPOConfig, out: Path, dev=None, command: st
                                  train_dataset=Dataset.from_list(rows), reward_funcs=reward_functions(scorer),
                                  callbacks=callbacks, scorer=scorer, vocab=unified.vocab, process_weight=w.process,
                                  text_temperature=config.text_temperature, image_temperature=config.image_temperature,
-                                 image_credit=config.image_credit, step_norm=config.step_norm)
+                                 image_credit=config.image_credit, step_norm=config.step_norm,
+                                 prompts_log=out / PROMPTS_LOG)
     record = train_resumable(trainer, unified.tokenizer, out,
                              {"kind": "unified-grpo", "base": str(config.model), "rows": len(rows),
                               "prompts_too_long": len(long),

@@ -8,7 +8,9 @@ kind of step with ``step_norm="per_kind"``; and, with
 ``image_credit="own"``, image codes take their own image's reward alone:
 :func:`~m2io.unified.process.own_image_credit`). The per-token
 ratio, clipping, KL and loss are TRL's own for every token of either modality. Rows carry an
-``item`` column naming the :class:`~m2io.unified.scorer.Reference`.
+``item`` column naming the :class:`~m2io.unified.scorer.Reference`; with ``prompts_log``, each generation's
+items are appended to that JSONL file (``{"step": ..., "items": [...]}``), so which prompts a run trained on can
+be told from those it never saw (``bench/unified_text_misses.py``).
 
     trainer = UnifiedGRPOTrainer(model=lm, processing_class=tok, args=GRPOConfig(...), train_dataset=rows,
                                  reward_funcs=reward_functions(scorer), scorer=scorer, vocab=vocab,
@@ -16,6 +18,7 @@ ratio, clipping, KL and loss are TRL's own for every token of either modality. R
 """
 from __future__ import annotations
 
+import json
 from functools import partial
 
 from transformers import LogitsProcessorList
@@ -28,7 +31,7 @@ from m2io.unified.process import own_image_credit, process_advantages
 class UnifiedGRPOTrainer(GRPOTrainer):
     def __init__(self, *args, scorer, vocab, process_weight: float = 0.0, text_temperature: float | None = None,
                  image_temperature: float | None = None, image_credit: str = "outcome", step_norm: str = "joint",
-                 **kwargs):
+                 prompts_log=None, **kwargs):
         if image_credit not in ("outcome", "own"):
             raise ValueError(f"image_credit must be 'outcome' or 'own', not {image_credit!r}")
         if step_norm not in ("joint", "per_kind"):
@@ -37,6 +40,7 @@ class UnifiedGRPOTrainer(GRPOTrainer):
         self.scorer, self.vocab, self.process_weight = scorer, vocab, process_weight
         self.image_credit, self.step_norm = image_credit, step_norm
         self.modality_temperatures = (text_temperature, image_temperature)
+        self.prompts_log = prompts_log
 
     def _generate_single_turn(self, prompt_ids, *args, **kwargs):
         model = self.accelerator.unwrap_model(self.model)
@@ -50,6 +54,10 @@ class UnifiedGRPOTrainer(GRPOTrainer):
 
     def _generate_and_score_completions(self, inputs):
         out = super()._generate_and_score_completions(inputs)
+        if self.prompts_log is not None:
+            with open(self.prompts_log, "a") as sink:
+                sink.write(json.dumps({"step": self.state.global_step + 1,
+                                       "items": list(dict.fromkeys(x["item"] for x in inputs))}) + "\n")
         ids, mask = out["completion_ids"].tolist(), out["completion_mask"].tolist()
         scored = [self.scorer.score([t for t, m in zip(row, keep) if m], x["item"])
                   for row, keep, x in zip(ids, mask, inputs)]
