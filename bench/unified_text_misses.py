@@ -9,7 +9,7 @@ sampled: held out), and a seeded sample of prompts the starting model copied wit
 break them?). Per group: prompts with a miss before and after, miss tokens before and after, and the mean
 per-prompt change with its 95% bootstrap interval.
 
-    .venv/bin/python bench/unified_text_misses.py runs/unified-grpo10-textmiss --clean 150 \\
+    .venv/bin/python bench/unified_text_misses.py runs/unified-grpo10-textmiss --clean 100 \\
         --json bench/results/unified/grounded/text-misses-grpo10.json
 
 The benchmark reports the answers (``m2io eval --task interleaved``); this measures the mechanism.
@@ -22,11 +22,6 @@ import random
 from pathlib import Path
 
 from m2io.evaluate.bootstrap import bootstrap_ci
-
-
-def read_rows(path: Path, field: str) -> dict:
-    """``key`` -> ``field`` of a cache written by :func:`m2io.unified.odds._cached`."""
-    return {r["key"]: r[field] for r in map(json.loads, path.read_text().splitlines()) if r}
 
 
 def trained_items(path: Path) -> set[str]:
@@ -49,7 +44,7 @@ def main(argv=None) -> dict:
 
     from m2io.unified.grpo import PROMPTS_LOG, grounded_references
     from m2io.unified.model import UnifiedModel
-    from m2io.unified.odds import text_misses
+    from m2io.unified.odds import read_cached, text_misses
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("run", type=Path, help="A unified GRPO run folder (text-misses.jsonl, prompts.jsonl, drafts).")
@@ -64,7 +59,7 @@ def main(argv=None) -> dict:
         if not (run / name).is_file():
             raise SystemExit(f"{run / name}: missing (a run with --prompts text-misses or any-misses writes it)")
     config = json.loads((run / "m2io-train.json").read_text())["config"]
-    before = read_rows(run / "text-misses.jsonl", "misses")
+    before = read_cached(run / "text-misses.jsonl", "misses")
     trained = trained_items(run / PROMPTS_LOG)
     model = UnifiedModel.load(args.model or run)
     _, users, targets = grounded_references([Path(c) for c in config["corpora"]],

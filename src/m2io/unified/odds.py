@@ -78,17 +78,21 @@ def text_misses(model, user: str, steps: list[Step]) -> int:
     return sum(best[i] != answer[i] for i in at)
 
 
+def read_cached(cache: Path, field: str) -> dict:
+    """``key`` -> ``field`` of every row of a cache that :func:`missed_items` or :func:`missed_text_items` wrote
+    (empty when there is none yet)."""
+    if not Path(cache).is_file():
+        return {}
+    rows = [json.loads(line) for line in Path(cache).read_text().splitlines() if line.strip()]
+    return {row["key"]: row[field] for row in rows}
+
+
 def _cached(score, name: str, field: str, todo: list[str], cache: Path | None, progress: bool) -> dict:
     """``key`` -> ``score(key)`` for every key of ``todo``, appended to ``cache`` (JSONL: key, ``field``) as each
     is scored and read back from it, so a stopped run resumes."""
     from tqdm.auto import tqdm
 
-    known: dict = {}
-    if cache is not None and Path(cache).is_file():
-        for line in Path(cache).read_text().splitlines():
-            if line.strip():
-                row = json.loads(line)
-                known[row["key"]] = row[field]
+    known = read_cached(cache, field) if cache is not None else {}
     todo = [k for k in todo if k not in known]
     with open(cache, "a") if cache is not None else nullcontext() as sink:
         for key in tqdm(todo, desc=name, unit="prompt", disable=not progress or not todo):
