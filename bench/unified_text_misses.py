@@ -6,7 +6,9 @@ A text miss is a target token outside the image steps that greedy decoding would
 prompts each step sampled (``prompts.jsonl``); this counts the misses again under the trained model, for
 three groups of the run's own training prompts: those it trained on, the other text-miss prompts (never
 sampled: held out), and a seeded sample of prompts the starting model copied without a miss (did training
-break them?). Per group: prompts with a miss before and after, miss tokens before and after, and the mean
+break them?). A run with ``--anchor`` names its anchored prompts in ``prompts.jsonl`` too: they are their own
+group (clean prompts trained on by likelihood) and are dropped from the clean sample after it is drawn (the
+same draw as a run without them, so two runs' clean rows share their prompts). Per group: prompts with a miss before and after, miss tokens before and after, and the mean
 per-prompt change with its 95% bootstrap interval.
 
     .venv/bin/python bench/unified_text_misses.py runs/unified-grpo10-textmiss --clean 100 \\
@@ -24,9 +26,11 @@ from pathlib import Path
 from m2io.evaluate.bootstrap import bootstrap_ci
 
 
-def trained_items(path: Path) -> set[str]:
-    """Every item a run's ``prompts.jsonl`` names (a resumed step may name its items twice)."""
-    return {i for line in path.read_text().splitlines() if line.strip() for i in json.loads(line)["items"]}
+def trained_items(path: Path, field: str = "items") -> set[str]:
+    """Every item a run's ``prompts.jsonl`` names in ``field`` (``items``: sampled, ``anchor``: anchored; a resumed
+    step may name its items twice)."""
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return {i for row in rows for i in row.get(field, [])}
 
 
 def summary(before: dict[str, int], after: dict[str, int]) -> dict:
@@ -61,14 +65,18 @@ def main(argv=None) -> dict:
     config = json.loads((run / "m2io-train.json").read_text())["config"]
     before = read_cached(run / "text-misses.jsonl", "misses")
     trained = trained_items(run / PROMPTS_LOG)
+    anchored = trained_items(run / PROMPTS_LOG, "anchor")
     model = UnifiedModel.load(args.model or run)
     _, users, targets = grounded_references([Path(c) for c in config["corpora"]],
                                             [Path(i) for i in config["indexes"]], config["split"], [run],
                                             model.grounded_config(), config["windows"])
     clean = sorted(k for k, m in before.items() if m == 0 and k not in trained)
+    drawn = random.Random(args.seed).sample(clean, min(args.clean, len(clean)))
     groups = {"trained": sorted(k for k in trained if k in before),
               "held-out misses": sorted(k for k, m in before.items() if m > 0 and k not in trained),
-              "held-out clean": sorted(random.Random(args.seed).sample(clean, min(args.clean, len(clean))))}
+              "held-out clean": sorted(k for k in drawn if k not in anchored)}
+    if anchored:
+        groups["anchored"] = sorted(k for k in anchored if k in before)
     after: dict[str, int] = {}
     todo = [k for g in groups.values() for k in g]
     for k in tqdm(todo, desc="text misses", unit="prompt"):

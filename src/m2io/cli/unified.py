@@ -155,6 +155,9 @@ def warmup_cmd(corpora: tuple[Path, ...], tokenizer_dir: Path, out: Path, base: 
                    "target shows a figure the starting model shows with odds under --miss-odds (misses); those whose "
                    "target text it would leave decoding greedily (text-misses); or both kinds (any-misses).")
 @click.option("--miss-odds", default=0.5, show_default=True, type=click.FloatRange(0.0, 1.0))
+@click.option("--anchor", default=0.0, show_default=True, type=click.FloatRange(0.0),
+              help="Weight of a likelihood term on the targets the starting model copies without a text miss "
+                   "(PPO-ptx; grounded prompts only; 0: none).")
 @click.option("--max-prompt-tokens", default=1024, show_default=True, type=click.IntRange(1),
               help="Prompts longer than this are left out (memory and time of a step).")
 @click.option("--windows", default=1, show_default=True, type=click.IntRange(1),
@@ -172,7 +175,7 @@ def grpo_cmd(corpora: tuple[Path, ...], model_dir: Path, index_dir: Path, ground
              w_text: float, w_visual: float, w_structure: float, w_reference: float, w_rouge: float, precision: str,
              process_weight: float, aggregation: str,
              image_credit: str, step_norm: str, scale_rewards: str, top_entropy_quantile: float, prompts: str,
-             miss_odds: float, max_prompt_tokens: int, windows: int, eval_every: int, eval_at_start: bool, seed: int) -> None:
+             miss_odds: float, anchor: float, max_prompt_tokens: int, windows: int, eval_every: int, eval_at_start: bool, seed: int) -> None:
     """GRPO of the unified model with hybrid (text, visual, structure) and process rewards; resumes from OUT."""
     import sys
 
@@ -202,9 +205,11 @@ def grpo_cmd(corpora: tuple[Path, ...], model_dir: Path, index_dir: Path, ground
                                                  process_weight, w_rouge),
                             aggregation=aggregation, image_credit=image_credit, step_norm=step_norm,
                             scale_rewards=scale_rewards, top_entropy_quantile=top_entropy_quantile, prompts=prompts,
-                            miss_odds=miss_odds, windows=windows, max_prompt_tokens=max_prompt_tokens)
+                            miss_odds=miss_odds, anchor=anchor, windows=windows, max_prompt_tokens=max_prompt_tokens)
     if prompts != "all" and not grounded_indexes:
         raise click.UsageError(f"--prompts {prompts} needs grounded prompts (--grounded-index)")
+    if anchor and not grounded_indexes:
+        raise click.UsageError("--anchor needs grounded prompts (--grounded-index)")
     record = run_unified_grpo(cfg, out, dev, command=" ".join(["m2io", *sys.argv[1:]]))
     click.echo(f"{record['steps']} steps in {record['train_seconds']} s (peak RSS {record['peak_rss_gib']} GiB); "
                f"wrote {out}")

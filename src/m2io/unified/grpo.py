@@ -104,6 +104,10 @@ class UnifiedGRPOConfig:
     text the starting model would leave decoding greedily (a skipped line, an early end, a changed word), where
     the ``rouge`` term can teach; ``any-misses``: the prompts of both."""
     miss_odds: float = 0.5
+    anchor: float = 0.0
+    """Weight of a supervised anchor (:mod:`m2io.unified.anchor`, PPO-ptx): each pass adds this times the likelihood
+    loss of one grounded prompt's target that the starting model copies without a text miss (0: none). GRPO on
+    the copy errors fixed and broke near-ties alike (bench/RESULTS.md, round 13); the anchor holds the clean ones."""
     max_prompt_tokens: int = 1024
     """Prompts longer than this are left out (their count is in the record): a group's four completions are scored
     in passes over prompt + completion, and one 6,000-token prompt took a step from 1 minute to over 15 and its
@@ -248,6 +252,8 @@ def run_unified_grpo(config: UnifiedGRPOConfig, out: Path, dev=None, command: st
     completions = config.group * config.prompts_per_step
     if config.micro_batch is not None and (config.micro_batch < 1 or completions % config.micro_batch):
         raise ValueError(f"micro_batch {config.micro_batch} must divide the {completions} completions of a step")
+    if config.anchor and not config.indexes:
+        raise ValueError("anchor needs grounded prompts (indexes): it anchors their targets")
     out.mkdir(parents=True, exist_ok=True)
     unified = UnifiedModel.for_grpo(config.model)
     unified.lm.train()
@@ -264,13 +270,22 @@ def run_unified_grpo(config: UnifiedGRPOConfig, out: Path, dev=None, command: st
     references = {k: r for k, r in references.items() if k not in long}
     if long:
         print(f"left out {len(long)} prompts over {config.max_prompt_tokens} tokens")
+    # before training, the fresh LoRA is a no-op: these are the starting model's odds (cached, for resuming)
+    pool = {k: targets[k] for k in references} if config.indexes else {}
+    anchor = []
+    if config.anchor:
+        from m2io.unified.anchor import anchor_examples
+        from m2io.unified.odds import missed_text_items
+
+        missed = set(missed_text_items(unified, pool, users, out / "text-misses.jsonl"))
+        anchor = anchor_examples(unified, [k for k, steps in pool.items() if k not in missed
+                                           and any(s.kind == "text" for s in steps)], users, targets, config.seed)
+        print(f"anchor: {len(anchor)} prompts copied without a text miss")
     if config.prompts == "decisions":
         references = {k: references[k] for k in decision_items(references, users)}
     elif config.prompts in ("misses", "text-misses", "any-misses"):
         from m2io.unified.odds import missed_items, missed_text_items
 
-        # before training, the fresh LoRA is a no-op: these are the starting model's odds (cached, for resuming)
-        pool = {k: targets[k] for k in references}
         kept = set()
         if config.prompts != "text-misses":
             kept |= set(missed_items(unified, pool, users, config.miss_odds, out / "figure-odds.jsonl"))
@@ -312,9 +327,10 @@ def run_unified_grpo(config: UnifiedGRPOConfig, out: Path, dev=None, command: st
                                  callbacks=callbacks, scorer=scorer, vocab=unified.vocab, process_weight=w.process,
                                  text_temperature=config.text_temperature, image_temperature=config.image_temperature,
                                  image_credit=config.image_credit, step_norm=config.step_norm,
-                                 prompts_log=out / PROMPTS_LOG)
+                                 prompts_log=out / PROMPTS_LOG, anchor=anchor, anchor_weight=config.anchor)
     record = train_resumable(trainer, unified.tokenizer, out,
                              {"kind": "unified-grpo", "base": str(config.model), "rows": len(rows),
+                              "anchor_prompts": len(anchor),
                               "prompts_too_long": len(long),
                               "config": asdict(config), "command": command})
     unified.save(out)  # the policy as a unified model folder (LM, tokenizer, image tokenizer, vocabulary)
