@@ -8,7 +8,7 @@ three groups of the run's own training prompts: those it trained on, the other t
 sampled: held out), and a seeded sample of prompts the starting model copied without a miss (did training
 break them?). A run with ``--anchor`` names its anchored prompts in ``prompts.jsonl`` too: they are their own
 group (clean prompts trained on by likelihood) and are dropped from the clean sample after it is drawn (the
-same draw as a run without them, so two runs' clean rows share their prompts). Per group: prompts with a miss before and after, miss tokens before and after, and the mean
+same draw as a run without them, so one run's clean row holds the other's but the anchored ones). Per group: prompts with a miss before and after, miss tokens before and after, and the mean
 per-prompt change with its 95% bootstrap interval.
 
     .venv/bin/python bench/unified_text_misses.py runs/unified-grpo10-textmiss --clean 100 \\
@@ -61,7 +61,8 @@ def main(argv=None) -> dict:
     run = args.run
     for name in ("m2io-train.json", "text-misses.jsonl", PROMPTS_LOG):
         if not (run / name).is_file():
-            raise SystemExit(f"{run / name}: missing (a run with --prompts text-misses or any-misses writes it)")
+            raise SystemExit(f"{run / name}: missing (a run with --prompts text-misses or any-misses, or with "
+                             f"--anchor, writes it)")
     config = json.loads((run / "m2io-train.json").read_text())["config"]
     before = read_cached(run / "text-misses.jsonl", "misses")
     trained = trained_items(run / PROMPTS_LOG)
@@ -78,10 +79,11 @@ def main(argv=None) -> dict:
     if anchored:
         groups["anchored"] = sorted(k for k in anchored if k in before)
     after: dict[str, int] = {}
-    todo = [k for g in groups.values() for k in g]
+    todo = list(dict.fromkeys(k for g in groups.values() for k in g))
     for k in tqdm(todo, desc="text misses", unit="prompt"):
         after[k] = text_misses(model, users[k], targets[k])
     result = {"run": str(run), "model": str(args.model or run), "starting_model": config["model"],
+              "clean_drawn": len(drawn), "clean_dropped_anchored": len(drawn) - len(groups["held-out clean"]),
               "groups": {g: summary(before, {k: after[k] for k in keys}) for g, keys in groups.items()}}
     print("| prompts | n | with a miss: before | after | miss tokens: before | after | change a prompt [95% CI] |")
     print("| --- | --- | --- | --- | --- | --- | --- |")

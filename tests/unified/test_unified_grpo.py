@@ -244,41 +244,48 @@ def test_grpo_run_logs_benchmarks_and_resumes(tiny_unified_dir, tiny_index, tmp_
 
 
 def test_anchor_trains_the_clean_targets_and_logs_them(tiny_unified_dir, tiny_index, tmp_path: Path):
-    """The anchor takes the prompts the starting model copies without a text miss (here one the text-miss cache
-    records as clean: the untrained tiny model copies none), adds their likelihood to the loss of every pass, logs
-    it and the anchored items, and moves the model toward that target far more than GRPO alone at the same
-    learning rate."""
-    from m2io.unified.anchor import target_nll
+    """The anchor takes the prompts the starting model copies without a text miss that GRPO does not sample (here
+    three the text-miss cache records as clean: the untrained tiny model copies none), adds their likelihood to
+    the loss of every pass in a seeded order numbered by step and pass, logs it and the anchored items, and moves
+    the model toward those targets far more than GRPO alone at the same learning rate."""
+    from m2io.unified.anchor import anchor_examples, target_nll
 
     cfg = UnifiedGRPOConfig(model=tiny_unified_dir, corpora=[tiny_index / "tiny"], split="all",
                             index=tiny_index / "index", indexes=[tiny_index / "index"], steps=3, group=2,
                             prompts_per_step=1, micro_batch=1, max_completion=40, learning_rate=2e-2,
-                            eval_every=100, eval_at_start=False, save_steps=100, anchor=5.0)
+                            eval_every=100, eval_at_start=False, save_steps=100, anchor=5.0, prompts="text-misses")
     _, users, targets = grounded_references(cfg.corpora, cfg.indexes, "all", [tmp_path / "drafts"])
     start = UnifiedModel.load(tiny_unified_dir)
-    clean = "tiny/0"
-    prompt, answer = start.prompt_ids(users[clean]), start.answer_ids(targets[clean])
-    with torch.no_grad():
-        before = target_nll(start.lm, prompt, answer).item()
+    clean = ["tiny/0", "tiny/1", "tiny/2"]
+    order = [k for k, _, _ in anchor_examples(start, clean, users, targets, cfg.seed)]
+
+    def mean_nll(model):
+        with torch.no_grad():
+            return sum(target_nll(model.lm, model.prompt_ids(users[k]), model.answer_ids(targets[k])).item()
+                       for k in clean) / len(clean)
+
+    before = mean_nll(start)
     nll = {}
     for weight in (5.0, 0.0):
         out = tmp_path / f"anchor-{weight}"
         out.mkdir()
-        (out / "text-misses.jsonl").write_text(json.dumps({"key": clean, "misses": 0}) + "\n")
+        (out / "text-misses.jsonl").write_text("".join(json.dumps({"key": k, "misses": 0}) + "\n" for k in clean))
         record = run_unified_grpo(UnifiedGRPOConfig(**{**cfg.__dict__, "anchor": weight}), out)
-        assert record["anchor_prompts"] == (1 if weight else 0)
-        trained = UnifiedModel.load(out)
-        with torch.no_grad():
-            nll[weight] = target_nll(trained.lm, prompt, answer).item()
+        assert record["rows"] == 1 and record["anchor_prompts"] == (3 if weight else 0)  # tiny/3 is trained on
+        nll[weight] = mean_nll(UnifiedModel.load(out))
         logged = [r for r in read_metrics(out / "metrics.jsonl") if "reward" in r]
         sampled = [json.loads(line) for line in (out / PROMPTS_LOG).read_text().splitlines()]
+        assert all(r["items"] == ["tiny/3"] for r in sampled)
         if weight:
             assert [r["step"] for r in logged] == [1, 2, 3] and all(r["anchor_nll"] > 0 for r in logged)
-            assert all(r["anchor"] == [clean, clean] for r in sampled)  # two passes a step, one example each
+            # two passes a step, one example each: the 6 passes go round the 3 in the seeded order twice
+            assert [k for r in sampled for k in r["anchor"]] == [order[i % 3] for i in range(6)]
         else:
             assert all("anchor_nll" not in r for r in logged) and all("anchor" not in r for r in sampled)
-    # the near-uniform tiny model moves little in 3 steps (10.83 nats), but the anchor moves it (-0.03) over ten
-    # times as far as GRPO alone (-0.002)
-    assert before - nll[5.0] > 0.01 and before - nll[5.0] > 5 * abs(before - nll[0.0])
+    # the near-uniform tiny model (10.83 nats) moves little in 3 steps; the anchor lowers its targets' loss (-0.017)
+    # over three times as much as GRPO on the fourth prompt alone (-0.005)
+    assert before - nll[5.0] > 0.01 and before - nll[5.0] > 2 * abs(before - nll[0.0])
     with pytest.raises(ValueError, match="anchor needs grounded prompts"):
-        run_unified_grpo(UnifiedGRPOConfig(**{**cfg.__dict__, "indexes": []}), tmp_path / "bad")
+        run_unified_grpo(UnifiedGRPOConfig(**{**cfg.__dict__, "indexes": [], "prompts": "all"}), tmp_path / "bad")
+    with pytest.raises(ValueError, match="anchor: no prompt the starting model copies"):  # all: every one trained on
+        run_unified_grpo(UnifiedGRPOConfig(**{**cfg.__dict__, "prompts": "all"}), tmp_path / "anchor-5.0")

@@ -156,8 +156,8 @@ def warmup_cmd(corpora: tuple[Path, ...], tokenizer_dir: Path, out: Path, base: 
                    "target text it would leave decoding greedily (text-misses); or both kinds (any-misses).")
 @click.option("--miss-odds", default=0.5, show_default=True, type=click.FloatRange(0.0, 1.0))
 @click.option("--anchor", default=0.0, show_default=True, type=click.FloatRange(0.0),
-              help="Weight of a likelihood term on the targets the starting model copies without a text miss "
-                   "(PPO-ptx; grounded prompts only; 0: none).")
+              help="Weight of a likelihood term on the targets the starting model copies without a text miss and "
+                   "GRPO does not sample (PPO-ptx; filtered grounded prompts, e.g. text-misses; 0: none).")
 @click.option("--max-prompt-tokens", default=1024, show_default=True, type=click.IntRange(1),
               help="Prompts longer than this are left out (memory and time of a step).")
 @click.option("--windows", default=1, show_default=True, type=click.IntRange(1),

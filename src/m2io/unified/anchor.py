@@ -8,8 +8,9 @@ pass of a GRPO step adds ``weight`` times the mean negative log-likelihood of on
 target answer (teacher-forced, text and figure tokens alike), divided like TRL's loss by the accumulation
 steps, so a step's anchor term is ``weight`` times the mean over its passes. This is InstructGPT's PPO-ptx
 (Ouyang et al. 2022, eq. 2: the RL objective plus a likelihood term on the supervised distribution), with
-the warm-up's own targets as that distribution. Only prompts the starting model copies without a miss are
-anchored, so a fix on a missed prompt comes from the reward, not from supervision on it.
+the warm-up's own targets as that distribution. Only prompts the starting model copies without a text miss,
+and that GRPO does not sample, are anchored, so a fix on a sampled prompt comes from the reward, not from
+supervision on it. The trainer's logged ``loss`` includes the anchor term; ``anchor_nll`` is the term alone.
 
 TRL's GRPOTrainer has no auxiliary likelihood term (its ``aux_loss`` is a mixture-of-experts router's), hence
 these few lines; :class:`~m2io.unified.grpo_trainer.UnifiedGRPOTrainer` adds them in ``compute_loss``.

@@ -105,9 +105,10 @@ class UnifiedGRPOConfig:
     the ``rouge`` term can teach; ``any-misses``: the prompts of both."""
     miss_odds: float = 0.5
     anchor: float = 0.0
-    """Weight of a supervised anchor (:mod:`m2io.unified.anchor`, PPO-ptx): each pass adds this times the likelihood
-    loss of one grounded prompt's target that the starting model copies without a text miss (0: none). GRPO on
-    the copy errors fixed and broke near-ties alike (bench/RESULTS.md, round 13); the anchor holds the clean ones."""
+    """Weight of a supervised anchor (:mod:`m2io.unified.anchor`, PPO-ptx), against the GRPO loss: a step's loss adds
+    this times the mean likelihood loss of one target a pass, each of a grounded prompt that the starting model
+    copies without a text miss and that GRPO does not sample (0: none; the logged ``loss`` includes it). GRPO on the
+    copy errors fixed and broke near-ties alike (bench/RESULTS.md, round 13); the anchor holds the clean ones."""
     max_prompt_tokens: int = 1024
     """Prompts longer than this are left out (their count is in the record): a group's four completions are scored
     in passes over prompt + completion, and one 6,000-token prompt took a step from 1 minute to over 15 and its
@@ -272,15 +273,6 @@ def run_unified_grpo(config: UnifiedGRPOConfig, out: Path, dev=None, command: st
         print(f"left out {len(long)} prompts over {config.max_prompt_tokens} tokens")
     # before training, the fresh LoRA is a no-op: these are the starting model's odds (cached, for resuming)
     pool = {k: targets[k] for k in references} if config.indexes else {}
-    anchor = []
-    if config.anchor:
-        from m2io.unified.anchor import anchor_examples
-        from m2io.unified.odds import missed_text_items
-
-        missed = set(missed_text_items(unified, pool, users, out / "text-misses.jsonl"))
-        anchor = anchor_examples(unified, [k for k, steps in pool.items() if k not in missed
-                                           and any(s.kind == "text" for s in steps)], users, targets, config.seed)
-        print(f"anchor: {len(anchor)} prompts copied without a text miss")
     if config.prompts == "decisions":
         references = {k: references[k] for k in decision_items(references, users)}
     elif config.prompts in ("misses", "text-misses", "any-misses"):
@@ -296,6 +288,20 @@ def run_unified_grpo(config: UnifiedGRPOConfig, out: Path, dev=None, command: st
         raise ValueError(f"no {config.split}-split question with a figure in {[str(c) for c in config.corpora]}"
                          + ("" if config.prompts == "all" else f" left after the {config.prompts} filter")
                          + (f" ({len(long)} left out: over {config.max_prompt_tokens} prompt tokens)" if long else ""))
+    anchor = []
+    if config.anchor:
+        from m2io.unified.anchor import anchor_examples
+        from m2io.unified.odds import missed_text_items
+
+        # the clean prompts GRPO does not sample: a fix on a sampled prompt then comes from the reward alone
+        missed = set(missed_text_items(unified, pool, users, out / "text-misses.jsonl"))
+        clean = [k for k, steps in pool.items()
+                 if k not in missed and k not in references and any(s.kind == "text" for s in steps)]
+        if not clean:
+            raise ValueError(f"anchor: no prompt the starting model copies without a text miss is left beside the "
+                             f"{len(references)} trained on (prompts {config.prompts!r}; filter them, e.g. text-misses)")
+        anchor = anchor_examples(unified, clean, users, targets, config.seed)
+        print(f"anchor: {len(anchor)} prompts copied without a text miss, none of them trained on")
     manifest = IndexManifest.load(Path(config.index))
     scorer = TrajectoryScorer(unified, IndexModels(manifest.text_model or None, manifest.image_model,
                                                    Path(config.index) / ADAPTER_FILE), references)
