@@ -56,12 +56,14 @@ R1_LLM     ?=
 GRPO_STEPS ?= 150
 R1_PROCESS ?= 0
 
-# Every corpus and index the policy needs, built once (a Debian package download each, never installed).
+# Every corpus and index the policy needs, built once (a Debian package download each, never installed); an index
+# whose manifest is not yet complete (an interrupted build: `m2io index` writes it first) is resumed.
 r1-corpora: $(STAMP)
 	@for pair in $(R1_TRAIN) $(R1_VAL); do name=$${pair%%=*}; pkg=$${pair#*=}; \
 	  test -f $(DATA)/$$name/$${name}_mqa.jsonl || \
 	    $(BIN)/m2io corpus manual --package $$pkg --name $$name --out $(DATA)/$$name || exit 1; \
-	  test -f $(INDEX)/$$name/m2io-index.json || $(BIN)/m2io index $(DATA)/$$name --out $(INDEX)/$$name || exit 1; \
+	  grep -qs '"complete": *true' $(INDEX)/$$name/m2io-index.json || \
+	    $(BIN)/m2io index $(DATA)/$$name --out $(INDEX)/$$name || exit 1; \
 	done
 
 # The section ranker (models/section-ranker): the training manuals' template questions (train split) and
