@@ -18,7 +18,7 @@ these few lines; :class:`~m2io.unified.grpo_trainer.UnifiedGRPOTrainer` adds the
     >>> from m2io.unified.model import UnifiedModel                                    # doctest: +SKIP
     >>> model = UnifiedModel.load("models/unified")                                    # doctest: +SKIP
     >>> pairs = anchor_examples(model, ["gimp/3"], users, targets)                     # doctest: +SKIP
-    >>> target_nll(model.lm, *pairs[0][1:])                                                # doctest: +SKIP
+    >>> target_nll(model.lm, *pairs[0][1:])                                          # doctest: +SKIP
     tensor(0.0312, grad_fn=...)
 """
 from __future__ import annotations
@@ -27,6 +27,8 @@ import random
 
 import torch
 import torch.nn.functional as F
+
+from m2io.unified.odds import answer_logits
 
 
 def anchor_examples(model, keys: list[str], users: dict[str, str], targets: dict[str, list],
@@ -39,8 +41,7 @@ def anchor_examples(model, keys: list[str], users: dict[str, str], targets: dict
 
 
 def target_nll(lm, prompt: list[int], answer: list[int]) -> torch.Tensor:
-    """Mean negative log-likelihood of ``answer`` given ``prompt`` under ``lm`` (with its gradient): row i of
-    the kept logits predicts ``answer[i]``."""
-    device = next(lm.parameters()).device
-    logits = lm(input_ids=torch.tensor([prompt + answer], device=device), logits_to_keep=len(answer) + 1).logits[0]
-    return F.cross_entropy(logits[:len(answer)].float(), torch.tensor(answer, device=device))
+    """Mean negative log-likelihood of ``answer`` given ``prompt`` under ``lm`` (with its gradient), on the
+    teacher-forced pass the odds use (:func:`m2io.unified.odds.answer_logits`)."""
+    logits = answer_logits(lm, prompt, answer)
+    return F.cross_entropy(logits.float(), torch.tensor(answer, device=logits.device))

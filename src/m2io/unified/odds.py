@@ -35,14 +35,20 @@ import torch
 from m2io.unified.trajectory import Step
 
 
+def answer_logits(lm, prompt: list[int], answer: list[int]) -> torch.Tensor:
+    """One teacher-forced pass of ``lm`` over ``prompt`` + ``answer`` (in its current mode, with its gradient):
+    row i predicts ``answer[i]``, one row per answer token."""
+    device = next(lm.parameters()).device
+    return lm(input_ids=torch.tensor([prompt + answer], device=device),
+              logits_to_keep=len(answer) + 1).logits[0][:len(answer)]
+
+
 def _target_logits(model, user: str, answer: list[int]) -> torch.Tensor:
-    """One teacher-forced pass over ``user``'s prompt + ``answer``, in eval mode: row i predicts ``answer[i]``
-    (the last prompt position's row and the answer's are kept)."""
+    """:func:`answer_logits` of ``user``'s prompt + ``answer``, in eval mode."""
     was_training = model.lm.training
     model.lm.eval()
     try:
-        prompt = model.prompt_ids(user)
-        return model.lm(input_ids=torch.tensor([prompt + answer]), logits_to_keep=len(answer) + 1).logits[0]
+        return answer_logits(model.lm, model.prompt_ids(user), answer)
     finally:
         model.lm.train(was_training)
 
@@ -74,7 +80,7 @@ def text_misses(model, user: str, steps: list[Step]) -> int:
             inside = False
         elif not inside:
             at.append(i)
-    best = _target_logits(model, user, answer)[:len(answer)].argmax(-1).tolist()
+    best = _target_logits(model, user, answer).argmax(-1).tolist()
     return sum(best[i] != answer[i] for i in at)
 
 
