@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DATA   ?= data
 
 .PHONY: demo test setup browser clean train-r1 train-r1-lm r1-corpora train-retriever retrieval-stripped train-reranker e2e-bench \
-        unified-tokenizer unified-warmup unified-bench unified-grpo unified-ship
+        unified-tokenizer unified-warmup unified-bench unified-grpo unified-ship gimp-index
 
 # The venv is rebuilt when the pins change. torch comes first: 2.13.0 is a local CPU wheel,
 # and anything that pulled torch in later would fetch a CUDA build instead.
@@ -36,8 +36,9 @@ GIMP_INDEX  = $(BIN)/m2io index $(DATA)/gimp --out $(INDEX)/gimp
 $(DATA)/gimp/gimp_mqa.jsonl: $(STAMP)
 	$(GIMP_CORPUS)
 
-$(INDEX)/gimp/m2io-index.json: $(DATA)/gimp/gimp_mqa.jsonl
-	$(GIMP_INDEX)
+# Built once; an index whose manifest is not complete (an interrupted build: `m2io index` writes it first) is resumed.
+gimp-index: $(DATA)/gimp/gimp_mqa.jsonl
+	@grep -qs '"complete": *true' $(INDEX)/gimp/m2io-index.json || $(GIMP_INDEX)
 
 RUNS       ?= runs
 
@@ -92,7 +93,7 @@ PROCESS    ?= 0.5
 
 # r1-lm, the paper's form (an LM writes the plan; LoRA SFT then TRL GRPO), the recipe of
 # models/inserter-r1-lm: about 85 min on 2 CPU cores; meant for GPUs and larger LMs.
-train-r1-lm: $(INDEX)/gimp/m2io-index.json
+train-r1-lm: gimp-index
 	$(BIN)/m2io train sft $(DATA)/gimp --index $(INDEX)/gimp --rows $(RUNS)/rows.jsonl --out $(RUNS)/sft \
 	  --max-steps $(SFT_STEPS)
 	$(BIN)/m2io train grpo $(DATA)/gimp --index $(INDEX)/gimp --rows $(RUNS)/rows.jsonl --init $(RUNS)/sft \

@@ -20,3 +20,16 @@ def test_windows_help_names_the_default():
     for command in (["eval", "--help"], ["ask", "--help"]):
         text = " ".join(CliRunner().invoke(cli, command).output.split())
         assert f"answered one after another [{UnifiedConfig.windows}]" in text
+
+
+def test_grpo_prompt_filters_are_the_trainers():
+    """The CLI names its choices literally (importing the trainer would load torch at start-up): they must be the
+    trainer's own list."""
+    import click
+
+    from m2io.cli import cli
+    from m2io.unified.grpo import PROMPTS
+
+    grpo = cli.commands["unified"].commands["grpo"]
+    option = next(p for p in grpo.params if p.name == "prompts")
+    assert isinstance(option.type, click.Choice) and tuple(option.type.choices) == PROMPTS
