@@ -29,9 +29,7 @@ from m2io.retrieve import Retriever
 
 def answer_from(answerer, question: str, ranking: list, r: int) -> str:
     """The ``focused`` answer's text with ranking[r] moved first."""
-    order = [ranking[r]] + [x for i, x in enumerate(ranking) if i != r]
-    sections = answerer.ranker.reader.read([x.key for x in order[:2]])
-    return " ".join(" ".join(sections[k].segments[a:b]) for k, a, b in answerer._spans(question, order, sections))
+    return answerer.compose(question, [ranking[r]] + [x for i, x in enumerate(ranking) if i != r]).text
 
 
 def summary(rows: list[dict], ranks: int) -> list[dict]:

@@ -58,3 +58,15 @@ def test_focused_keeps_a_short_section_whole_and_may_add_the_next(retriever, enc
 def test_no_results_give_an_empty_answer(retriever, encoder):
     answer = FocusedAnswerer(SectionRanker(retriever.sections), encoder).answer("anything", [])
     assert answer.text == "" and answer.segments == [] and answer.provenance == []
+
+
+def test_compose_answers_from_a_reordered_ranking(retriever, encoder):
+    """``answer`` is ``compose`` of the ranker's order; moving the second section first answers from it."""
+    question = "How do I export my image as a PNG file?"
+    results = retriever.search(question, k=10)
+    answerer = FocusedAnswerer(SectionRanker(retriever.sections), encoder, ComposeConfig(short_words=5))
+    default = answerer.answer(question, results)
+    ranking = default.ranking
+    assert answerer.compose(question, ranking).text == default.text
+    moved = answerer.compose(question, [ranking[1], ranking[0], *ranking[2:]])
+    assert moved.sections == [ranking[1].key] and moved.text != default.text

@@ -75,7 +75,13 @@ class SectionAnswerer:
 
     def answer(self, question: str, results) -> Answer:
         start = time.perf_counter()
-        ranking = self.ranker.rank(question, results) if results else []
+        answer = self.compose(question, self.ranker.rank(question, results) if results else [])
+        answer.seconds = time.perf_counter() - start
+        return answer
+
+    def compose(self, question: str, ranking) -> Answer:
+        """The answer from a ranking of sections (``answer`` ranks them first; a caller may reorder them)."""
+        start = time.perf_counter()
         keys = [r.key for r in ranking[:2]]
         sections = self.ranker.reader.read(keys) if keys else {}
         if not ranking or ranking[0].key not in sections:
